@@ -1,0 +1,1 @@
+"""The checks, one package per endpoint family; each module is one part of the contract."""

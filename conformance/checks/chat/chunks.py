@@ -1,0 +1,95 @@
+"""Chat Completions, streamed: the `chat.completion.chunk` objects and their order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from conformance import schemas
+from conformance.check import Level, Problems, check, expect
+from conformance.preconditions import require_stream
+from conformance.streams import ChatStream
+
+OP = "createChatCompletion"
+DOC = "chat.yaml"
+SCHEMA = "CreateChatCompletionStreamResponse"
+SPEC = schemas.pointer(DOC, SCHEMA)
+SOURCE = "OpenAI API reference, chat streaming (the chat completion chunk object)"
+
+
+def _chunks(stream: ChatStream) -> list[dict]:
+    require_stream(stream.exchange)
+    expect(stream.chunks, "the stream carried no JSON chunk", actual=stream.exchange.body[:500])
+    return stream.chunks
+
+
+@check("chat.chunk.schema", level=Level.MUST, feature="streaming", operation=OP, spec=SPEC,
+       source=SOURCE)
+def test_schema(chat_stream: ChatStream) -> None:
+    """Every chunk MUST be valid against the chat.completion.chunk schema."""
+    problems = Problems()
+    for number, chunk in enumerate(_chunks(chat_stream)):
+        for error in schemas.errors(DOC, SCHEMA, chunk, limit=3):
+            problems.add(f"chunk {number}: {error}")
+    problems.raise_if_any("chunks do not match the chat.completion.chunk schema",
+                          expected=f"valid {SPEC}")
+
+
+@check("chat.chunk.object", level=Level.MUST, feature="streaming", operation=OP,
+       spec=f"{SPEC}/properties/object", source=SOURCE)
+def test_object(chat_stream: ChatStream) -> None:
+    """Every chunk's `object` MUST be `chat.completion.chunk`."""
+    found = sorted({str(c.get("object")) for c in _chunks(chat_stream)})
+    expect(found == ["chat.completion.chunk"], "a chunk's object is not chat.completion.chunk",
+           expected=["chat.completion.chunk"], actual=found)
+
+
+@check("chat.chunk.stable-id", level=Level.MUST, feature="streaming", operation=OP,
+       spec=f"{SPEC}/properties/id", source=SOURCE + ": 'Each chunk has the same ID'")
+def test_stable_identity(chat_stream: ChatStream) -> None:
+    """Every chunk of one stream MUST carry the same `id`, `created` and `model`."""
+    chunks = _chunks(chat_stream)
+    problems = Problems()
+    for field in ("id", "created", "model"):
+        values = list(dict.fromkeys(c.get(field) for c in chunks))
+        problems.expect(len(values) == 1, f"{field} takes {len(values)} values: {values[:5]}")
+    problems.raise_if_any("chunk identity changes mid-stream", expected="one id/created/model")
+
+
+@check("chat.chunk.first-role", level=Level.MUST, feature="streaming", operation=OP,
+       spec=f"{SPEC}/properties/choices", source=SOURCE + " and recorded OpenAI streams")
+def test_first_role(chat_stream: ChatStream) -> None:
+    """Each choice's first delta MUST carry `role: "assistant"` and later deltas MUST NOT repeat it."""
+    deltas: dict[int, list[dict]] = defaultdict(list)
+    for chunk in _chunks(chat_stream):
+        for choice in chunk.get("choices") or []:
+            deltas[choice.get("index", -1)].append(choice.get("delta") or {})
+    problems = Problems()
+    for index, seen in sorted(deltas.items()):
+        problems.expect(seen[0].get("role") == "assistant",
+                        f"choice {index}: first delta is {seen[0]}, without role 'assistant'")
+        repeated = sum(1 for d in seen[1:] if d.get("role") is not None)
+        problems.expect(not repeated, f"choice {index}: role repeated on {repeated} later deltas")
+    problems.raise_if_any("role is not sent exactly once, on the first delta")
+
+
+@check("chat.chunk.finish-reason-once", level=Level.MUST, feature="streaming", operation=OP,
+       spec=f"{SPEC}/properties/choices", source=SOURCE)
+def test_finish_reason_once(chat_stream: ChatStream) -> None:
+    """Each choice MUST get exactly one non-null `finish_reason`, on its last chunk."""
+    reasons: dict[int, list[tuple[int, object]]] = defaultdict(list)
+    last_seen: dict[int, int] = {}
+    for number, chunk in enumerate(_chunks(chat_stream)):
+        for choice in chunk.get("choices") or []:
+            index = choice.get("index", -1)
+            last_seen[index] = number
+            if choice.get("finish_reason") is not None:
+                reasons[index].append((number, choice["finish_reason"]))
+    problems = Problems()
+    for index, last in sorted(last_seen.items()):
+        found = reasons.get(index, [])
+        problems.expect(len(found) == 1,
+                        f"choice {index}: {len(found)} chunks carry a finish_reason: {found}")
+        problems.expect(not found or found[-1][0] == last,
+                        f"choice {index}: finish_reason on chunk {found[-1][0] if found else '-'}"
+                        f" but the choice continues until chunk {last}")
+    problems.raise_if_any("finish_reason is not sent exactly once, at the end of each choice")

@@ -1,0 +1,35 @@
+"""Shared exchanges for the Chat Completions checks.
+
+One exchange, many checks: each fixture sends its request once per run (session scope) and every
+check that judges that kind of response reads the same recorded exchange. Requests use
+temperature 0 and small token limits so that a run against a paid gateway costs little.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.checks.chat import PATH, chat_body
+from conformance.http import Client, Exchange
+from conformance.streams import ChatStream, decode_chat_stream
+
+
+@pytest.fixture(scope="session")
+def chat_completion(client: Client, model: str) -> Exchange:
+    return client.post(PATH, chat_body(model))
+
+
+@pytest.fixture(scope="session")
+def chat_stream_exchange(client: Client, model: str) -> Exchange:
+    body = chat_body(model, stream=True, stream_options={"include_usage": True})
+    return client.post(PATH, body)
+
+
+@pytest.fixture(scope="session")
+def chat_stream(chat_stream_exchange: Exchange) -> ChatStream:
+    return decode_chat_stream(chat_stream_exchange)
+
+
+@pytest.fixture(scope="session")
+def chat_stream_without_usage(client: Client, model: str) -> Exchange:
+    return client.post(PATH, chat_body(model, stream=True))

@@ -1,0 +1,107 @@
+"""Chat Completions: error statuses and the OpenAI error envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance import schemas
+from conformance.check import Level, Problems, check, expect, warn
+from conformance.checks.chat import PATH, chat_body
+from conformance.http import Client, Exchange
+from conformance.preconditions import require_response
+
+OP = "createChatCompletion"
+ENVELOPE = schemas.pointer("chat.yaml", "ErrorResponse")
+SOURCE = "OpenAI API reference, error codes guide; openai-python maps status to exception class"
+WRONG_KEY = "sk-conformance-wrong-key-000000000000"
+
+
+@pytest.fixture(scope="session")
+def bad_requests(client: Client, model: str) -> dict[str, Exchange]:
+    """Requests every gateway must refuse with a 400 (each names what is wrong)."""
+    no_messages = chat_body(model)
+    del no_messages["messages"]
+    return {
+        "missing messages": client.post(PATH, no_messages),
+        "invalid JSON": client.post(PATH, '{"model": "' + model + '", "messages": ['),
+        "messages not an array": client.post(PATH, chat_body(model, messages="hello")),
+        "temperature out of range": client.post(PATH, chat_body(model, temperature=5)),
+    }
+
+
+@check("chat.errors.envelope", level=Level.MUST, operation=OP, spec=ENVELOPE, source=SOURCE)
+def test_envelope(bad_requests: dict[str, Exchange]) -> None:
+    """Error responses MUST carry the OpenAI envelope `{"error": {"message", "type", "param", "code"}}`."""
+    problems = Problems()
+    for name, exchange in bad_requests.items():
+        require_response(exchange)
+        body = exchange.json_or_none()
+        if exchange.status == 200:
+            continue  # judged by chat.errors.bad-request-status
+        for error in _envelope_problems(body):
+            problems.add(f"{name} (HTTP {exchange.status}): {error}")
+    problems.raise_if_any("error bodies are not the OpenAI error envelope",
+                          expected={"error": {"message": "str", "type": "str",
+                                              "param": "str|null", "code": "str|null"}})
+
+
+def _envelope_problems(body: Any) -> list[str]:
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return [f"body is {str(body)[:200]!r}, without an `error` object"]
+    error = body["error"]
+    found = [f"error.{key} is missing" for key in ("message", "type", "param", "code")
+             if key not in error]
+    if not isinstance(error.get("message"), str):
+        found.append("error.message is not a string")
+    return found + [e for e in schemas.errors("chat.yaml", "ErrorResponse", body)
+                    if not found]
+
+
+@check("chat.errors.bad-request-status", level=Level.MUST, operation=OP, spec=ENVELOPE,
+       source=SOURCE)
+def test_bad_request_status(bad_requests: dict[str, Exchange]) -> None:
+    """Invalid input MUST get HTTP 400: never a 2xx, never a 5xx."""
+    statuses = {}
+    for name, exchange in bad_requests.items():
+        require_response(exchange)
+        statuses[name] = exchange.status
+    wrong = {n: s for n, s in statuses.items() if s is None or not 400 <= s < 500}
+    expect(not wrong, "invalid requests were not refused with a 4xx", expected=400, actual=wrong)
+    off = {n: s for n, s in statuses.items() if s != 400}
+    if off:
+        warn("invalid requests got a 4xx other than 400", expected=400, actual=off)
+
+
+@check("chat.errors.auth", level=Level.MUST, feature="auth", operation=OP,
+       spec="openapi/chat.yaml#/components/responses/Unauthorized", source=SOURCE)
+def test_auth(client: Client, model: str) -> None:
+    """A missing or wrong API key MUST get HTTP 401 with the error envelope."""
+    if not client.config.api_key:
+        pytest.skip("no API key configured, so the target cannot be judged on refusing a wrong one")
+    problems = Problems()
+    for name, auth in (("wrong key", WRONG_KEY), ("no key", False)):
+        exchange = client.post(PATH, chat_body(model, max_completion_tokens=1), auth=auth)
+        require_response(exchange)
+        problems.expect(exchange.status == 401, f"{name}: HTTP {exchange.status}, expected 401")
+        if exchange.status == 401:
+            problems.items += [f"{name}: {e}" for e in _envelope_problems(exchange.json_or_none())]
+    problems.raise_if_any("authentication is not enforced as OpenAI does", expected=401)
+
+
+@check("chat.errors.unknown-model", level=Level.MUST, operation=OP,
+       spec="openapi/chat.yaml#/components/responses/NotFound", source=SOURCE)
+def test_unknown_model(client: Client, model: str) -> None:
+    """A model the gateway does not serve MUST get HTTP 404 (400 with code `model_not_found` is tolerated as a SHOULD deviation)."""
+    exchange = client.post(PATH, chat_body("conformance-no-such-model-0000", max_completion_tokens=1))
+    require_response(exchange)
+    body = exchange.json_or_none()
+    code = ((body or {}).get("error") or {}).get("code") if isinstance(body, dict) else None
+    if exchange.status == 400 and code == "model_not_found":
+        warn("unknown model got 400 model_not_found; OpenAI answers 404",
+             expected=404, actual={"status": 400, "code": code})
+    expect(exchange.status == 404, f"unknown model got HTTP {exchange.status}",
+           expected=404, actual={"status": exchange.status, "body": exchange.body[:300]})
+    problems = _envelope_problems(body)
+    expect(not problems, "the 404 does not carry the error envelope", actual=problems)

@@ -1,0 +1,161 @@
+"""The `conformance` command: run, list, serve.
+
+`run` is a thin front end: it validates the flags into a Config, then calls pytest.main with the
+plugin, exactly what plain `pytest --base-url ...` does. Exit codes: 0 no MUST failure; 1 a MUST
+failure or an error; 2 bad usage or config; 3 the target could not be reached at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import pkgutil
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from conformance import __version__
+from conformance.check import REGISTRY, Check
+from conformance.config import DEFAULT_TIMEOUT, ConfigError, build_config
+from conformance.results import exit_code
+
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="conformance", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the checks against a gateway and write reports")
+    run.add_argument("--base-url", help="base URL including /v1 (default: $OPENAI_BASE_URL; "
+                     "none: the embedded reference gateway)")
+    run.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY); never written out")
+    run.add_argument("--model", help="model under test (default: $CONFORMANCE_MODEL or gpt-4o-mini)")
+    run.add_argument("--header", action="append", default=[], metavar="'Name: value'",
+                     help="extra header sent with every request (repeatable)")
+    run.add_argument("--output", metavar="DIR", help="report directory "
+                     "(default: reports/<UTC timestamp>/, and reports/latest points at it)")
+    run.add_argument("--select", action="append", default=[], metavar="GLOB",
+                     help="only checks whose id matches (repeatable), e.g. 'chat.stream.*'")
+    run.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="parallel worker processes (pytest-xdist)")
+    run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                     help="per-request timeout; longer streams are cut and reported")
+    run.set_defaults(handler=_run)
+
+    listing = commands.add_parser("list", help="print every check with its metadata")
+    listing.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    listing.add_argument("--select", action="append", default=[], metavar="GLOB")
+    listing.set_defaults(handler=_list)
+
+    serve = commands.add_parser("serve", help="run the embedded reference gateway in the foreground")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--fault", help="violate exactly one requirement (see --list-faults)")
+    serve.add_argument("--api-key", help="require this bearer key (default: none required)")
+    serve.add_argument("--list-faults", action="store_true", help="print the fault modes and exit")
+    serve.set_defaults(handler=_serve)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = build_config(
+        base_url=args.base_url, api_key=args.api_key, model=args.model, headers=args.header,
+        output=args.output, select=args.select, timeout=args.timeout,
+    )
+    if args.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    from conformance.plugin import CHECKS_DIR
+
+    pytest_args = [str(CHECKS_DIR), "-p", "conformance.plugin", "-p", "no:cacheprovider",
+                   "--rootdir", str(CHECKS_DIR), "--model", config.model,
+                   "--request-timeout", str(config.timeout)]
+    if config.base_url:
+        pytest_args += ["--base-url", config.base_url]
+    if config.output:
+        pytest_args += ["--output", str(config.output)]
+    for name, value in config.headers:
+        pytest_args += ["--header", f"{name}: {value}"]
+    for glob in config.select:
+        pytest_args += ["--select", glob]
+    if args.workers > 1:
+        pytest_args += ["-n", str(args.workers), "--dist", "loadfile"]
+    if config.api_key:
+        # The key travels by environment (inherited by xdist workers), never on a command line.
+        os.environ["OPENAI_API_KEY"] = config.api_key
+    capture = _CaptureDocument()
+    status = pytest.main(pytest_args, plugins=[capture])
+    if capture.document is not None:
+        return exit_code(capture.document)
+    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+        print("conformance: no check selected or bad options", file=sys.stderr)
+        return EXIT_USAGE
+    return 1
+
+
+class _CaptureDocument:
+    """Reads the results document from the plugin once the session is over."""
+
+    document: dict[str, Any] | None = None
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        run = config.pluginmanager.get_plugin("conformance-run")
+        self.document = getattr(run, "document", None)
+
+
+def load_checks() -> dict[str, Check]:
+    """Import every check module so that the registry is complete."""
+    import conformance.checks as package
+
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        importlib.import_module(info.name)
+    return REGISTRY
+
+
+def _list(args: argparse.Namespace) -> int:
+    import fnmatch
+
+    checks = sorted(load_checks().values(), key=lambda c: c.id)
+    if args.select:
+        checks = [c for c in checks if any(fnmatch.fnmatchcase(c.id, g) for g in args.select)]
+    if args.format == "json":
+        print(json.dumps([c.as_dict() for c in checks], indent=2))
+    elif args.format == "markdown":
+        print("| id | endpoint | level | feature | requirement | spec | source |")
+        print("|---|---|---|---|---|---|---|")
+        for c in checks:
+            print(f"| `{c.id}` | {c.endpoint} | {c.level} | {c.feature} | {c.requirement} "
+                  f"| `{c.spec}` | {c.source} |")
+    else:
+        for c in checks:
+            print(f"{c.id:48} {c.level:6} {c.feature:18} {c.requirement}")
+    print(f"{len(checks)} checks", file=sys.stderr)
+    return 0 if checks else EXIT_USAGE
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from conformance.gateway.faults import FAULTS
+    from conformance.gateway.server import serve
+
+    if args.list_faults:
+        for fault in FAULTS.values():
+            print(f"{fault.name:36} {fault.description}  -> {', '.join(fault.trips)}")
+        return 0
+    if args.fault and args.fault not in FAULTS:
+        raise ConfigError(f"unknown fault {args.fault!r}; see `conformance serve --list-faults`")
+    serve(port=args.port, fault=args.fault, api_key=args.api_key)
+    return 0

@@ -1,0 +1,97 @@
+"""The one frozen configuration object of a run.
+
+Config flows one way: CLI flags or pytest options, then the environment, then defaults.
+Secrets come only from flags or the environment and are never written out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """Bad usage or configuration (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    base_url: str | None
+    api_key: str | None = field(default=None, repr=False)
+    model: str = DEFAULT_MODEL
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    output: Path | None = None
+    select: tuple[str, ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    @property
+    def embedded(self) -> bool:
+        """True when no target was given: the run starts the embedded reference gateway."""
+        return self.base_url is None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every value that must never appear in any output."""
+        values = [self.api_key or ""] + [value for _, value in self.headers]
+        return tuple(v for v in values if len(v) >= 4)
+
+    def with_target(self, base_url: str, api_key: str | None) -> Config:
+        """The same run pointed at a concrete target (used for the embedded gateway)."""
+        return Config(
+            base_url=base_url,
+            api_key=api_key,
+            model=self.model,
+            headers=self.headers,
+            output=self.output,
+            select=self.select,
+            timeout=self.timeout,
+            max_bytes=self.max_bytes,
+        )
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise ConfigError(f"--header must look like 'Name: value', got {text.split(':')[0]!r}")
+    return name.strip(), value.strip()
+
+
+def normalize_base_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"--base-url must start with http:// or https://, got {url!r}")
+    return url
+
+
+def build_config(
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    model: str | None = None,
+    headers: Sequence[str] = (),
+    output: str | os.PathLike[str] | None = None,
+    select: Sequence[str] = (),
+    timeout: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Flags win over the environment (OPENAI_BASE_URL, OPENAI_API_KEY, CONFORMANCE_MODEL)."""
+    env = os.environ if environ is None else environ
+    base = base_url or env.get("OPENAI_BASE_URL") or None
+    timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+    if timeout <= 0:
+        raise ConfigError("--timeout must be a positive number of seconds")
+    return Config(
+        base_url=normalize_base_url(base) if base else None,
+        api_key=api_key or env.get("OPENAI_API_KEY") or None,
+        model=model or env.get("CONFORMANCE_MODEL") or DEFAULT_MODEL,
+        headers=tuple(parse_header(h) for h in headers),
+        output=Path(output) if output else None,
+        select=tuple(select),
+        timeout=timeout,
+    )

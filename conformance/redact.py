@@ -1,0 +1,36 @@
+"""Removes secrets from everything the suite records or prints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+REDACTED = "[REDACTED]"
+
+# Header names that carry credentials at common gateways (OpenAI, Azure, Anthropic, Google, proxies).
+_SECRET_HEADER = re.compile(
+    r"^(authorization|proxy-authorization|cookie|set-cookie|api-key|x-api-key|x-goog-api-key"
+    r"|.*(api[-_]?key|secret|access[-_]?token|auth[-_]?token).*)$",
+    re.IGNORECASE,
+)
+# Bearer tokens and key-shaped strings that may appear in bodies even if we never saw the value.
+_KEY_SHAPES = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+[A-Za-z0-9._\-]{8,})")
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self._secrets:
+            value = value.replace(secret, REDACTED)
+        return _KEY_SHAPES.sub(REDACTED, value)
+
+    def header(self, name: str, value: str) -> str:
+        if _SECRET_HEADER.match(name):
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            return f"{scheme} {REDACTED}".strip() if scheme.lower() == "bearer" else REDACTED
+        return self.text(value)
+
+    def headers(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(name, self.header(name, value)) for name, value in pairs]

@@ -1,0 +1,58 @@
+"""The HTML report: one self-contained file rendered from results.json with a Jinja template."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from conformance.redact import Redactor
+
+PROBLEMS = ("fail", "error", "warn")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("conformance.reporting", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pretty"] = pretty
+    env.filters["percent"] = lambda v: "–" if v is None else f"{v:.0%}"
+    return env
+
+
+def pretty(value: Any) -> str:
+    """Indented JSON for JSON-looking text or values; other text unchanged."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def render(document: dict[str, Any]) -> str:
+    results = document["results"]
+    families: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for result in results:
+        families[result["endpoint"]][result["family"]].append(result)
+    problems = sorted((r for r in results if r["outcome"] in PROBLEMS),
+                      key=lambda r: (PROBLEMS.index(r["outcome"]), r["id"]))
+    return _environment().get_template("report.html.j2").render(
+        doc=document,
+        run=document["run"],
+        summary=document["summary"],
+        stats=document["stats"],
+        problems=problems,
+        families={e: dict(sorted(f.items())) for e, f in sorted(families.items())},
+        exchanges=document["exchanges"],
+    )
+
+
+def write(document: dict[str, Any], path: Path, redactor: Redactor) -> None:
+    path.write_text(redactor.text(render(document)), encoding="utf-8")

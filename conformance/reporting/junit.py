@@ -1,0 +1,59 @@
+"""JUnit XML for CI: one testsuite per endpoint, one testcase per check."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from conformance.redact import Redactor
+
+
+def render(document: dict[str, Any]) -> str:
+    root = ET.Element("testsuites", name="llm-gateway-conformance")
+    suites: dict[str, ET.Element] = {}
+    for result in document["results"]:
+        suite = suites.get(result["endpoint"])
+        if suite is None:
+            suite = suites[result["endpoint"]] = ET.SubElement(
+                root, "testsuite", name=result["endpoint"])
+        _case(suite, result, document["exchanges"])
+    for suite in suites.values():
+        cases = list(suite)
+        suite.set("tests", str(len(cases)))
+        for tag, attr in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+            suite.set(attr, str(sum(1 for c in cases if c.find(tag) is not None)))
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def _case(suite: ET.Element, result: dict[str, Any], exchanges: dict[str, Any]) -> None:
+    case = ET.SubElement(suite, "testcase", classname=f"{result['endpoint']}.{result['family']}",
+                         name=result["id"], time=str(result["duration"]))
+    props = ET.SubElement(case, "properties")
+    for key in ("level", "feature", "spec", "source", "outcome"):
+        ET.SubElement(props, "property", name=key, value=str(result[key]))
+    detail = _detail(result, exchanges)
+    outcome = result["outcome"]
+    if outcome == "fail":
+        ET.SubElement(case, "failure", message=result["message"]).text = detail
+    elif outcome == "error":
+        ET.SubElement(case, "error", message=result["message"]).text = detail
+    elif outcome in ("not_supported", "skipped"):
+        ET.SubElement(case, "skipped", message=f"{outcome}: {result['message']}")
+    elif outcome == "warn":
+        ET.SubElement(case, "system-out").text = f"WARN (SHOULD): {result['message']}\n{detail}"
+
+
+def _detail(result: dict[str, Any], exchanges: dict[str, Any]) -> str:
+    lines = [result["requirement"], f"spec: {result['spec']} ({result['source']})"]
+    if result.get("expected") is not None:
+        lines.append(f"expected: {json.dumps(result['expected'], ensure_ascii=False)[:2000]}")
+    if result.get("actual") is not None:
+        lines.append(f"actual: {json.dumps(result['actual'], ensure_ascii=False)[:2000]}")
+    lines += [f"reproduce: {exchanges[i]['curl']}" for i in result["exchanges"] if i in exchanges]
+    return "\n".join(lines)
+
+
+def write(document: dict[str, Any], path: Path, redactor: Redactor) -> None:
+    path.write_text(redactor.text(render(document)), encoding="utf-8")

@@ -1,0 +1,88 @@
+"""Terminal output: the progress letters and the end-of-run summary, rendered from results."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from conformance.check import Check, Outcome
+
+# pytest_report_teststatus answers: (category, progress letter, verbose word).
+STATUS: dict[str, tuple[str, str, Any]] = {
+    Outcome.PASS: ("passed", ".", "PASS"),
+    Outcome.WARN: ("warn", "W", ("WARN", {"yellow": True})),
+    Outcome.FAIL: ("failed", "F", ("FAIL", {"red": True})),
+    Outcome.ERROR: ("error", "E", ("ERROR", {"red": True})),
+    Outcome.NOT_SUPPORTED: ("not supported", "n", ("NOT SUPPORTED", {"cyan": True})),
+    Outcome.SKIPPED: ("skipped", "s", "SKIPPED"),
+}
+_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "red",
+          "not_supported": "cyan", "skipped": "dim"}
+_VERDICT_STYLE = {"conformant": "bold green", "conformant-with-warnings": "bold yellow",
+                  "non-conformant": "bold red", "incomplete": "bold red"}
+
+
+def failure_text(
+    meta: Check, outcome: Outcome, message: str, expected: Any, actual: Any,
+    evidence: list[dict[str, Any]],
+) -> str:
+    """The concise failure shown by pytest instead of a traceback."""
+    lines = [f"[{meta.level}] {meta.id}: {outcome.value}", f"  requirement: {meta.requirement}",
+             f"  {message}"]
+    if expected is not None:
+        lines.append(f"  expected: {_short(expected)}")
+    if actual is not None:
+        lines.append(f"  actual:   {_short(actual)}")
+    lines.append(f"  spec: {meta.spec} ({meta.source})")
+    lines += [f"  reproduce: {e['curl'][:600]}" for e in evidence[:2]]
+    return "\n".join(lines)
+
+
+def render(document: dict[str, Any], color: bool) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, width=110, highlight=False)
+    summary = document["summary"]
+    console.rule("conformance summary")
+    console.print(_overview(document))
+    for result in document["results"]:
+        if result["outcome"] in ("fail", "error", "warn"):
+            style = _STYLE[result["outcome"]]
+            console.print(f"[{style}]{result['outcome'].upper():5}[/] [{result['level']}] "
+                          f"{result['id']}: {result['message']}", markup=True)
+    verdict = summary["verdict"]
+    stats = document["stats"]
+    console.print(
+        f"[{_VERDICT_STYLE.get(verdict, 'bold')}]verdict: {verdict}[/]  "
+        f"requests: {stats['requests']}  tokens: {stats['input_tokens']} in / "
+        f"{stats['output_tokens']} out  report: {document.get('__dir__', '?')}/index.html"
+    )
+    return buffer.getvalue()
+
+
+def _overview(document: dict[str, Any]) -> Table:
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("endpoint")
+    table.add_column("level")
+    for outcome in Outcome:
+        table.add_column(outcome.value, justify="right")
+    table.add_column("score", justify="right")
+    for endpoint, levels in document["summary"]["endpoints"].items():
+        for level, data in levels.items():
+            counts = data["counts"]
+            score = "-" if data["score"] is None else f"{data['score']:.0%}"
+            table.add_row(endpoint, level, *[_cell(o.value, counts[o.value]) for o in Outcome],
+                          score)
+    return table
+
+
+def _cell(outcome: str, count: int) -> str:
+    return f"[{_STYLE[outcome]}]{count}[/]" if count else "0"
+
+
+def _short(value: Any, limit: int = 800) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

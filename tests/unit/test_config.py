@@ -1,0 +1,45 @@
+"""Config precedence: flags, then environment, then defaults; bad input is a usage error."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.config import DEFAULT_MODEL, ConfigError, build_config
+
+ENV = {"OPENAI_BASE_URL": "http://env.example/v1", "OPENAI_API_KEY": "sk-env-key-123456",
+       "CONFORMANCE_MODEL": "env-model"}
+
+
+def test_flags_win_over_environment() -> None:
+    config = build_config(base_url="http://flag.example/v1/", api_key="sk-flag-key-1234",
+                          model="flag-model", environ=ENV)
+    assert config.base_url == "http://flag.example/v1"
+    assert config.api_key == "sk-flag-key-1234"
+    assert config.model == "flag-model"
+
+
+def test_environment_fills_what_flags_leave_out() -> None:
+    config = build_config(environ=ENV)
+    assert (config.base_url, config.api_key, config.model) == (
+        "http://env.example/v1", "sk-env-key-123456", "env-model")
+    assert not config.embedded
+
+
+def test_nothing_given_means_the_embedded_gateway() -> None:
+    config = build_config(environ={})
+    assert config.embedded and config.api_key is None and config.model == DEFAULT_MODEL
+
+
+def test_secrets_are_not_in_the_repr() -> None:
+    config = build_config(api_key="sk-secret-value-999", headers=["X-Api-Key: hidden-value"],
+                          environ={})
+    assert "sk-secret-value-999" not in repr(config)
+    assert set(config.secrets()) == {"sk-secret-value-999", "hidden-value"}
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"base_url": "ftp://x"}, {"headers": ["no-colon"]}, {"timeout": 0},
+])
+def test_bad_values_are_config_errors(kwargs: dict) -> None:
+    with pytest.raises(ConfigError):
+        build_config(environ={}, **kwargs)
