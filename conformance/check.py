@@ -104,6 +104,23 @@ def _requirement(fn: Callable[..., Any]) -> str:
     return " ".join(doc.split())
 
 
+# --- details a check records for the report (seeds, counts, what it sent) ---------------------
+
+_DETAILS: dict[str, Any] = {}
+
+
+def record(**details: Any) -> None:
+    """Attach information to the running check's result (shown in the report, never a verdict)."""
+    _DETAILS.update(details)
+
+
+def take_details() -> dict[str, Any]:
+    """The details recorded since the last call (the plugin calls this once per check)."""
+    taken = dict(_DETAILS)
+    _DETAILS.clear()
+    return taken
+
+
 # --- verdicts -------------------------------------------------------------------------------
 
 

@@ -13,13 +13,15 @@ import json
 import os
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from conformance import __version__
 from conformance.check import REGISTRY, Check
+from conformance.checks import CHECKS_DIR
 from conformance.config import DEFAULT_TIMEOUT, ConfigError, build_config
 from conformance.results import exit_code
 
@@ -79,8 +81,6 @@ def _run(args: argparse.Namespace) -> int:
     )
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
-    from conformance.plugin import CHECKS_DIR
-
     pytest_args = [str(CHECKS_DIR), "-p", "conformance.plugin", "-p", "no:cacheprovider",
                    "--rootdir", str(CHECKS_DIR), "--model", config.model,
                    "--request-timeout", str(config.timeout)]
@@ -94,17 +94,29 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args += ["--select", glob]
     if args.workers > 1:
         pytest_args += ["-n", str(args.workers), "--dist", "loadfile"]
-    if config.api_key:
-        # The key travels by environment (inherited by xdist workers), never on a command line.
-        os.environ["OPENAI_API_KEY"] = config.api_key
     capture = _CaptureDocument()
-    status = pytest.main(pytest_args, plugins=[capture])
+    # The key travels by environment (inherited by xdist workers), never in pytest's arguments.
+    with _environment("OPENAI_API_KEY", config.api_key):
+        status = pytest.main(pytest_args, plugins=[capture])
     if capture.document is not None:
         return exit_code(capture.document)
     if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
         print("conformance: no check selected or bad options", file=sys.stderr)
         return EXIT_USAGE
     return 1
+
+
+@contextmanager
+def _environment(name: str, value: str | None) -> Iterator[None]:
+    previous = os.environ.pop(name, None)
+    if value:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
+        if previous is not None:
+            os.environ[name] = previous
 
 
 class _CaptureDocument:

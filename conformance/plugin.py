@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from conformance import check as model
+from conformance import check as check_model
 from conformance.check import CheckFailed, HarnessError, Level, NotSupported, Outcome
+from conformance.checks import CHECKS_DIR
 from conformance.config import Config, ConfigError, build_config
 from conformance.http import Client, Exchange
 from conformance.redact import Redactor
@@ -25,7 +26,6 @@ from conformance.reporting import terminal, write_reports
 from conformance.results import RunInfo, build_document, exit_code
 from conformance.target import Target, TargetUnreachable
 
-CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 RESULT_PROPERTY = "conformance-result"
 
 
@@ -57,6 +57,32 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ConformanceRun(config, settings), "conformance-run")
 
 
+def _run(config: pytest.Config) -> ConformanceRun:
+    return config.pluginmanager.get_plugin("conformance-run")
+
+
+@pytest.fixture(scope="session")
+def conformance(pytestconfig: pytest.Config) -> Target:
+    """The reachable target of this run (starts the embedded gateway on first use)."""
+    run = _run(pytestconfig)
+    try:
+        run.target.ensure_reachable()
+    except TargetUnreachable as exc:
+        run.run.status, run.run.status_detail = "unreachable", str(exc)
+        pytest.exit(f"target unreachable: {exc}", returncode=3)
+    return run.target
+
+
+@pytest.fixture(scope="session")
+def client(conformance: Target) -> Client:
+    return conformance.client
+
+
+@pytest.fixture(scope="session")
+def model(conformance: Target) -> str:
+    return conformance.config.model
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
     # Check modules are named after the API surface (chat/streaming.py), not test_*.py.
     if (file_path.suffix == ".py" and CHECKS_DIR in file_path.parents
@@ -79,26 +105,6 @@ class ConformanceRun:
                            select=list(settings.select))
         self.document: dict[str, Any] | None = None
 
-    # --- fixtures ---------------------------------------------------------------------------
-
-    @pytest.fixture(scope="session")
-    def conformance(self) -> Target:
-        """The reachable target of this run (starts the embedded gateway on first use)."""
-        try:
-            self.target.ensure_reachable()
-        except TargetUnreachable as exc:
-            self.run.status, self.run.status_detail = "unreachable", str(exc)
-            pytest.exit(f"target unreachable: {exc}", returncode=3)
-        return self.target
-
-    @pytest.fixture(scope="session")
-    def client(self, conformance: Target) -> Client:
-        return conformance.client
-
-    @pytest.fixture(scope="session")
-    def model(self, conformance: Target) -> str:
-        return conformance.config.model
-
     # --- collection -------------------------------------------------------------------------
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -117,6 +123,7 @@ class ConformanceRun:
     # --- outcomes ---------------------------------------------------------------------------
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        check_model.take_details()  # nothing recorded by an earlier check leaks into this one
         item.stash[_START] = (time.monotonic(), self.target.exchange_count())
 
     @pytest.hookimpl(wrapper=True)
@@ -139,6 +146,7 @@ class ConformanceRun:
             "duration": round(time.monotonic() - started, 4),
             "exchanges": [e["id"] for e in evidence],
             "nodeid": item.nodeid,
+            "details": _jsonable(check_model.take_details()),
         }
         _apply_outcome(report, outcome, meta, message, expected, actual, evidence, item)
         report.user_properties.append(
@@ -191,7 +199,7 @@ class ConformanceRun:
 _START = pytest.StashKey[tuple[float, int]]()
 
 
-def _meta(item: pytest.Item) -> model.Check | None:
+def _meta(item: pytest.Item) -> check_model.Check | None:
     return getattr(getattr(item, "obj", None), "conformance_check", None)
 
 
@@ -200,12 +208,12 @@ def _worker_id(config: pytest.Config) -> str:
 
 
 def _classify(
-    meta: model.Check, call: pytest.CallInfo[None], report: pytest.TestReport
+    meta: check_model.Check, call: pytest.CallInfo[None], report: pytest.TestReport
 ) -> tuple[Outcome, str, Any, Any]:
     if call.excinfo is None:
         return Outcome.PASS, "", None, None
     exc = call.excinfo.value
-    if isinstance(exc, model.ShouldViolation):
+    if isinstance(exc, check_model.ShouldViolation):
         return Outcome.WARN, exc.message, exc.expected, exc.actual
     if isinstance(exc, CheckFailed):
         outcome = Outcome.FAIL if meta.level == Level.MUST else Outcome.WARN
@@ -225,7 +233,7 @@ def _classify(
 def _apply_outcome(
     report: pytest.TestReport,
     outcome: Outcome,
-    meta: model.Check,
+    meta: check_model.Check,
     message: str,
     expected: Any,
     actual: Any,

@@ -1,0 +1,116 @@
+"""The CLI contract: exit codes, report files, selection, redaction, one engine for two front ends."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance import cli
+from tests.suite.harness import API_KEY, run_suite
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_run_without_target_uses_the_embedded_gateway(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "CONFORMANCE_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["run", "--select", "chat.response.*"]) == 0
+    latest = tmp_path / "reports" / "latest"
+    assert latest.is_symlink()
+    document = json.loads((latest / "results.json").read_text())
+    assert document["run"]["embedded_gateway"] is True
+    assert {r["id"] for r in document["results"]} >= {"chat.response.schema"}
+    assert (latest / "index.html").exists() and (latest / "junit.xml").exists()
+
+
+def test_selection_limits_the_checks(gateway, tmp_path: Path) -> None:
+    run = run_suite(gateway.base_url, tmp_path, "--select", "chat.stream.*")
+    ids = set(run.outcomes())
+    assert ids and all(i.startswith("chat.stream.") for i in ids)
+
+
+def test_a_must_failure_exits_1(gateway, tmp_path: Path) -> None:
+    run = run_suite(gateway.fault_base_url("chat-stream-no-done"), tmp_path,
+                    "--select", "chat.stream.*")
+    assert run.outcome("chat.stream.done-sentinel") == "fail"
+    assert run.exit_code == 1
+
+
+def test_a_should_violation_alone_exits_0(gateway, tmp_path: Path) -> None:
+    run = run_suite(gateway.fault_base_url("chat-stream-no-space"), tmp_path,
+                    "--select", "chat.stream.*")
+    assert run.outcome("chat.stream.framing") == "warn"
+    assert run.exit_code == 0
+
+
+def test_unreachable_target_exits_3(tmp_path: Path) -> None:
+    run = run_suite(f"http://127.0.0.1:{free_port()}/v1", tmp_path)
+    assert run.exit_code == 3
+    assert run.document["run"]["status"] == "unreachable"
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--header", "no-colon-here"],
+    ["run", "--base-url", "ftp://example.com/v1"],
+    ["run", "--timeout", "0"],
+    ["run", "--workers", "0"],
+    ["run", "--select", "no.such.check-*"],
+])
+def test_bad_usage_exits_2(argv: list[str], tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 2
+
+
+def test_the_key_never_appears_in_any_output(gateway, tmp_path: Path, capfd) -> None:
+    # A fault run has failures, so the reports carry full evidence (requests, headers, curl).
+    run = run_suite(gateway.fault_base_url("auth-not-enforced"), tmp_path)
+    assert run.outcome("chat.errors.auth") == "fail"
+    captured = capfd.readouterr()
+    for name in ("results.json", "junit.xml", "index.html"):
+        assert API_KEY not in (tmp_path / name).read_text(), name
+    assert API_KEY not in captured.out + captured.err
+    assert "$OPENAI_API_KEY" in (tmp_path / "results.json").read_text()
+
+
+def test_html_report_is_self_contained(gateway, tmp_path: Path) -> None:
+    run = run_suite(gateway.fault_base_url("chat-usage-total-wrong"), tmp_path)
+    html = (run.out_dir / "index.html").read_text()
+    assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?:""", html)
+    assert "chat.usage.total" in html and "curl" in html
+
+
+def test_list_formats() -> None:
+    out = subprocess.run([sys.executable, "-m", "conformance", "list", "--format", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    checks = json.loads(out)
+    assert {"id", "endpoint", "level", "feature", "requirement", "spec", "source"} <= set(checks[0])
+    markdown = subprocess.run([sys.executable, "-m", "conformance", "list", "--format",
+                               "markdown", "--select", "chat.*"],
+                              capture_output=True, text=True, check=True).stdout
+    assert markdown.startswith("| id |") and "chat.stream.done-sentinel" in markdown
+
+
+def test_plain_pytest_is_the_same_engine(gateway, tmp_path: Path) -> None:
+    """`pytest --base-url` writes the same results as `conformance run`."""
+    out = tmp_path / "pytest"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "--base-url",
+         gateway.fault_base_url("chat-stream-no-done"), "--api-key", API_KEY, "--output", str(out),
+         "--select", "chat.stream.*", str(Path(cli.__file__).parent / "checks")],
+        capture_output=True, text=True, check=False,
+    )
+    document = json.loads((out / "results.json").read_text())
+    outcomes = {r["id"]: r["outcome"] for r in document["results"]}
+    assert outcomes["chat.stream.done-sentinel"] == "fail"
+    assert proc.returncode == 1
