@@ -27,7 +27,9 @@ def _environment() -> Environment:
 
 
 def pretty(value: Any) -> str:
-    """Indented JSON for JSON-looking text or values; other text unchanged."""
+    """Indented JSON for JSON-looking text or values; lines of text (transcripts) one per line."""
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return "\n".join(value)
     if isinstance(value, str):
         try:
             value = json.loads(value)
