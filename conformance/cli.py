@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="parallel worker processes (pytest-xdist)")
     run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                      help="per-request timeout; longer streams are cut and reported")
+    run.add_argument("--cases", type=int, metavar="N", help="schema-generated cases per "
+                     "operation and mode (default 8; 0 turns generated checks off)")
+    run.add_argument("--seed", type=int, metavar="N", help="seed of the generated cases; "
+                     "results.json records it so a failure can be replayed")
     run.set_defaults(handler=_run)
 
     listing = commands.add_parser("list", help="print every check with its metadata")
@@ -77,13 +81,15 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     config = build_config(
         base_url=args.base_url, api_key=args.api_key, model=args.model, headers=args.header,
-        output=args.output, select=args.select, timeout=args.timeout,
+        output=args.output, select=args.select, timeout=args.timeout, cases=args.cases,
+        seed=args.seed,
     )
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
     pytest_args = [str(CHECKS_DIR), "-p", "conformance.plugin", "-p", "no:cacheprovider",
                    "--rootdir", str(CHECKS_DIR), "--model", config.model,
-                   "--request-timeout", str(config.timeout)]
+                   "--request-timeout", str(config.timeout), "--cases", str(config.cases),
+                   "--seed", str(config.seed)]
     if config.base_url:
         pytest_args += ["--base-url", config.base_url]
     if config.output:

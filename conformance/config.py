@@ -14,6 +14,8 @@ from pathlib import Path
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_CASES = 8  # schema-generated cases per operation and mode: a nightly run stays cheap
+DEFAULT_SEED = 20261122
 
 
 class ConfigError(ValueError):
@@ -30,6 +32,8 @@ class Config:
     select: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
+    cases: int = DEFAULT_CASES
+    seed: int = DEFAULT_SEED
 
     @property
     def embedded(self) -> bool:
@@ -52,6 +56,8 @@ class Config:
             select=self.select,
             timeout=self.timeout,
             max_bytes=self.max_bytes,
+            cases=self.cases,
+            seed=self.seed,
         )
 
 
@@ -78,6 +84,8 @@ def build_config(
     output: str | os.PathLike[str] | None = None,
     select: Sequence[str] = (),
     timeout: float | None = None,
+    cases: int | None = None,
+    seed: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Flags win over the environment (OPENAI_BASE_URL, OPENAI_API_KEY, CONFORMANCE_MODEL)."""
@@ -86,6 +94,9 @@ def build_config(
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
     if timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
+    cases = DEFAULT_CASES if cases is None else int(cases)
+    if cases < 0:
+        raise ConfigError("--cases must be 0 (no generated cases) or more")
     return Config(
         base_url=normalize_base_url(base) if base else None,
         api_key=api_key or env.get("OPENAI_API_KEY") or None,
@@ -94,4 +105,6 @@ def build_config(
         output=Path(output) if output else None,
         select=tuple(select),
         timeout=timeout,
+        cases=cases,
+        seed=DEFAULT_SEED if seed is None else int(seed),
     )

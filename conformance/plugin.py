@@ -41,6 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--select", action="append", default=[], metavar="GLOB",
                     help="run only checks whose id matches, repeatable (e.g. 'chat.stream.*')")
     group.addoption("--request-timeout", type=float, help="per-request timeout in seconds")
+    group.addoption("--cases", type=int, help="schema-generated cases per operation and mode")
+    group.addoption("--seed", type=int, help="seed of the schema-generated cases (for replay)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,7 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = build_config(
             base_url=option.base_url, api_key=option.api_key, model=option.model,
             headers=option.header, output=option.output, select=option.select,
-            timeout=option.request_timeout,
+            timeout=option.request_timeout, cases=option.cases, seed=option.seed,
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -175,7 +177,9 @@ class ConformanceRun:
         self.target.close()
         if _worker_id(self.pytest_config) or not (self.results or self.run.status != "completed"):
             return  # xdist workers report to the controller; runs of the project's own tests
-        self.document = build_document(self.run, self.results, self.exchanges)
+        generated = {"seed": self.settings.seed, "cases_per_operation": self.settings.cases}
+        self.document = build_document(self.run, self.results, self.exchanges,
+                                       extra={"generated": generated})
         out_dir = write_reports(self.document, self.settings.output,
                                 Redactor(self.settings.secrets() + self.target.secrets()))
         self.document["__dir__"] = str(out_dir)
