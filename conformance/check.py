@@ -43,7 +43,7 @@ class Check:
     level: Level
     feature: str  # what the gateway must offer for the check to apply ("core" for everyone)
     operation: str  # OpenAPI operationId
-    spec: str  # pointer into openapi/, e.g. "chat.yaml#/components/schemas/CreateChatCompletionResponse"
+    spec: str  # pointer into openapi/, e.g. "openapi/chat.yaml#/components/schemas/Model"
     source: str  # where the requirement is stated: official docs, seed file
     requirement: str  # one sentence, from the docstring
 
@@ -86,7 +86,7 @@ def check(
 
     def decorate(fn: F) -> F:
         if not _ID.match(id):
-            raise ValueError(f"check id {id!r} is not a stable slug like 'chat.stream.done-sentinel'")
+            raise ValueError(f"check id {id!r} is not a slug like 'chat.stream.done-sentinel'")
         if id in REGISTRY and REGISTRY[id].requirement != _requirement(fn):
             raise ValueError(f"duplicate check id {id!r}")
         meta = Check(id, level, feature, operation, spec, source, _requirement(fn))

@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--base-url", help="base URL including /v1 (default: $OPENAI_BASE_URL; "
                      "none: the embedded reference gateway)")
     run.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY); never written out")
-    run.add_argument("--model", help="model under test (default: $CONFORMANCE_MODEL or gpt-4o-mini)")
+    run.add_argument("--model", help="model under test "
+                     "(default: $CONFORMANCE_MODEL or gpt-4o-mini)")
     run.add_argument("--header", action="append", default=[], metavar="'Name: value'",
                      help="extra header sent with every request (repeatable)")
     run.add_argument("--output", metavar="DIR", help="report directory "
@@ -69,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--select", action="append", default=[], metavar="GLOB")
     listing.set_defaults(handler=_list)
 
-    serve = commands.add_parser("serve", help="run the embedded reference gateway in the foreground")
+    serve = commands.add_parser("serve", help="run the reference gateway in the foreground")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--fault", help="violate exactly one requirement (see --list-faults)")
     serve.add_argument("--api-key", help="require this bearer key (default: none required)")

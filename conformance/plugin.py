@@ -109,7 +109,9 @@ class ConformanceRun:
 
     # --- collection -------------------------------------------------------------------------
 
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
         if not self.settings.select:
             return
         keep, drop = [], []

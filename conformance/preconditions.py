@@ -43,7 +43,8 @@ def require_success(exchange: Exchange, feature: str = "core") -> None:
     if status == 200:
         return
     if status in _HARNESS_STATUSES:
-        raise HarnessError(f"HTTP {status}: {_HARNESS_STATUSES[status]} ({error_message(exchange)})")
+        reason = _HARNESS_STATUSES[status]
+        raise HarnessError(f"HTTP {status}: {reason} ({error_message(exchange)})")
     if feature != "core" and status is not None and 400 <= status < 500:
         raise NotSupported(f"the gateway declined '{feature}' with HTTP {status}: "
                            f"{error_message(exchange)}")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 REDACTED = "[REDACTED]"
 
-# Header names that carry credentials at common gateways (OpenAI, Azure, Anthropic, Google, proxies).
+# Header names that carry credentials at common gateways (OpenAI, Azure, Anthropic, Google).
 _SECRET_HEADER = re.compile(
     r"^(authorization|proxy-authorization|cookie|set-cookie|api-key|x-api-key|x-goog-api-key"
     r"|.*(api[-_]?key|secret|access[-_]?token|auth[-_]?token).*)$",

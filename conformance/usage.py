@@ -32,8 +32,9 @@ def arithmetic_problems(usage: Any, names: UsageNames) -> list[str]:
     """Everything wrong with one usage object's numbers (empty list: consistent)."""
     if not isinstance(usage, dict):
         return [f"usage is {type(usage).__name__}, not an object"]
+    keys = (names.input, names.output, "total_tokens")
     problems = [f"{key} = {usage.get(key)!r} is not a non-negative integer"
-                for key in (names.input, names.output, "total_tokens") if not is_count(usage.get(key))]
+                for key in keys if not is_count(usage.get(key))]
     if problems:
         return problems
     inp, out, total = usage[names.input], usage[names.output], usage["total_tokens"]

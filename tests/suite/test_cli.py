@@ -1,4 +1,4 @@
-"""The CLI contract: exit codes, report files, selection, redaction, one engine for two front ends."""
+"""The CLI contract: exit codes, reports, selection, redaction, one engine behind two front ends."""
 
 from __future__ import annotations
 

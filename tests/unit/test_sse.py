@@ -49,7 +49,9 @@ def test_event_names_and_ids() -> None:
          "no-final-newline", "bom", "unknown-field", "invalid-utf8", "field-only",
          "only-first-space-stripped", "event-without-data", "retry"],
 )
-def test_framing_edge_cases(raw: bytes, expected_data: list[str], expected_kinds: list[str]) -> None:
+def test_framing_edge_cases(
+    raw: bytes, expected_data: list[str], expected_kinds: list[str]
+) -> None:
     parser = parse(raw)
     assert [e.data for e in parser.events] == expected_data
     assert [d.kind for d in parser.deviations] == expected_kinds
