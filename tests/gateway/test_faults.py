@@ -1,0 +1,265 @@
+"""Fault routing, and a spot check that each fault produces its violation.
+
+Every probe answers "is the violation there?"; it must say yes under the fault and no on the
+clean gateway, which shows the probe (and the fault) is specific. The conformance suite's own
+tests give the full proof that the intended check fails.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from conformance.gateway import FAULTS, EmbeddedGateway, create_app
+from conformance.gateway.faults import Fault
+
+from .conftest import API_KEY
+
+USER = [{"role": "user", "content": "Name three rivers in France"}]
+HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+TOOL = {"type": "function", "name": "f", "parameters": {
+    "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}}
+Probe = Callable[[str], bool]
+
+
+# --- small raw-HTTP helpers -------------------------------------------------------------------
+
+def _post(base: str, path: str, body: dict, headers: dict | None = None) -> httpx.Response:
+    return httpx.post(base + path, json=body, headers=HEADERS if headers is None else headers,
+                      timeout=10)
+
+
+def _chat(base: str, **extra) -> httpx.Response:
+    return _post(base, "/chat/completions", {"model": "gpt-4o-mini", "messages": USER, **extra})
+
+
+def _responses(base: str, **extra) -> httpx.Response:
+    return _post(base, "/responses", {"model": "gpt-4o-mini", "input": "Tell me a fact", **extra})
+
+
+def _frames(raw: str) -> list[dict[str, str]]:
+    """SSE frames as {field: value}, tolerant of CRLF and of a missing space after ':'."""
+    frames = []
+    for block in re.split(r"\r?\n\r?\n", raw):
+        fields = {}
+        for line in re.split(r"\r?\n", block):
+            name, sep, value = line.partition(":")
+            if sep:
+                fields[name] = value[1:] if value.startswith(" ") else value
+        if fields:
+            frames.append(fields)
+    return frames
+
+
+def _chat_chunks(base: str, **extra) -> list[dict]:
+    raw = _chat(base, stream=True, **extra).text
+    return [json.loads(f["data"]) for f in _frames(raw) if f.get("data") != "[DONE]"]
+
+
+def _events(base: str, **extra) -> list[dict]:
+    raw = _responses(base, stream=True, **extra).text
+    return [json.loads(f["data"]) for f in _frames(raw)]
+
+
+def _hangs(base: str, path: str, body: dict) -> bool:
+    """True when the stream sends something and then stalls without closing."""
+    timeout = httpx.Timeout(10, read=1.0)
+    received = b""
+    try:
+        with httpx.stream("POST", base + path, json=body, headers=HEADERS,
+                          timeout=timeout) as reply:
+            for piece in reply.iter_raw():
+                received += piece
+    except httpx.ReadTimeout:
+        return bool(received)
+    return False
+
+
+def _message(body: dict) -> dict:
+    return body["choices"][0]["message"]
+
+
+def _entries(chunks: list[dict]) -> list[dict]:
+    return [c["choices"][0] for c in chunks if c.get("choices")]
+
+
+def _text_events(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e.get("type") == f"response.output_text.{kind}"]
+
+
+def _previous_ignored(base: str) -> bool:
+    first = _responses(base).json()
+    second = _responses(base, previous_response_id=first["id"]).json()
+    return second["previous_response_id"] is None
+
+
+def _stored_404(base: str) -> bool:
+    created = _responses(base).json()
+    return httpx.get(f"{base}/responses/{created['id']}", headers=HEADERS).status_code == 404
+
+
+def _bare_error(base: str) -> bool:
+    frames = _frames(_responses(base, stream=True).text)
+    payloads = [json.loads(f["data"]) for f in frames]
+    return any("error" in p and "type" not in p for p in payloads) and not any(
+        p.get("type") == "response.failed" for p in payloads)
+
+
+PROBES: dict[str, Probe] = {
+    # chat, non-stream
+    "chat-wrong-content-type":
+        lambda b: _chat(b).headers["content-type"].startswith("text/plain"),
+    "chat-response-missing-created": lambda b: "created" not in _chat(b).json(),
+    "chat-object-wrong": lambda b: _chat(b).json()["object"] == "chat.completions",
+    "chat-role-wrong": lambda b: _message(_chat(b).json())["role"] == "model",
+    "chat-finish-reason-unknown": lambda b: _chat(b).json()["choices"][0]["finish_reason"] ==
+        "eos" and "eos" in [e["finish_reason"] for e in _entries(_chat_chunks(b))],
+    "chat-content-missing": lambda b: "content" not in _message(_chat(b).json()),
+    "chat-usage-missing": lambda b: "usage" not in _chat(b).json(),
+    "chat-usage-total-wrong": lambda b: (lambda u: u["total_tokens"] != u["prompt_tokens"] +
+                                         u["completion_tokens"])(_chat(b).json()["usage"]),
+    # chat, stream framing
+    "chat-stream-content-type": lambda b: _chat(b, stream=True).headers[
+        "content-type"].startswith("application/json"),
+    "chat-stream-no-done": lambda b: "[DONE]" not in _chat(b, stream=True).text,
+    "chat-stream-data-after-done": lambda b: _chat(b, stream=True).text.split(
+        "data: [DONE]\n\n", 1)[-1].strip() != "",
+    "chat-stream-bad-json": lambda b: not all(
+        _is_json(f["data"]) for f in _frames(_chat(b, stream=True).text)),
+    "chat-stream-no-space": lambda b: _chat(b, stream=True).text.startswith("data:{"),
+    "chat-stream-crlf": lambda b: "\r\n" in _chat(b, stream=True).text,
+    "stream-hang": lambda b: _hangs(b, "/chat/completions", {
+        "model": "gpt-4o-mini", "messages": USER, "stream": True}),
+    # chat, chunks
+    "chat-chunk-id-changes": lambda b: len({c["id"] for c in _chat_chunks(b)}) > 1,
+    "chat-chunk-no-role": lambda b: "role" not in _entries(_chat_chunks(b))[0]["delta"],
+    "chat-chunk-role-repeated":
+        lambda b: sum("role" in e["delta"] for e in _entries(_chat_chunks(b))) > 1,
+    "chat-chunk-finish-twice":
+        lambda b: sum(bool(e["finish_reason"]) for e in _entries(_chat_chunks(b))) > 1,
+    "chat-chunk-bad-object":
+        lambda b: any(c["object"] == "chat.completion" for c in _chat_chunks(b)),
+    "chat-chunk-missing-index":
+        lambda b: any("index" not in e for e in _entries(_chat_chunks(b))),
+    "chat-stream-usage-ignored": lambda b: not any(c.get("usage") for c in _chat_chunks(
+        b, stream_options={"include_usage": True})),
+    "chat-stream-usage-every-chunk": lambda b: all(c.get("usage") for c in _chat_chunks(
+        b, stream_options={"include_usage": True})),
+    # errors, auth, models
+    "chat-error-detail-shape": lambda b: "detail" in _chat(b, temperature=9).json(),
+    "chat-missing-messages-500": lambda b: _post(
+        b, "/chat/completions", {"model": "gpt-4o-mini"}).status_code == 500,
+    "auth-not-enforced": lambda b: _chat(b).status_code == 200 and _post(
+        b, "/chat/completions", {"model": "gpt-4o-mini", "messages": USER},
+        headers={"Authorization": "Bearer sk-wrong"}).status_code == 200,
+    "unknown-model-200": lambda b: _chat(b, model="gpt-nope").status_code == 200,
+    "unknown-model-400": lambda b: _chat(b, model="gpt-nope").status_code == 400,
+    "models-missing-model": lambda b: "gpt-4o-mini" not in {
+        m["id"] for m in httpx.get(b + "/models", headers=HEADERS).json()["data"]},
+    # responses, bodies
+    "responses-part-type-text":
+        lambda b: _responses(b).json()["output"][0]["content"][0]["type"] == "text",
+    "responses-chat-body": lambda b: _responses(b).json()["object"] == "chat.completion",
+    "responses-usage-chat-names": lambda b: "prompt_tokens" in _responses(b).json()["usage"],
+    "responses-usage-total-wrong": lambda b: (lambda u: u["total_tokens"] != u["input_tokens"] +
+                                              u["output_tokens"])(_responses(b).json()["usage"]),
+    "responses-max-output-ignored": lambda b: _responses(
+        b, max_output_tokens=16).json()["status"] == "completed",
+    "responses-incomplete-no-details": lambda b: _responses(
+        b, max_output_tokens=16).json()["incomplete_details"] is None,
+    "responses-incomplete-item-completed": lambda b: _responses(
+        b, max_output_tokens=16).json()["output"][-1]["status"] == "completed",
+    "responses-previous-id-ignored": _previous_ignored,
+    "responses-get-stored-404": _stored_404,
+    "responses-unknown-previous-200":
+        lambda b: _responses(b, previous_response_id="resp_missing").status_code == 200,
+    "responses-function-args-not-json": lambda b: not _is_json(
+        _responses(b, tools=[TOOL]).json()["output"][0]["arguments"]),
+    # responses, stream
+    "responses-stream-no-sequence-number":
+        lambda b: any("sequence_number" not in e for e in _events(b)),
+    "responses-stream-sequence-not-increasing": lambda b: (lambda s: s != sorted(set(s)))(
+        [e["sequence_number"] for e in _events(b)]),
+    "responses-stream-event-name-mismatch": lambda b: any(
+        f["event"] != json.loads(f["data"])["type"]
+        for f in _frames(_responses(b, stream=True).text)),
+    "responses-stream-no-created": lambda b: _events(b)[0]["type"] != "response.created",
+    "responses-stream-delta-after-part-done": lambda b: (lambda t: max(
+        i for i, x in enumerate(t) if x == "response.output_text.delta") > t.index(
+        "response.content_part.done"))([e["type"] for e in _events(b)]),
+    "responses-stream-done-text-mismatch": lambda b: (lambda ev: "".join(
+        e["delta"] for e in _text_events(ev, "delta")) != _text_events(ev, "done")[0]["text"])(
+        _events(b)),
+    "responses-stream-two-terminal": lambda b: sum(
+        e["type"] == "response.completed" for e in _events(b)) == 2,
+    "responses-stream-terminal-not-last":
+        lambda b: _events(b)[-1]["type"] != "response.completed",
+    "responses-stream-status-mismatch":
+        lambda b: _events(b)[-1]["response"]["status"] != "completed",
+    "responses-stream-error-bare": _bare_error,
+    "responses-stream-not-closed": lambda b: _hangs(b, "/responses", {
+        "model": "gpt-4o-mini", "input": "x", "stream": True}),
+}
+
+
+def _is_json(text: str) -> bool:
+    if text == "[DONE]":
+        return True
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_every_fault_has_a_probe() -> None:
+    assert set(PROBES) == set(FAULTS)
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_fault_produces_its_violation(gateway: EmbeddedGateway, name: str) -> None:
+    probe = PROBES[name]
+    assert probe(gateway.fault_base_url(name)), f"{name}: violation not observed"
+    assert not probe(gateway.base_url), f"{name}: probe also fires on the clean gateway"
+
+
+def test_registry_is_well_formed() -> None:
+    for name, fault in FAULTS.items():
+        assert isinstance(fault, Fault) and fault.name == name and fault.description
+        assert fault.trips and all(re.fullmatch(r"[a-z]+(\.[a-z0-9-]+)+", t) for t in fault.trips)
+        if name.startswith("responses-"):
+            assert all(t.startswith("responses.") for t in fault.trips)
+
+
+def test_unknown_fault_is_a_404_envelope(gateway: EmbeddedGateway) -> None:
+    reply = httpx.get(gateway.fault_base_url("no-such-fault") + "/models", headers=HEADERS)
+    assert reply.status_code == 404
+    assert set(reply.json()["error"]) == {"message", "type", "param", "code"}
+    with pytest.raises(ValueError):
+        create_app(fault="no-such-fault")
+
+
+def test_fault_paths_still_need_auth(gateway: EmbeddedGateway) -> None:
+    reply = httpx.get(gateway.fault_base_url("chat-object-wrong") + "/models")
+    assert reply.status_code == 401
+
+
+def test_create_app_fault_applies_to_plain_paths() -> None:
+    with EmbeddedGateway(fault="chat-object-wrong") as gw:
+        body = httpx.post(gw.base_url + "/chat/completions",
+                          json={"model": "gpt-4o-mini", "messages": USER}).json()
+        assert body["object"] == "chat.completions"
+        assert gw.fault_base_url("chat-role-wrong").endswith("/fault/chat-role-wrong/v1")
+
+
+def test_hanging_stream_does_not_block_shutdown() -> None:
+    gw = EmbeddedGateway(fault="stream-hang").start()
+    with httpx.stream("POST", gw.base_url + "/chat/completions", timeout=10,
+                      json={"model": "gpt-4o-mini", "messages": USER, "stream": True}) as reply:
+        next(reply.iter_raw())
+        gw.stop()  # returns promptly although the stream is open
+    assert gw.port is None
