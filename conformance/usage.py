@@ -53,3 +53,26 @@ def arithmetic_problems(usage: Any, names: UsageNames) -> list[str]:
 def _detail(usage: dict[str, Any], group: str, key: str) -> Any:
     details = usage.get(group)
     return details.get(key) if isinstance(details, dict) else None
+
+
+# --- over-billing: reported input tokens against a local count ------------------------------
+
+# A local count can miss what a provider legitimately adds around the messages (per-message
+# framing differs a little between model generations, tool definitions are serialized in an
+# undocumented way). Beyond this margin the gateway reports tokens the client never sent.
+BILLING_TOLERANCE_RATIO = 0.10
+BILLING_TOLERANCE_TOKENS = 8
+
+
+def billing_margin(local: int) -> int:
+    return max(BILLING_TOLERANCE_TOKENS, round(local * BILLING_TOLERANCE_RATIO))
+
+
+def billing_deviation(reported: int, local: int) -> int:
+    """Tokens reported beyond the tolerated margin: > 0 over-billed, < 0 under-reported, 0 fine."""
+    margin = billing_margin(local)
+    if reported > local + margin:
+        return reported - (local + margin)
+    if reported < local - margin:
+        return reported - (local - margin)
+    return 0
