@@ -22,6 +22,7 @@ class Target:
         self._gateway: Any = None
         self._client: Client | None = None
         self._reachable = False
+        self._probe_id: str | None = None
         self.redactor = Redactor(settings.secrets())
 
     @property
@@ -47,6 +48,7 @@ class Target:
         if self._reachable:
             return
         probe = self.client.get("/models")
+        self._probe_id = probe.id
         if probe.transport_error:
             raise TargetUnreachable(f"{self.config.base_url}: {probe.transport_error}")
         self._reachable = True
@@ -58,7 +60,9 @@ class Target:
         return len(self._client.exchanges) if self._client else 0
 
     def exchanges_since(self, start: int) -> list[Exchange]:
-        return self._client.exchanges[start:] if self._client else []
+        """Exchanges sent after `start`, less the reachability probe (no check's evidence)."""
+        recent = self._client.exchanges[start:] if self._client else []
+        return [e for e in recent if e.id != self._probe_id]
 
     def close(self) -> None:
         if self._client:

@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,31 @@ def test_plain_pytest_is_the_same_engine(gateway, tmp_path: Path) -> None:
     outcomes = {r["id"]: r["outcome"] for r in document["results"]}
     assert outcomes["chat.stream.done-sentinel"] == "fail"
     assert proc.returncode == 1
+
+
+def test_run_against_a_gateway_in_another_process(tmp_path: Path) -> None:
+    """The gateway served by `conformance serve`, judged over the network like any other."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "serve", "--port", str(port), "--api-key", API_KEY],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        run = run_suite(f"http://127.0.0.1:{port}/v1", tmp_path, "--select", "chat.*")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert run.exit_code == 0, run.document["results"]
+    assert run.document["run"]["embedded_gateway"] is False
+    assert run.document["stats"]["requests"] > 0
+
+
+def wait_for_port(port: int, deadline: float = 15.0) -> None:
+    stop = time.monotonic() + deadline
+    while time.monotonic() < stop:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port}")
