@@ -87,8 +87,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
-    pytest_args = [str(CHECKS_DIR), "-p", "conformance.plugin", "-p", "no:cacheprovider",
-                   "--rootdir", str(CHECKS_DIR), "--model", config.model,
+    # `-c devnull`: the run must not pick up pytest settings of whatever project it runs from.
+    pytest_args = [str(CHECKS_DIR), "-c", os.devnull, "--rootdir", str(CHECKS_DIR),
+                   "-p", "conformance.plugin", "-p", "no:cacheprovider", "--model", config.model,
                    "--request-timeout", str(config.timeout), "--cases", str(config.cases),
                    "--seed", str(config.seed)]
     if config.base_url:
