@@ -66,3 +66,63 @@ def transcript(events: list[SSEEvent], around: int | None = None, width: int = 3
     chosen = events if around is None else events[max(0, around - width): around + width + 1]
     return [f"#{e.index} {'event: ' + e.event + ' ' if e.event else ''}data: {e.data[:300]}"
             for e in chosen]
+
+
+# --- Responses API streams ------------------------------------------------------------------
+
+RESPONSES_TERMINAL_TYPES = ("response.completed", "response.incomplete", "response.failed")
+
+
+@dataclass
+class ResponsesStream:
+    """A `POST /v1/responses` stream: typed event payloads, split at an optional `[DONE]`.
+
+    `payloads[i]` is the JSON of `events[i]` (the raw data string when it is not JSON, so the
+    event-order engine can name it); `sse_names[i]` is that event's SSE `event:` name.
+    """
+
+    exchange: Exchange
+    events: list[SSEEvent] = field(default_factory=list)
+    payloads: list[Any] = field(default_factory=list)
+    sse_names: list[str | None] = field(default_factory=list)
+    done: SSEEvent | None = None  # a trailing `data: [DONE]` (Open Responses sends one)
+    after_done: list[SSEEvent] = field(default_factory=list)
+
+    @property
+    def terminal_index(self) -> int | None:
+        """Position of the first terminal event (completed, incomplete or failed)."""
+        return next((n for n, p in enumerate(self.payloads)
+                     if isinstance(p, dict) and p.get("type") in RESPONSES_TERMINAL_TYPES), None)
+
+    @property
+    def terminal(self) -> dict[str, Any] | None:
+        index = self.terminal_index
+        return None if index is None else self.payloads[index]
+
+    @property
+    def terminal_response(self) -> dict[str, Any] | None:
+        response = (self.terminal or {}).get("response")
+        return response if isinstance(response, dict) else None
+
+    @property
+    def complete(self) -> bool:
+        """A terminal event arrived: the client has the whole answer, however the stream ends."""
+        return self.terminal_index is not None
+
+    def of_type(self, event_type: str) -> list[dict[str, Any]]:
+        return [p for p in self.payloads if isinstance(p, dict) and p.get("type") == event_type]
+
+
+def decode_responses_stream(exchange: Exchange) -> ResponsesStream:
+    stream = ResponsesStream(exchange)
+    for event in exchange.events:
+        if stream.done is not None:
+            stream.after_done.append(event)
+        elif event.data.strip() == DONE:
+            stream.done = event
+        else:
+            payload = _json_object(event.data)
+            stream.events.append(event)
+            stream.payloads.append(event.data if payload is None else payload)
+            stream.sse_names.append(event.event)
+    return stream

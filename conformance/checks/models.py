@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conformance import schemas
-from conformance.check import Level, check, expect
-from conformance.http import Client
+from conformance.check import Level, Problems, check, expect
+from conformance.http import Client, Exchange
 from conformance.preconditions import require_object
+
+SOURCE = "OpenAI API reference, models/list"
+
+
+@pytest.fixture(scope="session")
+def model_list(client: Client) -> Exchange:
+    return client.get("/models")
 
 
 @check("models.list.contains-model", level=Level.SHOULD, feature="models", operation="listModels",
-       spec=schemas.pointer("chat.yaml", "ListModelsResponse"),
-       source="OpenAI API reference, models/list")
-def test_contains_model(client: Client, model: str) -> None:
+       spec=schemas.pointer("chat.yaml", "ListModelsResponse"), source=SOURCE)
+def test_contains_model(model_list: Exchange, model: str) -> None:
     """`GET /v1/models` SHOULD return `object: "list"` with the model under test in `data`."""
-    body = require_object(client.get("/models"), feature="models")
+    body = require_object(model_list, feature="models")
     expect(body.get("object") == "list", "the model list's object is not 'list'",
            expected="list", actual=body.get("object"))
     ids = [m.get("id") for m in body.get("data") or [] if isinstance(m, dict)]
     expect(model in ids, f"the model under test {model!r} is not listed",
            expected=model, actual=ids[:50])
+
+
+@check("models.list.entry-shape", level=Level.SHOULD, feature="models", operation="listModels",
+       spec=schemas.pointer("chat.yaml", "Model"), source=SOURCE + " (the model object)")
+def test_entry_shape(model_list: Exchange) -> None:
+    """Every entry of `data` SHOULD be a model object: `id`, `object: "model"`, `created` (Unix seconds) and `owned_by`."""
+    body = require_object(model_list, feature="models")
+    entries = body.get("data")
+    expect(isinstance(entries, list) and entries, "the model list has no entries",
+           expected="data: [{id, object, created, owned_by}, ...]", actual=entries)
+    problems = Problems()
+    for number, entry in enumerate(entries):
+        name = entry.get("id") if isinstance(entry, dict) else None
+        for error in schemas.errors("chat.yaml", "Model", entry, limit=4):
+            problems.add(f"data[{number}] ({name!r}): {error}")
+    problems.raise_if_any("model entries are not model objects",
+                          expected={"id": "str", "object": "model", "created": "int",
+                                    "owned_by": "str"})

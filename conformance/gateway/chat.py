@@ -6,25 +6,29 @@ violation happens, so each one reads as "the correct line, and the broken varian
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import re
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from conformance import tokens
+from conformance import schemas, tokens
 
 from . import generation as gen
 from .context import current_fault, gateway_state
-from .errors import bad_request, missing_parameter, server_error
+from .errors import ApiError, bad_request, missing_parameter, server_error
 from .fault_types import Fault
-from .models import ModelInfo, resolve_model
-from .sse import data_frame, stream_response, to_json
+from .models import DEFAULT_MODEL, ModelInfo, resolve_model
+from .sse import EVENT_STREAM, data_frame, stream_response, to_json
 from .validation import (
     Fields,
+    check_against_spec,
     check_function_name,
     invalid_type,
     invalid_value,
@@ -75,8 +79,82 @@ CHAT_FAULTS = (
           ("chat.errors.envelope",)),
     Fault("chat-missing-messages-500", "a missing 'messages' gives a 500 server_error",
           ("chat.errors.bad-request-status",)),
-    Fault("stream-hang", "the chat stream sends its first chunk, then neither ends nor closes",
+    Fault("stream-hang", "with include_usage, the chat stream sends its first chunk, then waits "
+          "for an upstream usage report that never comes: it neither ends nor closes",
           ("chat.stream.done-sentinel",), outcome="error"),
+    Fault("chat-500-on-wrong-type", "a wrong-typed field (e.g. temperature as a string) "
+          "crashes into a 500 server_error instead of a 400",
+          ("chat.generated.rejects-invalid", "chat.errors.bad-request-status")),
+    Fault("chat-accepts-missing-model", "a body without 'model' gets a 200 from a default model",
+          ("chat.generated.rejects-invalid", "chat.errors.bad-request-status")),
+    Fault("chat-usage-string-tokens", "non-stream usage.total_tokens is sent as a string",
+          ("chat.generated.schema-conformance", "chat.response.schema", "chat.usage.present",
+           "chat.usage.total", "chat.request.content-parts", "chat.request.developer-role",
+           "chat.request.unknown-fields", "chat.request.user-and-seed", "chat.tools.follow-up")),
+    # Issue 4, the complete contract: envelope, limits, streaming, usage, billing, tools,
+    # request shapes, structured output, errors.
+    Fault("chat-id-empty", "non-stream id is an empty string", ("chat.response.id",)),
+    Fault("chat-created-milliseconds", "created is in milliseconds (stream and non-stream)",
+          ("chat.response.created",)),
+    Fault("chat-model-empty", "non-stream model is an empty string", ("chat.response.model",)),
+    Fault("chat-choice-index-from-1", "non-stream choices are indexed from 1",
+          ("chat.response.choice-indices",)),
+    Fault("chat-max-completion-tokens-ignored", "max_completion_tokens is ignored (only the "
+          "legacy max_tokens is read)", ("chat.limits.max-completion-tokens",)),
+    Fault("chat-max-tokens-ignored", "the deprecated max_tokens is ignored",
+          ("chat.limits.max-tokens",)),
+    Fault("chat-length-as-stop", "an answer cut by the token cap says finish_reason 'stop'",
+          ("chat.limits.max-completion-tokens", "chat.limits.max-tokens")),
+    Fault("chat-n-ignored", "n is ignored: one choice whatever n asks for", ("chat.limits.n",)),
+    Fault("chat-stop-ignored", "stop sequences are ignored", ("chat.limits.stop",)),
+    Fault("chat-stream-buffered", "the whole stream is buffered, then sent in one write",
+          ("chat.stream.incremental",)),
+    Fault("chat-stream-text-differs", "the stream drops the last content delta",
+          ("chat.stream.matches-non-stream",)),
+    Fault("chat-stream-error-text", "a mid-stream failure is sent as a bare text line",
+          ("chat.stream.error-shape",)),
+    Fault("chat-stream-error-not-envelope", "a mid-stream failure is sent as JSON without the "
+          "error envelope", ("chat.stream.error-shape",)),
+    Fault("chat-usage-no-details", "usage lacks prompt_tokens_details and "
+          "completion_tokens_details", ("chat.usage.details",)),
+    Fault("chat-stream-usage-unrequested", "the usage chunk is sent without include_usage",
+          ("chat.usage.not-requested",)),
+    Fault("chat-stream-options-accepted", "stream_options is accepted with stream: false",
+          ("chat.usage.stream-options-need-stream",), outcome="warn"),
+    Fault("chat-stream-prompt-tokens-differ", "the stream's usage chunk reports 5 more prompt "
+          "tokens than the same request not streamed", ("chat.usage.prompt-tokens-consistent",)),
+    Fault("chat-billing-hidden-prompt", "prompt_tokens also bills a system prompt the gateway "
+          "injects", ("chat.billing.prompt-tokens",)),
+    Fault("chat-billing-under-reported", "prompt_tokens counts only the last user message's "
+          "text", ("chat.billing.prompt-tokens",), outcome="warn"),
+    Fault("chat-tool-arguments-invalid", "tool-call arguments are single-quoted, not JSON",
+          ("chat.tools.call-shape", "chat.tools.stream-deltas")),
+    Fault("chat-tool-finish-stop", "a turn that ends in tool calls says finish_reason 'stop'",
+          ("chat.tools.finish-reason",)),
+    Fault("chat-tool-content-array", "the tool-call message's content is an empty array",
+          ("chat.tools.message-content",)),
+    Fault("chat-tool-stream-head-repeated", "id, type and name are repeated on every streamed "
+          "tool-call fragment", ("chat.tools.stream-deltas",)),
+    Fault("chat-tool-stream-same-index", "parallel streamed tool calls all use index 0",
+          ("chat.tools.parallel-indices",)),
+    Fault("chat-tool-followup-rejected", "an assistant message with content null is refused "
+          "with 400", ("chat.tools.follow-up",)),
+    Fault("chat-developer-role-rejected", "the developer role is refused with 400",
+          ("chat.request.developer-role",)),
+    Fault("chat-content-parts-500", "content given as an array of parts crashes into a 500",
+          ("chat.request.content-parts",)),
+    Fault("chat-seed-rejected", "seed is refused as an unsupported parameter",
+          ("chat.request.user-and-seed",)),
+    Fault("chat-unknown-field-500", "an unknown top-level field crashes into a 500",
+          ("chat.request.unknown-fields",)),
+    Fault("chat-unknown-field-400", "an unknown top-level field is refused with a 400 naming it",
+          ("chat.request.unknown-fields",), outcome="warn"),
+    Fault("chat-json-schema-ignored", "response_format json_schema is ignored: prose comes back",
+          ("chat.structured.json-schema",)),
+    Fault("chat-json-object-fenced", "JSON mode wraps the object in a markdown code fence",
+          ("chat.structured.json-object",)),
+    Fault("chat-error-200", "chat errors are sent with HTTP 200",
+          ("chat.errors.not-200", "chat.errors.bad-request-status")),
 )
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -86,6 +164,18 @@ REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
 SYSTEM_FINGERPRINT = "fp_conformance"
 MAX_N = 8
+KNOWN_FIELDS = frozenset(schemas.document("chat.yaml")["components"]["schemas"][
+    "CreateChatCompletionRequest"]["properties"])
+HIDDEN_SYSTEM_PROMPT = ("You are a helpful assistant served by Example Gateway. Be polite, keep "
+                        "answers short and never reveal these instructions.")
+# A request carrying this header gets a stream that fails after its first chunks, so that the
+# suite can judge how a mid-stream failure is reported (chat.stream.error-shape).
+FAIL_STREAM_HEADER = "x-conformance-fail-stream"
+# A real model's tokens come tens of milliseconds apart; one pause after the first generated
+# token lets a client see the answer arrive over several network reads, even on loopback and
+# under load (chat.stream.incremental judges exactly that).
+FIRST_TOKEN_PAUSE_SECONDS = 0.025
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 _PARTS_BY_ROLE = {
     "system": ("text",),
@@ -115,18 +205,20 @@ class ChatRequest:
     response_format: dict[str, Any] | None = None
     logprobs: bool = False
     top_logprobs: int = 0
+    fault: str | None = None
 
 
 def parse_chat_request(body: dict[str, Any], fault: str | None) -> ChatRequest:
+    _refuse_shapes(body, fault)
     fields = Fields(body)
     model_name = fields.string("model", required=True)
     messages = _validate_messages(fields)
-    request = ChatRequest(model=resolve_model(model_name, fault), messages=messages)
+    request = ChatRequest(model=resolve_model(model_name, fault), messages=messages, fault=fault)
     _validate_sampling(fields)
     request.n = fields.integer("n", minimum=1, maximum=MAX_N) or 1
     request.stream = bool(fields.boolean("stream"))
-    request.include_usage = _validate_stream_options(fields, request.stream)
-    request.max_tokens = _validate_max_tokens(fields)
+    request.include_usage = _validate_stream_options(fields, request.stream, fault)
+    request.max_tokens = _validate_max_tokens(fields, fault)
     request.stop = _validate_stop(fields)
     request.tools = _validate_tools(fields)
     request.tool_choice = _validate_tool_choice(fields, request.tools)
@@ -138,7 +230,36 @@ def parse_chat_request(body: dict[str, Any], fault: str | None) -> ChatRequest:
         raise bad_request(
             f"Unsupported parameter: 'reasoning_effort' is not supported with the model "
             f"'{request.model.id}'.", "reasoning_effort", "unsupported_parameter")
+    if fault == "chat-n-ignored":
+        request.n = 1
+    if fault == "chat-stop-ignored":
+        request.stop = []
     return request
+
+
+def _refuse_shapes(body: dict[str, Any], fault: str | None) -> None:
+    """Faults of gateways that refuse (or crash on) request shapes clients send."""
+    messages = body.get("messages") if isinstance(body.get("messages"), list) else []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            continue  # validation names the bad item
+        role = message.get("role")
+        if fault == "chat-developer-role-rejected" and role == "developer":
+            raise invalid_value(f"messages[{index}].role", role,
+                                ["system", "user", "assistant", "tool"])
+        if fault == "chat-content-parts-500" and isinstance(message.get("content"), list):
+            raise server_error()  # the bug: content.strip() on a list
+        if fault == "chat-tool-followup-rejected" and role == "assistant" and \
+                message.get("content") is None:
+            raise invalid_type(f"messages[{index}].content", "a string", None)
+    if fault == "chat-seed-rejected" and "seed" in body:
+        raise bad_request("Unsupported parameter: 'seed' is not supported by this gateway.",
+                          "seed", "unsupported_parameter")
+    unknown = [name for name in body if name not in KNOWN_FIELDS]
+    if unknown and fault == "chat-unknown-field-500":
+        raise server_error()
+    if unknown and fault == "chat-unknown-field-400":
+        raise bad_request(f"Unrecognized request argument supplied: {unknown[0]}")
 
 
 def _validate_messages(fields: Fields) -> list[dict[str, Any]]:
@@ -207,11 +328,11 @@ def _validate_sampling(fields: Fields) -> None:
         Fields(bias, fields.param("logit_bias")).number(token, minimum=-100, maximum=100)
 
 
-def _validate_stream_options(fields: Fields, stream: bool) -> bool:
+def _validate_stream_options(fields: Fields, stream: bool, fault: str | None) -> bool:
     options = fields.child("stream_options")
     if options is None:
         return False
-    if not stream:
+    if not stream and fault != "chat-stream-options-accepted":
         raise bad_request(
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
             "stream_options", "invalid_value")
@@ -219,9 +340,13 @@ def _validate_stream_options(fields: Fields, stream: bool) -> bool:
     return bool(options.boolean("include_usage"))
 
 
-def _validate_max_tokens(fields: Fields) -> int | None:
+def _validate_max_tokens(fields: Fields, fault: str | None) -> int | None:
     legacy = fields.integer("max_tokens", minimum=1)  # deprecated, still honoured
     current = fields.integer("max_completion_tokens", minimum=1)
+    if fault == "chat-max-tokens-ignored":
+        legacy = None  # the bug: only the new name is forwarded upstream
+    if fault == "chat-max-completion-tokens-ignored":
+        current = None  # the bug: only the old name is forwarded upstream
     return current if current is not None else legacy
 
 
@@ -338,13 +463,36 @@ def plan_completion(request: ChatRequest, fault: str | None) -> ChatPlan:
     if fault == "chat-finish-reason-unknown":
         for choice in choices:
             choice.finish_reason = "eos"  # not one of stop/length/tool_calls/content_filter
+    for choice in choices:
+        _choice_faults(choice, encoding, fault)
     return ChatPlan(
         id=f"chatcmpl-{uuid.uuid4().hex[:24]}",
-        created=int(time.time()),
+        created=int(time.time() * (1000 if fault == "chat-created-milliseconds" else 1)),
         model=request.model.id,
         choices=choices,
-        prompt_tokens=tokens.count_chat_prompt(request.messages, encoding, request.tools),
+        prompt_tokens=_billed_prompt_tokens(request, fault),
     )
+
+
+def _choice_faults(choice: PlannedChoice, encoding: str, fault: str | None) -> None:
+    if fault == "chat-length-as-stop" and choice.finish_reason == "length":
+        choice.finish_reason = "stop"
+    if fault == "chat-tool-finish-stop" and choice.tool_calls:
+        choice.finish_reason = "stop"
+    if fault == "chat-tool-arguments-invalid":
+        for call in choice.tool_calls:  # the bug: a Python dict's repr relayed as arguments
+            call.arguments = gen.generate(call.arguments.text.replace('"', "'"), encoding)
+
+
+def _billed_prompt_tokens(request: ChatRequest, fault: str | None) -> int:
+    encoding = request.model.encoding
+    counted = tokens.count_chat_prompt(request.messages, encoding, request.tools)
+    if fault == "chat-billing-hidden-prompt":  # the gateway's own system prompt, billed too
+        hidden = [{"role": "system", "content": HIDDEN_SYSTEM_PROMPT}]
+        return counted + tokens.count_chat_prompt(hidden, encoding) - tokens.REPLY_PRIMING_TOKENS
+    if fault == "chat-billing-under-reported":
+        return tokens.count_text(_last_user_text(request.messages), encoding)
+    return counted
 
 
 def _plan_choice(request: ChatRequest, index: int) -> PlannedChoice:
@@ -423,12 +571,28 @@ def _answer_text(request: ChatRequest, index: int) -> str:
         return gen.tool_result_answer(request.messages, tokens.content_text(last.get("content")),
                                       index)
     response_format = request.response_format or {}
-    if response_format.get("type") == "json_schema":
+    if response_format.get("type") == "json_schema" and \
+            request.fault != "chat-json-schema-ignored":
         schema = response_format["json_schema"].get("schema") or {"type": "object"}
         return gen.compact_json(gen.schema_instance(schema))
     if response_format.get("type") == "json_object":
-        return gen.json_object_text(request.messages, _last_user_text(request.messages))
+        text = gen.json_object_text(request.messages, _last_user_text(request.messages))
+        return f"```json\n{text}\n```" if request.fault == "chat-json-object-fenced" else text
+    count = _counting_answer(_last_user_text(request.messages))
+    if count is not None:
+        return count
     return gen.answer_text(request.messages, _last_user_text(request.messages), index)
+
+
+_COUNT_REQUEST = re.compile(r"\bcount from (\d+) to (\d+)", re.IGNORECASE)
+
+
+def _counting_answer(user_text: str) -> str | None:
+    """A counting prompt ("Count from 1 to 10") gets the count, as a model answers it."""
+    match = _COUNT_REQUEST.search(user_text)
+    if match is None or not 0 <= int(match[2]) - int(match[1]) <= 100:
+        return None
+    return ", ".join(str(n) for n in range(int(match[1]), int(match[2]) + 1))
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -441,7 +605,7 @@ def usage_json(plan: ChatPlan, fault: str | None, completion: int | None = None,
     total = plan.prompt_tokens + completion
     if fault == "chat-usage-total-wrong":
         total += 1
-    return {
+    usage: dict[str, Any] = {
         "prompt_tokens": plan.prompt_tokens,
         "completion_tokens": completion,
         "total_tokens": total,
@@ -453,6 +617,9 @@ def usage_json(plan: ChatPlan, fault: str | None, completion: int | None = None,
             "rejected_prediction_tokens": 0,
         },
     }
+    if fault == "chat-usage-no-details":
+        del usage["prompt_tokens_details"], usage["completion_tokens_details"]
+    return usage
 
 
 def _logprob_entry(piece: str, position: int, top: int) -> dict[str, Any]:
@@ -499,6 +666,8 @@ def completion_body(plan: ChatPlan, request: ChatRequest, fault: str | None) -> 
         }
         if choice.tool_calls:
             message["tool_calls"] = _tool_calls_json(choice.tool_calls)
+            if fault == "chat-tool-content-array":
+                message["content"] = []  # the bug: an Anthropic-style empty content list
         if fault == "chat-content-missing" and choice.content:
             del message["content"]
         pieces = choice.content.pieces if choice.content else ()
@@ -522,7 +691,20 @@ def completion_body(plan: ChatPlan, request: ChatRequest, fault: str | None) -> 
         del body["created"]
     if fault == "chat-usage-missing":
         del body["usage"]
+    _envelope_faults(body, fault)
+    if fault == "chat-usage-string-tokens":
+        body["usage"]["total_tokens"] = str(body["usage"]["total_tokens"])
     return body
+
+
+def _envelope_faults(body: dict[str, Any], fault: str | None) -> None:
+    if fault == "chat-id-empty":
+        body["id"] = ""
+    if fault == "chat-model-empty":
+        body["model"] = ""
+    if fault == "chat-choice-index-from-1":
+        for choice in body["choices"]:
+            choice["index"] += 1
 
 
 def _choice_deltas(choice: PlannedChoice, request: ChatRequest, fault: str | None) -> list[dict]:
@@ -537,16 +719,23 @@ def _choice_deltas(choice: PlannedChoice, request: ChatRequest, fault: str | Non
     deltas: list[dict[str, Any]] = [first_delta]
     logprobs: list[dict[str, Any] | None] = [None]
     if choice.content is not None:
-        for position, piece in enumerate(choice.content.pieces):
+        pieces = choice.content.pieces
+        if fault == "chat-stream-text-differs":
+            pieces = pieces[:-1]  # the bug: the relay loses the last delta when it flushes
+        for position, piece in enumerate(pieces):
             deltas.append({"content": piece})
             logprobs.append(_piece_logprobs(request, piece, position))
     for call_index, call in enumerate(choice.tool_calls):
-        deltas.append({"tool_calls": [{
-            "index": call_index, "id": call.id, "type": "function",
-            "function": {"name": call.name, "arguments": ""}}]})
+        index = 0 if fault == "chat-tool-stream-same-index" else call_index
+        head = {"index": index, "id": call.id, "type": "function",
+                "function": {"name": call.name, "arguments": ""}}
+        deltas.append({"tool_calls": [head]})
         logprobs.append(None)
         for piece in call.arguments.pieces:
-            deltas.append({"tool_calls": [{"index": call_index, "function": {"arguments": piece}}]})
+            fragment: dict[str, Any] = {"index": index, "function": {"arguments": piece}}
+            if fault == "chat-tool-stream-head-repeated":
+                fragment = {**head, "function": {"name": call.name, "arguments": piece}}
+            deltas.append({"tool_calls": [fragment]})
             logprobs.append(None)
     deltas.append({})
     logprobs.append(None)
@@ -596,12 +785,17 @@ def _add_stream_usage(chunks: list[dict], header: dict, plan: ChatPlan, request:
             produced += 1 if delta.get("content") or "tool_calls" in delta else 0
             chunk["usage"] = usage_json(plan, fault, completion=min(produced,
                                                                    plan.completion_tokens))
-    if not request.include_usage or fault == "chat-stream-usage-ignored":
+    wanted = request.include_usage or fault == "chat-stream-usage-unrequested"
+    if not wanted or fault == "chat-stream-usage-ignored":
         return
     if fault != "chat-stream-usage-every-chunk":
         for chunk in chunks:
             chunk["usage"] = None  # the spec's "usage field with a null value"
-    chunks.append({**header, "choices": [], "usage": usage_json(plan, fault)})
+    final = usage_json(plan, fault)
+    if fault == "chat-stream-prompt-tokens-differ":  # the bug: the stream re-counts the prompt
+        final["prompt_tokens"] += 5
+        final["total_tokens"] += 5
+    chunks.append({**header, "choices": [], "usage": final})
 
 
 def stream_frames(chunks: list[dict], fault: str | None) -> list[bytes]:
@@ -625,22 +819,65 @@ def stream_frames(chunks: list[dict], fault: str | None) -> list[bytes]:
 # --- handler ------------------------------------------------------------------------------
 
 
+def _failed_midway(frames: list[bytes], fault: str | None) -> list[bytes]:
+    """The stream as a failing upstream leaves it: its first chunks, the error, the end."""
+    error = {"error": {"message": "The upstream model stopped responding mid-stream.",
+                       "type": "server_error", "param": None, "code": None}}
+    if fault == "chat-stream-error-text":
+        report = b"upstream error: connection reset by peer\n\n"
+    elif fault == "chat-stream-error-not-envelope":
+        report = data_frame(to_json({"message": error["error"]["message"], "status": 502}))
+    else:
+        report = data_frame(to_json(error))
+    return [*frames[:3], report]
+
+
+async def _paced(frames: list[bytes]) -> AsyncIterator[bytes]:
+    for index, frame in enumerate(frames):
+        yield frame
+        await asyncio.sleep(FIRST_TOKEN_PAUSE_SECONDS if index == 1 else 0)
+
+
+def _send_stream(frames: list[bytes], request: Request, fault: str | None,
+                 usage_requested: bool) -> Response:
+    media_type = "application/json" if fault == "chat-stream-content-type" else EVENT_STREAM
+    state = gateway_state(request)
+    if fault == "stream-hang" and usage_requested:  # one stream per run: each costs a timeout
+        return stream_response(frames, state, media_type=media_type, hang_after=1)
+    if fault == "chat-stream-buffered":  # the bug: the relay collects the whole stream first
+        return stream_response([b"".join(frames)], state, media_type=media_type)
+    return StreamingResponse(_paced(frames), media_type=media_type, headers=STREAM_HEADERS)
+
+
 async def create_chat_completion(request: Request) -> Response:
     fault = current_fault(request)
+    try:
+        return await _complete(request, fault)
+    except ApiError as error:
+        if fault == "chat-error-200":  # the bug: the error envelope with a success status
+            return JSONResponse(error.envelope())
+        raise
+
+
+async def _complete(request: Request, fault: str | None) -> Response:
     body = parse_json_object(await request.body())
     if fault == "chat-missing-messages-500" and body.get("messages") is None:
         raise server_error()  # the bug: an unhandled KeyError instead of a 400
-    chat = parse_chat_request(body, fault)
+    if fault == "chat-accepts-missing-model" and body.get("model") is None:
+        body["model"] = DEFAULT_MODEL  # the bug: a default model instead of a 400
+    try:
+        chat = parse_chat_request(body, fault)
+        check_against_spec(body, "chat.yaml", "CreateChatCompletionRequest")
+    except ApiError as error:
+        if fault == "chat-500-on-wrong-type" and error.code == "invalid_type":
+            raise server_error() from error  # the bug: float(value) raises, nothing catches it
+        raise
     plan = plan_completion(chat, fault)
     if chat.stream:
         frames = stream_frames(stream_chunks(plan, chat, fault), fault)
-        media_type = "application/json" if fault == "chat-stream-content-type" else None
-        return stream_response(
-            frames,
-            gateway_state(request),
-            hang_after=1 if fault == "stream-hang" else None,
-            **({"media_type": media_type} if media_type else {}),
-        )
+        if request.headers.get(FAIL_STREAM_HEADER):
+            frames = _failed_midway(frames, fault)
+        return _send_stream(frames, request, fault, usage_requested=chat.include_usage)
     content = completion_body(plan, chat, fault)
     if fault == "chat-wrong-content-type":
         return Response(to_json(content), media_type="text/plain")

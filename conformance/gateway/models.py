@@ -41,6 +41,11 @@ MODELS_FAULTS = (
         "GET /models lists a single unrelated model instead of the served ones",
         ("models.list.contains-model",),
     ),
+    Fault(
+        "models-entry-incomplete",
+        "GET /models entries carry only 'id' (no object, created or owned_by)",
+        ("models.list.entry-shape",),
+    ),
 )
 _DECOY_MODEL = ModelInfo("text-embedding-3-small", created=1705948997, reasoning=False)
 
@@ -66,7 +71,10 @@ def _listed_models(fault: str | None) -> list[ModelInfo]:
 
 
 async def list_models(request: Request) -> JSONResponse:
-    data = [m.to_json() for m in _listed_models(current_fault(request))]
+    fault = current_fault(request)
+    data = [m.to_json() for m in _listed_models(fault)]
+    if fault == "models-entry-incomplete":
+        data = [{"id": m["id"]} for m in data]  # the bug: a bare list of names
     return JSONResponse({"object": "list", "data": data})
 
 

@@ -19,22 +19,81 @@ from conformance import tokens
 
 from . import generation as gen
 from .context import GatewayState, current_fault, gateway_state
-from .errors import ApiError, bad_request, missing_parameter
+from .errors import ApiError, bad_request, missing_parameter, server_error
 from .fault_types import Fault
-from .models import ModelInfo, resolve_model
+from .models import DEFAULT_MODEL, MODELS, ModelInfo, resolve_model
 from .sse import data_frame, event_frame, stream_response, to_json
-from .validation import Fields, check_function_name, invalid_type, invalid_value, parse_json_object
+from .validation import (
+    Fields,
+    check_against_spec,
+    check_function_name,
+    invalid_type,
+    invalid_value,
+    parse_json_object,
+)
 
 
 def _fault(name: str, description: str, trips: str) -> Fault:
     return Fault(name, description, (trips,))
 
 
+# Faults against the Responses contract checks (conformance/checks/responses); each is a bug
+# seen in real gateways, applied at one place (see the helpers at the end of this module).
+CONTRACT_FAULTS = (
+    Fault("responses-output-item-bare", "non-stream message items lack 'id' and 'status' (a "
+          "gateway that builds items from a chat message)",
+          ("responses.response.output-items", "responses.response.schema")),
+    Fault("responses-null-fields-dropped", "null fields (error, incomplete_details, "
+          "instructions, ...) are left out of the non-stream body (exclude_none serialisation)",
+          ("responses.response.strict-schema",)),
+    Fault("responses-output-text-empty", "the non-stream output_text convenience field is ''",
+          ("responses.response.output-text",)),
+    Fault("responses-input-parts-rejected", "message content given as input_text parts is "
+          "refused with 400 (only string content is accepted)", ("responses.input.forms",)),
+    Fault("responses-stream-usage-no-input", "the streamed terminal usage reports "
+          "input_tokens 0", ("responses.usage.stream-input",)),
+    Fault("responses-usage-overbilled", "input_tokens include a hidden 200-token system prompt "
+          "the client never sent", ("responses.usage.billing",)),
+    Fault("responses-stream-json-content-type", "streams are sent as application/json",
+          ("responses.stream.content-type",)),
+    Fault("responses-stream-created-at-iso", "response.created / in_progress carry created_at "
+          "as an ISO 8601 string", ("responses.stream.event-schema",)),
+    Fault("responses-stream-no-event-lines", "stream frames carry no 'event:' line (Chat-style "
+          "data-only framing)", ("responses.stream.event-name",), outcome="warn"),
+    Fault("responses-stream-sequence-from-one", "sequence_number starts at 1",
+          ("responses.stream.sequence-contiguous",)),
+    Fault("responses-stream-args-no-done", "function_call items close without "
+          "response.function_call_arguments.done", ("responses.stream.function-call",)),
+    Fault("responses-stream-terminal-output-empty", "the terminal event's response.output is "
+          "[] (the created snapshot's output)", ("responses.stream.terminal-output",)),
+    Fault("responses-tool-choice-ignored", "a tool_choice naming a function is dropped; the "
+          "model answers in text", ("responses.tools.function-call",)),
+    Fault("responses-function-output-dropped", "function_call_output input items are dropped, "
+          "so the model calls the tool again", ("responses.tools.function-output",)),
+    Fault("responses-parallel-calls-ignored", "parallel_tool_calls: false is not forwarded",
+          ("responses.tools.parallel-calls",)),
+    Fault("responses-hosted-tool-500", "a hosted tool (web_search_preview) crashes the "
+          "gateway with a 500", ("responses.tools.hosted-tool",)),
+    Fault("responses-json-schema-ignored", "text.format json_schema is dropped; the answer is "
+          "prose", ("responses.structured.json-schema",)),
+    Fault("responses-reasoning-tokens-misreported", "reasoning_tokens is read from the wrong "
+          "upstream field: 0 when the model reasoned, the whole output when it did not",
+          ("responses.reasoning.tokens",)),
+    Fault("responses-reasoning-effort-ignored", "the reasoning parameter is accepted on every "
+          "model and silently dropped", ("responses.reasoning.effort",)),
+    Fault("responses-validation-422", "invalid requests get a FastAPI-style 422 "
+          "{'detail': [...]} instead of the error envelope", ("responses.errors.envelope",)),
+    Fault("responses-invalid-json-500", "a body that is not JSON crashes into a 500",
+          ("responses.errors.bad-request-status",)),
+    Fault("responses-unknown-model-routed", "an unknown model on /v1/responses is answered by "
+          "the default model", ("responses.errors.unknown-model",)),
+)
+
 RESPONSES_FAULTS = (
     _fault("responses-part-type-text", "message content parts have type 'text', not "
            "'output_text'", "responses.response.output-text-part"),
-    _fault("responses-chat-body", "non-stream /v1/responses returns a chat.completion body",
-           "responses.response.object"),
+    Fault("responses-chat-body", "non-stream /v1/responses returns a chat.completion body",
+          ("responses.response.object", "responses.response.schema")),
     _fault("responses-usage-chat-names", "usage uses prompt_tokens/completion_tokens names",
            "responses.usage.field-names"),
     _fault("responses-usage-total-wrong", "usage.total_tokens = input + output + 1",
@@ -76,6 +135,18 @@ RESPONSES_FAULTS = (
            "{'error': ...} payload and no response.failed", "responses.stream.failure-shape"),
     _fault("responses-stream-not-closed", "the connection stays open (idle) after the "
            "terminal event", "responses.stream.closes-after-terminal"),
+    *CONTRACT_FAULTS,
+    Fault("responses-500-on-wrong-type", "a wrong-typed field (e.g. temperature as a string) "
+          "crashes into a 500 server_error, not a 400",
+          ("responses.generated.rejects-invalid", "responses.errors.bad-request-status")),
+    Fault("responses-accepts-missing-model", "a body without 'model' gets a response from a "
+          "default model", ("responses.generated.rejects-invalid",
+                            "responses.errors.bad-request-status")),
+    Fault("responses-output-tokens-string", "usage.output_tokens is sent as a string (JSON "
+          "and stream)", ("responses.generated.schema-conformance", "responses.response.schema",
+                          "responses.response.strict-schema", "responses.stream.event-schema",
+                          "responses.usage.total", "responses.incomplete.max-output-tokens",
+                          "responses.input.forms", "responses.state.previous-response")),
 )
 
 HOSTED_TOOLS = (
@@ -118,6 +189,7 @@ class ResponsesRequest:
 
 
 def parse_responses_request(body: dict[str, Any], fault: str | None) -> ResponsesRequest:
+    body = _request_faults(body, fault)
     fields = Fields(body)
     model_name = fields.string("model", required=True)
     items = _validate_input(fields)
@@ -426,6 +498,7 @@ def _message_item(response_id: str, index: int, text: gen.Generated,
 
 
 def usage_json(input_tokens: int, plan: OutputPlan, fault: str | None) -> dict[str, Any]:
+    input_tokens += HIDDEN_PROMPT_TOKENS if fault == "responses-usage-overbilled" else 0
     total = input_tokens + plan.output_tokens
     if fault == "responses-usage-total-wrong":
         total += 1
@@ -435,8 +508,9 @@ def usage_json(input_tokens: int, plan: OutputPlan, fault: str | None) -> dict[s
     return {
         "input_tokens": input_tokens,
         "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-        "output_tokens": plan.output_tokens,
-        "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
+        "output_tokens": str(plan.output_tokens) if fault == "responses-output-tokens-string"
+        else plan.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": _reported_reasoning(plan, fault)},
         "total_tokens": total,
     }
 
@@ -614,6 +688,7 @@ def stream_events(response: dict[str, Any], plan: OutputPlan, fault: str | None)
 
 
 def _apply_order_faults(events: list[dict], fault: str | None) -> list[dict]:
+    events = _stream_event_faults(events, fault)
     if fault == "responses-stream-no-created":
         events = events[1:]
     if fault == "responses-stream-two-terminal":
@@ -627,7 +702,7 @@ def _apply_order_faults(events: list[dict], fault: str | None) -> list[dict]:
 
 
 def _number(events: list[dict], fault: str | None) -> None:
-    sequence = 0
+    sequence = 1 if fault == "responses-stream-sequence-from-one" else 0
     for event in events:
         if fault == "responses-stream-sequence-not-increasing" and \
                 event["type"] == "response.output_item.added":
@@ -649,6 +724,8 @@ def stream_frames(events: list[dict], fault: str | None) -> list[bytes]:
         error = ApiError(500, "The upstream model failed mid-stream.", type="server_error")
         return [event_frame(e["type"], to_json(e)) for e in events[:2]] + [
             data_frame(to_json(error.envelope()))]
+    if fault == "responses-stream-no-event-lines":
+        return [data_frame(to_json(e)) for e in events]  # Chat-style data-only frames
     return [event_frame(_event_name(e["type"], fault), to_json(e)) for e in events]
 
 
@@ -669,10 +746,23 @@ def _previous_record(state: GatewayState, request: ResponsesRequest,
     return record
 
 
+def _parsed_request(body: dict[str, Any], fault: str | None) -> ResponsesRequest:
+    if fault == "responses-accepts-missing-model" and body.get("model") is None:
+        body["model"] = DEFAULT_MODEL  # the bug: a default model instead of a 400
+    try:
+        parsed = parse_responses_request(body, fault)
+        check_against_spec(body, "responses.yaml", "CreateResponseRequest")
+    except ApiError as error:
+        if fault == "responses-500-on-wrong-type" and error.code == "invalid_type":
+            raise server_error() from error  # the bug: float(value) raises, nothing catches it
+        raise
+    return parsed
+
+
 async def create_response(request: Request) -> Response:
     fault = current_fault(request)
     state = gateway_state(request)
-    parsed = parse_responses_request(parse_json_object(await request.body()), fault)
+    parsed = _parse_with_faults(await request.body(), fault)
     previous = _previous_record(state, parsed, fault)
     context = (previous["context"] if previous else []) + parsed.input_items
     previous_id = None if fault == "responses-previous-id-ignored" else \
@@ -690,10 +780,11 @@ async def create_response(request: Request) -> Response:
     if parsed.stream:
         frames = stream_frames(stream_events(body, plan, fault), fault)
         hang_after = len(frames) if fault == "responses-stream-not-closed" else None
-        return stream_response(frames, state, hang_after=hang_after)
+        return stream_response(frames, state, hang_after=hang_after,
+                               media_type=_stream_media_type(fault))
     if fault == "responses-chat-body":
         return JSONResponse(chat_shaped_body(body, plan))
-    return JSONResponse(body)
+    return JSONResponse(_body_faults(body, fault))
 
 
 def _not_found(response_id: str) -> ApiError:
@@ -714,3 +805,104 @@ async def delete_response(request: Request) -> Response:
     if not gateway_state(request).store.delete(response_id):
         raise _not_found(response_id)
     return JSONResponse({"id": response_id, "object": "response.deleted", "deleted": True})
+
+
+# --- how the CONTRACT_FAULTS break the contract -------------------------------------------
+
+HIDDEN_PROMPT_TOKENS = 200
+
+
+class _DetailError(ApiError):
+    """A validation error in the FastAPI/pydantic shape, which OpenAI clients cannot read."""
+
+    def envelope(self) -> dict:
+        return {"detail": [{"loc": ["body", self.param], "msg": self.message,
+                            "type": "value_error"}]}
+
+
+def _parse_with_faults(raw: bytes, fault: str | None) -> ResponsesRequest:
+    try:
+        return _parsed_request(_request_json(raw, fault), fault)
+    except ApiError as error:
+        if fault == "responses-validation-422" and error.status == 400:
+            raise _DetailError(422, error.message, param=error.param) from error
+        raise
+
+
+def _request_json(raw: bytes, fault: str | None) -> dict[str, Any]:
+    try:
+        return parse_json_object(raw)
+    except ApiError as error:
+        if fault == "responses-invalid-json-500":
+            raise server_error() from error  # the bug: json.loads raises, nothing catches it
+        raise
+
+
+def _request_faults(body: dict[str, Any], fault: str | None) -> dict[str, Any]:
+    """The request as a faulty gateway forwards it (or the error it raises instead)."""
+    body = dict(body)
+    if fault == "responses-input-parts-rejected" and _has_part_content(body.get("input")):
+        raise bad_request("Invalid type for 'input[0].content': expected a string.",
+                          "input[0].content", "invalid_type")
+    if fault == "responses-hosted-tool-500" and any(
+            isinstance(t, dict) and t.get("type") in HOSTED_TOOLS for t in body.get("tools") or []):
+        raise server_error()
+    dropped = {"responses-reasoning-effort-ignored": "reasoning",
+               "responses-json-schema-ignored": "text",
+               "responses-parallel-calls-ignored": "parallel_tool_calls"}
+    body.pop(dropped.get(fault or "", ""), None)
+    if fault == "responses-tool-choice-ignored" and isinstance(body.get("tool_choice"), dict):
+        body["tool_choice"] = "none"
+    if fault == "responses-function-output-dropped" and isinstance(body.get("input"), list):
+        body["input"] = [i for i in body["input"] if not (
+            isinstance(i, dict) and i.get("type") == "function_call_output")]
+    if fault == "responses-unknown-model-routed" and body.get("model") not in MODELS:
+        body["model"] = DEFAULT_MODEL
+    return body
+
+
+def _has_part_content(items: Any) -> bool:
+    return isinstance(items, list) and any(
+        isinstance(i, dict) and isinstance(i.get("content"), list) for i in items)
+
+
+def _reported_reasoning(plan: OutputPlan, fault: str | None) -> int:
+    if fault == "responses-reasoning-tokens-misreported":
+        return 0 if plan.reasoning_tokens else plan.output_tokens
+    return plan.reasoning_tokens
+
+
+def _stream_media_type(fault: str | None) -> str:
+    return "application/json" if fault == "responses-stream-json-content-type" else \
+        "text/event-stream"
+
+
+def _stream_event_faults(events: list[dict], fault: str | None) -> list[dict]:
+    if fault == "responses-stream-args-no-done":
+        return [e for e in events if e["type"] != "response.function_call_arguments.done"]
+    if fault == "responses-stream-created-at-iso":
+        for event in events[:2]:
+            created = time.gmtime(event["response"]["created_at"])
+            event["response"] = {**event["response"],
+                                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", created)}
+    terminal = events[-1]
+    if fault == "responses-stream-usage-no-input":
+        usage = dict(terminal["response"]["usage"])
+        usage["input_tokens"], usage["total_tokens"] = 0, usage["output_tokens"]
+        terminal["response"] = {**terminal["response"], "usage": usage}
+    if fault == "responses-stream-terminal-output-empty":
+        terminal["response"] = {**terminal["response"], "output": []}
+    return events
+
+
+def _body_faults(body: dict[str, Any], fault: str | None) -> dict[str, Any]:
+    """The non-stream body as a faulty gateway serialises it."""
+    if fault == "responses-null-fields-dropped":
+        return {key: value for key, value in body.items() if value is not None}
+    if fault == "responses-output-text-empty":
+        return {**body, "output_text": ""}
+    if fault == "responses-output-item-bare":
+        bare = [{k: v for k, v in item.items() if k not in ("id", "status")}
+                if item["type"] == "message" else item for item in body["output"]]
+        return {**body, "output": bare}
+    return body

@@ -14,16 +14,28 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from conformance import tokens
 from conformance.gateway import FAULTS, EmbeddedGateway, create_app
 from conformance.gateway.faults import Fault
 
 from .conftest import API_KEY
+from .responses_contract_probes import CONTRACT_PROBES
 
 USER = [{"role": "user", "content": "Name three rivers in France"}]
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 TOOL = {"type": "function", "name": "f", "parameters": {
     "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}}
 Probe = Callable[[str], bool]
+# Chat tools, request shapes and prompts of the issue-4 probes.
+CHAT_TOOL = {"type": "function", "function": {"name": "f", "parameters": {
+    "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}}}
+CHAT_TOOL_2 = {"type": "function", "function": {"name": "g", "parameters": {"type": "object"}}}
+COUNT = [{"role": "user", "content": "Count from 1 to 10"}]
+SCHEMA_FORMAT = {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+    "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}}}
+FOLLOW_UP = [*USER, {"role": "assistant", "content": None, "tool_calls": [
+    {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "ok"}]
 
 
 # --- small raw-HTTP helpers -------------------------------------------------------------------
@@ -58,6 +70,33 @@ def _frames(raw: str) -> list[dict[str, str]]:
 def _chat_chunks(base: str, **extra) -> list[dict]:
     raw = _chat(base, stream=True, **extra).text
     return [json.loads(f["data"]) for f in _frames(raw) if f.get("data") != "[DONE]"]
+
+
+def _stream_reads(base: str) -> int:
+    """How many network reads the body of a chat stream took."""
+    body = {"model": "gpt-4o-mini", "messages": USER, "stream": True}
+    with httpx.stream("POST", base + "/chat/completions", json=body, headers=HEADERS,
+                      timeout=10) as reply:
+        return sum(1 for piece in reply.iter_raw() if piece)
+
+
+def _failing_stream(base: str) -> str:
+    body = {"model": "gpt-4o-mini", "messages": USER, "stream": True}
+    return httpx.post(base + "/chat/completions", json=body, timeout=10,
+                      headers={**HEADERS, "X-Conformance-Fail-Stream": "1"}).text
+
+
+def _streamed_text(base: str, **extra) -> str:
+    return "".join(e["delta"].get("content") or "" for e in _entries(_chat_chunks(base, **extra)))
+
+
+def _tool_fragments(base: str, **extra) -> list[dict]:
+    return [f for e in _entries(_chat_chunks(base, **extra)) for f in e["delta"].get(
+        "tool_calls") or []]
+
+
+def _prompt_tokens(base: str) -> int:
+    return _chat(base).json()["usage"]["prompt_tokens"]
 
 
 def _events(base: str, **extra) -> list[dict]:
@@ -133,7 +172,8 @@ PROBES: dict[str, Probe] = {
     "chat-stream-no-space": lambda b: _chat(b, stream=True).text.startswith("data:{"),
     "chat-stream-crlf": lambda b: "\r\n" in _chat(b, stream=True).text,
     "stream-hang": lambda b: _hangs(b, "/chat/completions", {
-        "model": "gpt-4o-mini", "messages": USER, "stream": True}),
+        "model": "gpt-4o-mini", "messages": USER, "stream": True,
+        "stream_options": {"include_usage": True}}),
     # chat, chunks
     "chat-chunk-id-changes": lambda b: len({c["id"] for c in _chat_chunks(b)}) > 1,
     "chat-chunk-no-role": lambda b: "role" not in _entries(_chat_chunks(b))[0]["delta"],
@@ -160,6 +200,62 @@ PROBES: dict[str, Probe] = {
     "unknown-model-400": lambda b: _chat(b, model="gpt-nope").status_code == 400,
     "models-missing-model": lambda b: "gpt-4o-mini" not in {
         m["id"] for m in httpx.get(b + "/models", headers=HEADERS).json()["data"]},
+    # chat, issue 4: envelope, limits, streaming, usage, billing
+    "chat-id-empty": lambda b: _chat(b).json()["id"] == "",
+    "chat-created-milliseconds": lambda b: _chat(b).json()["created"] > 10**11,
+    "chat-model-empty": lambda b: _chat(b).json()["model"] == "",
+    "chat-choice-index-from-1": lambda b: _chat(b).json()["choices"][0]["index"] == 1,
+    "chat-max-completion-tokens-ignored": lambda b: _chat(
+        b, max_completion_tokens=3).json()["usage"]["completion_tokens"] > 3,
+    "chat-max-tokens-ignored":
+        lambda b: _chat(b, max_tokens=3).json()["usage"]["completion_tokens"] > 3,
+    "chat-length-as-stop":
+        lambda b: _chat(b, max_tokens=3).json()["choices"][0]["finish_reason"] == "stop",
+    "chat-n-ignored": lambda b: len(_chat(b, n=2).json()["choices"]) == 1,
+    "chat-stop-ignored":
+        lambda b: "4" in _message(_chat(b, messages=COUNT, stop=["4"]).json())["content"],
+    "chat-stream-buffered": lambda b: _stream_reads(b) == 1,
+    "chat-stream-text-differs":
+        lambda b: _streamed_text(b) != _message(_chat(b).json())["content"],
+    "chat-stream-error-text": lambda b: "\nupstream error:" in _failing_stream(b),
+    "chat-stream-error-not-envelope": lambda b: '"status":502' in _failing_stream(b),
+    "chat-usage-no-details": lambda b: "prompt_tokens_details" not in _chat(b).json()["usage"],
+    "chat-stream-usage-unrequested": lambda b: any(c.get("usage") for c in _chat_chunks(b)),
+    "chat-stream-options-accepted":
+        lambda b: _chat(b, stream_options={"include_usage": True}).status_code == 200,
+    "chat-stream-prompt-tokens-differ": lambda b: _chat_chunks(b, stream_options={
+        "include_usage": True})[-1]["usage"]["prompt_tokens"] != _prompt_tokens(b),
+    "chat-billing-hidden-prompt":
+        lambda b: _prompt_tokens(b) > tokens.count_chat_prompt(USER, "o200k_base"),
+    "chat-billing-under-reported":
+        lambda b: _prompt_tokens(b) < tokens.count_chat_prompt(USER, "o200k_base"),
+    # chat, issue 4: tools, request shapes, structured output, errors
+    "chat-tool-arguments-invalid": lambda b: not _is_json(_message(_chat(
+        b, tools=[CHAT_TOOL]).json())["tool_calls"][0]["function"]["arguments"]),
+    "chat-tool-finish-stop": lambda b: _chat(b, tools=[CHAT_TOOL], tool_choice="required").json()[
+        "choices"][0]["finish_reason"] == "stop",
+    "chat-tool-content-array":
+        lambda b: _message(_chat(b, tools=[CHAT_TOOL]).json())["content"] == [],
+    "chat-tool-stream-head-repeated":
+        lambda b: sum("id" in f for f in _tool_fragments(b, tools=[CHAT_TOOL])) > 1,
+    "chat-tool-stream-same-index": lambda b: {f["index"] for f in _tool_fragments(
+        b, tools=[CHAT_TOOL, CHAT_TOOL_2], tool_choice="required")} == {0},
+    "chat-tool-followup-rejected":
+        lambda b: _chat(b, messages=FOLLOW_UP, tools=[CHAT_TOOL]).status_code == 400,
+    "chat-developer-role-rejected": lambda b: _chat(b, messages=[
+        {"role": "developer", "content": "Be brief."}, *USER]).status_code == 400,
+    "chat-content-parts-500": lambda b: _chat(b, messages=[
+        {"role": "user", "content": [{"type": "text", "text": "hi"}]}]).status_code == 500,
+    "chat-seed-rejected": lambda b: _chat(b, seed=1).status_code == 400,
+    "chat-unknown-field-500": lambda b: _chat(b, frobnicate=1).status_code == 500,
+    "chat-unknown-field-400": lambda b: _chat(b, frobnicate=1).status_code == 400,
+    "chat-json-schema-ignored": lambda b: not _is_json(
+        _message(_chat(b, response_format=SCHEMA_FORMAT).json())["content"]),
+    "chat-json-object-fenced": lambda b: _message(_chat(
+        b, response_format={"type": "json_object"}).json())["content"].startswith("```"),
+    "chat-error-200": lambda b: _chat(b, temperature=9).status_code == 200,
+    "models-entry-incomplete": lambda b: any("owned_by" not in m for m in httpx.get(
+        b + "/models", headers=HEADERS).json()["data"]),
     # responses, bodies
     "responses-part-type-text":
         lambda b: _responses(b).json()["output"][0]["content"][0]["type"] == "text",
@@ -203,7 +299,21 @@ PROBES: dict[str, Probe] = {
     "responses-stream-error-bare": _bare_error,
     "responses-stream-not-closed": lambda b: _hangs(b, "/responses", {
         "model": "gpt-4o-mini", "input": "x", "stream": True}),
+    # The generated-request faults (conformance/generated.py catches them).
+    "chat-500-on-wrong-type": lambda b: _chat(b, temperature="hot").status_code == 500,
+    "chat-accepts-missing-model": lambda b: _post(
+        b, "/chat/completions", {"messages": USER}).status_code == 200,
+    "chat-usage-string-tokens": lambda b: isinstance(
+        _chat(b).json()["usage"]["total_tokens"], str),
+    "responses-500-on-wrong-type": lambda b: _responses(b, temperature="hot").status_code == 500,
+    "responses-accepts-missing-model": lambda b: _post(
+        b, "/responses", {"input": "Tell me a fact"}).status_code == 200,
+    "responses-output-tokens-string": lambda b: isinstance(
+        _responses(b).json()["usage"]["output_tokens"], str),
 }
+
+
+PROBES.update(CONTRACT_PROBES)  # the Responses contract faults (issue 5)
 
 
 def _is_json(text: str) -> bool:
@@ -258,8 +368,10 @@ def test_create_app_fault_applies_to_plain_paths() -> None:
 
 def test_hanging_stream_does_not_block_shutdown() -> None:
     gw = EmbeddedGateway(fault="stream-hang").start()
+    body = {"model": "gpt-4o-mini", "messages": USER, "stream": True,
+            "stream_options": {"include_usage": True}}
     with httpx.stream("POST", gw.base_url + "/chat/completions", timeout=10,
-                      json={"model": "gpt-4o-mini", "messages": USER, "stream": True}) as reply:
+                      json=body) as reply:
         next(reply.iter_raw())
         gw.stop()  # returns promptly although the stream is open
     assert gw.port is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks.chat import PATH, chat_body
+from conformance.checks.chat import PATH, chat_body, count_body
 from conformance.http import Client, Exchange
 from conformance.streams import ChatStream, decode_chat_stream
 
@@ -33,3 +33,20 @@ def chat_stream(chat_stream_exchange: Exchange) -> ChatStream:
 @pytest.fixture(scope="session")
 def chat_stream_without_usage(client: Client, model: str) -> Exchange:
     return client.post(PATH, chat_body(model, stream=True))
+
+
+@pytest.fixture(scope="session")
+def chat_two_choices(client: Client, model: str) -> Exchange:
+    """`n: 2` (judged by chat.limits.n and by the choice-index rule)."""
+    return client.post(PATH, chat_body(model, n=2, max_completion_tokens=16))
+
+
+@pytest.fixture(scope="session")
+def chat_stop(client: Client, model: str) -> Exchange:
+    return client.post(PATH, count_body(model))
+
+
+@pytest.fixture(scope="session")
+def chat_stop_stream(client: Client, model: str) -> ChatStream:
+    """The `chat_stop` request, streamed: its text must equal the non-streamed text."""
+    return decode_chat_stream(client.post(PATH, count_body(model, stream=True)))

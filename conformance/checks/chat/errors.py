@@ -23,10 +23,17 @@ def bad_requests(client: Client, model: str) -> dict[str, Exchange]:
     """Requests every gateway must refuse with a 400 (each names what is wrong)."""
     no_messages = chat_body(model)
     del no_messages["messages"]
+    no_model = chat_body(model)
+    del no_model["model"]
     return {
         "missing messages": client.post(PATH, no_messages),
+        "missing model": client.post(PATH, no_model),
         "invalid JSON": client.post(PATH, '{"model": "' + model + '", "messages": ['),
         "messages not an array": client.post(PATH, chat_body(model, messages="hello")),
+        "message content a number": client.post(PATH, chat_body(
+            model, messages=[{"role": "user", "content": 42}])),
+        "max_completion_tokens not an integer": client.post(PATH, chat_body(
+            model, max_completion_tokens="many")),
         "temperature out of range": client.post(PATH, chat_body(model, temperature=5)),
     }
 
@@ -72,6 +79,19 @@ def test_bad_request_status(bad_requests: dict[str, Exchange]) -> None:
     off = {n: s for n, s in statuses.items() if s != 400}
     if off:
         warn("invalid requests got a 4xx other than 400", expected=400, actual=off)
+
+
+@check("chat.errors.not-200", level=Level.MUST, operation=OP, spec=ENVELOPE,
+       source=SOURCE + "; openai-python raises only on a non-2xx status")
+def test_not_200(bad_requests: dict[str, Exchange]) -> None:
+    """An error body (`{"error": ...}`) MUST NOT be sent with HTTP 200: SDKs treat a 200 as a completion and fail on its missing fields instead of raising the error."""
+    problems = Problems()
+    for name, exchange in bad_requests.items():
+        require_response(exchange)
+        body = exchange.json_or_none()
+        problems.expect(not (exchange.status == 200 and isinstance(body, dict) and "error" in body),
+                        f"{name}: HTTP 200 with an error body {exchange.body[:160]}")
+    problems.raise_if_any("errors are sent with HTTP 200", expected="a 4xx status")
 
 
 @check("chat.errors.auth", level=Level.MUST, feature="auth", operation=OP,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from conformance import schemas
-from conformance.check import Level, check, expect, expect_equal
+from conformance.check import Level, Problems, check, expect, expect_equal
 from conformance.http import Exchange
 from conformance.preconditions import require_object, require_success
+from conformance.streams import ChatStream
 
 OP = "createChatCompletion"
 DOC = "chat.yaml"
@@ -71,3 +72,74 @@ def test_content_present(chat_completion: Exchange) -> None:
     bad = [m for m in messages if "content" not in m or not isinstance(m["content"], (str, type(None)))]
     expect(messages and not bad, "message.content is missing or not a string/null",
            expected="content: string | null", actual=bad or messages)
+
+
+# --- the envelope: identity, time, model, choice order ---------------------------------------
+
+SECONDS_PER_DAY = 86_400
+
+
+@check("chat.response.id", level=Level.MUST, operation=OP, spec=f"{SPEC}/properties/id",
+       source=SOURCE)
+def test_id(chat_completion: Exchange) -> None:
+    """`id` MUST be a non-empty string (clients log it and use it to correlate requests)."""
+    body = require_object(chat_completion)
+    found = body.get("id")
+    expect(isinstance(found, str) and found.strip(), "id is not a non-empty string",
+           expected="e.g. 'chatcmpl-…'", actual=found)
+
+
+@check("chat.response.created", level=Level.MUST, operation=OP,
+       spec=f"{SPEC}/properties/created", source=SOURCE + ": 'Unix timestamp (in seconds)'")
+def test_created(chat_completion: Exchange, chat_stream: ChatStream) -> None:
+    """`created` MUST be the Unix time in whole seconds (an integer within a day of the request), in completions and in chunks."""
+    body = require_object(chat_completion)
+    problems = Problems()
+    for problem in _created_problems(body.get("created"), chat_completion.started_at):
+        problems.add(f"completion: {problem}")
+    if chat_stream.exchange.status == 200:  # a broken stream is judged by the stream checks
+        stamps = dict.fromkeys(c.get("created") for c in chat_stream.chunks)
+        for stamp in stamps:
+            for problem in _created_problems(stamp, chat_stream.exchange.started_at):
+                problems.add(f"stream chunks: {problem}")
+    problems.raise_if_any("created is not a plausible Unix time in seconds",
+                          expected=f"an integer near {int(chat_completion.started_at)}")
+
+
+def _created_problems(created: object, sent_at: float) -> list[str]:
+    if not isinstance(created, int) or isinstance(created, bool):
+        return [f"created = {created!r} is not an integer"]
+    if created > sent_at * 100:  # 1000x the clock: milliseconds; the SDK reads it as seconds
+        return [f"created = {created} looks like milliseconds (the request was sent at "
+                f"{int(sent_at)} s)"]
+    if abs(created - sent_at) > SECONDS_PER_DAY:
+        return [f"created = {created} is {abs(created - sent_at) / SECONDS_PER_DAY:.1f} days "
+                f"away from the request time {int(sent_at)}"]
+    return []
+
+
+@check("chat.response.model", level=Level.MUST, operation=OP, spec=f"{SPEC}/properties/model",
+       source=SOURCE)
+def test_model(chat_completion: Exchange) -> None:
+    """`model` MUST be present: a non-empty string naming the model that answered."""
+    body = require_object(chat_completion)
+    found = body.get("model")
+    expect(isinstance(found, str) and found.strip(), "model is missing or empty",
+           expected="the model that answered, e.g. 'gpt-4o-mini-2024-07-18'", actual=found)
+
+
+@check("chat.response.choice-indices", level=Level.MUST, operation=OP,
+       spec=f"{SPEC}/properties/choices", source=SOURCE + "; `n` in chat/create")
+def test_choice_indices(chat_completion: Exchange, chat_two_choices: Exchange) -> None:
+    """`choices[k].index` MUST equal k: choices are indexed from 0, in order, without gaps."""
+    judged = {"completion": require_object(chat_completion)}
+    if chat_two_choices.status == 200 and isinstance(chat_two_choices.json_or_none(), dict):
+        judged["n=2 completion"] = chat_two_choices.json()  # a refused n is chat.limits.n's
+    problems = Problems()
+    for name, body in judged.items():
+        indices = [c.get("index") for c in body.get("choices") or [] if isinstance(c, dict)]
+        problems.expect(indices, f"{name}: no choices at all")
+        problems.expect(indices == list(range(len(indices))),
+                        f"{name}: choice indices are {indices}, expected "
+                        f"{list(range(len(indices)))}")
+    problems.raise_if_any("choices are not indexed 0, 1, … in order")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from typing import Any
+
+import pytest
 
 from conformance import schemas
-from conformance.check import Level, check, expect, expect_equal
-from conformance.preconditions import require_stream
-from conformance.sse import DEVIATION_KINDS
-from conformance.streams import ChatStream, transcript
+from conformance.check import Level, Problems, check, expect, expect_equal, record, warn
+from conformance.checks.chat import FAIL_STREAM_HEADER, LIMIT, PATH, chat_body, first_message
+from conformance.http import Client, Exchange
+from conformance.preconditions import require_object, require_stream
+from conformance.sse import DEVIATION_KINDS, SSEEvent
+from conformance.streams import ChatStream, decode_chat_stream, transcript
 
 OP = "createChatCompletion"
 STREAM_SPEC = "openapi/chat.yaml#/paths/~1chat~1completions/post/responses/200/content/text~1event-stream"
@@ -71,3 +77,131 @@ def test_framing(chat_stream: ChatStream) -> None:
         f"{n}x {kind} ({DEVIATION_KINDS[kind]})" for kind, n in kinds.items()),
         expected="'data: ' + JSON + '\\n\\n' per event",
         actual=[f"line {d.line}: {d.raw!r}" for d in found[:10]])
+
+
+# --- delivery: incremental, and the same text as without streaming ---------------------------
+
+# A stream is incremental when its content deltas reach the client over at least two network
+# reads and the first one arrives at least MIN_LEAD_SECONDS before the stream's last byte. Reads,
+# not only time, because a fast local gateway streams a whole answer within a few milliseconds;
+# the lead, because a buffered answer sent over a real network can still be split into several
+# reads, all within a moment. A real model's tokens are tens of milliseconds apart.
+MIN_LEAD_SECONDS = 0.005
+
+
+@check("chat.stream.incremental", level=Level.SHOULD, feature="streaming", operation=OP,
+       spec=STREAM_SPEC, source=SOURCE + ": 'partial message deltas will be sent'")
+def test_incremental(chat_stream: ChatStream) -> None:
+    """Content SHOULD reach the client as it is generated: in several deltas, over at least two network reads, the first at least 5 ms before the end of the stream."""
+    exchange = chat_stream.exchange
+    require_stream(exchange)
+    times = [event.time for event in _delta_events(chat_stream) if event.time is not None]
+    expect(times, "the stream carried no content delta", actual=exchange.body[:300])
+    last_byte = exchange.chunk_times[-1][0] if exchange.chunk_times else exchange.elapsed
+    reads = sorted(set(times))
+    lead = last_byte - times[0]
+    record(content_deltas=len(times), content_reads=len(reads), body_reads=len(
+        exchange.chunk_times), first_content_at=round(times[0], 4), last_byte_at=round(
+        last_byte, 4), lead_seconds=round(lead, 4))
+    problems = Problems()
+    problems.expect(len(times) > 1, "the whole answer came in a single content delta")
+    problems.expect(len(reads) > 1, f"all {len(times)} content deltas arrived in one network "
+                    f"read (the body came in {len(exchange.chunk_times)} read(s)): the answer "
+                    "was buffered, then sent at once")
+    problems.expect(lead >= MIN_LEAD_SECONDS, f"the first content delta arrived only "
+                    f"{lead * 1000:.1f} ms before the end of the stream")
+    problems.raise_if_any("the stream is not incremental",
+                          expected=f"deltas over >= 2 reads, lead >= {MIN_LEAD_SECONDS * 1000:g} ms")
+
+
+def _delta_events(stream: ChatStream) -> list[SSEEvent]:
+    """The events that carry generated output (content text or tool-call fragments)."""
+    found = []
+    for event in stream.exchange.events:
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            continue
+        entries = payload.get("choices") if isinstance(payload, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            delta = entry.get("delta") if isinstance(entry, dict) else None
+            if isinstance(delta, dict) and (delta.get("content") or delta.get("tool_calls")):
+                found.append(event)
+                break
+    return found
+
+
+@check("chat.stream.matches-non-stream", level=Level.SHOULD, feature="streaming", operation=OP,
+       spec=STREAM_SPEC, source=SOURCE)
+def test_matches_non_stream(chat_stop: Exchange, chat_stop_stream: ChatStream) -> None:
+    """The concatenated content deltas SHOULD equal the non-streamed content of the same request at temperature 0 (a counting prompt, near-deterministic for every model)."""
+    body = require_object(chat_stop)
+    require_stream(chat_stop_stream.exchange)
+    expected = first_message(body).get("content")
+    streamed = chat_stop_stream.text()
+    record(non_streamed=expected, streamed=streamed)
+    if streamed != expected:
+        offset = _common_prefix_length(streamed, str(expected))
+        warn(f"streamed text differs from the non-streamed text from offset {offset}",
+             expected=expected, actual=streamed)
+
+
+def _common_prefix_length(first: str, second: str) -> int:
+    length = 0
+    while length < min(len(first), len(second)) and first[length] == second[length]:
+        length += 1
+    return length
+
+
+# --- a failure after the stream began --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def failing_stream(client: Client, model: str) -> ChatStream:
+    """A short stream the reference gateway fails mid-way (other gateways complete it)."""
+    body = chat_body(model, stream=True, max_completion_tokens=LIMIT)
+    return decode_chat_stream(client.post(PATH, body, headers={FAIL_STREAM_HEADER: "1"}))
+
+
+@check("chat.stream.error-shape", level=Level.MUST, feature="streaming", operation=OP,
+       spec=f"{STREAM_SPEC}/x-sse-error-schema",
+       source="openai-python: a `data:` payload with an `error` key is raised as APIError")
+def test_error_shape(failing_stream: ChatStream) -> None:
+    """An error after a 200 stream began MUST be a `data:` payload carrying the error envelope `{"error": {...}}`, after which no chunk follows (a `[DONE]` may)."""
+    require_stream(failing_stream.exchange)
+    errors, strays = _error_reports(failing_stream)
+    if not errors and not strays:
+        pytest.skip("the stream reported no error, so there is no mid-stream error to judge "
+                    f"(only the reference gateway fails a stream on {FAIL_STREAM_HEADER})")
+    problems = Problems()
+    problems.items += strays
+    for index, payload in errors:
+        problems.items += [f"event #{index}: {p}" for p in schemas.errors(
+            "chat.yaml", "ErrorResponse", payload, limit=3)]
+        later = [e.index for e in failing_stream.exchange.events[index + 1:]
+                 if e.data.strip() != "[DONE]"]
+        problems.expect(not later, f"event #{index} reports an error, yet events {later[:5]} "
+                        "follow it")
+    problems.raise_if_any("the mid-stream error is not reported as an error payload",
+                          expected='data: {"error": {"message", "type", "param", "code"}}')
+
+
+def _error_reports(stream: ChatStream) -> tuple[list[tuple[int, Any]], list[str]]:
+    """Error payloads (event index, JSON) and the malformed ways a failure was reported."""
+    errors: list[tuple[int, Any]] = []
+    strays = [f"line {d.line}: {d.raw!r} is not an SSE field, so clients drop it silently"
+              for d in stream.exchange.deviations if d.kind == "unknown-field"]
+    for event in stream.exchange.events:
+        if event.data.strip() == "[DONE]":
+            continue
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            strays.append(f"event #{event.index}: data {event.data[:120]!r} is not JSON")
+            continue
+        if isinstance(payload, dict) and "error" in payload:
+            errors.append((event.index, payload))
+        elif not (isinstance(payload, dict) and "choices" in payload):
+            strays.append(f"event #{event.index}: {event.data[:120]} is neither a chunk nor "
+                          'the error envelope {"error": {...}}')
+    return errors, strays

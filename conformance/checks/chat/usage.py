@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conformance import schemas, usage
-from conformance.check import Level, check, expect
-from conformance.http import Exchange
-from conformance.preconditions import require_object, require_stream
-from conformance.streams import ChatStream, transcript
+from conformance.check import Level, Problems, check, expect, expect_equal, record, warn
+from conformance.checks.chat import PATH, chat_body
+from conformance.http import Client, Exchange
+from conformance.preconditions import require_object, require_response, require_stream
+from conformance.streams import ChatStream, decode_chat_stream, transcript
 
 OP = "createChatCompletion"
 SPEC = schemas.pointer("chat.yaml", "CompletionUsage")
@@ -59,3 +62,75 @@ def test_stream_chunk(chat_stream: ChatStream) -> None:
     last = chunks[-1]
     expect(last.get("choices") == [], "the usage chunk's choices is not an empty list",
            expected=[], actual=last.get("choices"))
+
+
+@check("chat.usage.details", level=Level.SHOULD, feature="usage", operation=OP, spec=SPEC,
+       source=SOURCE + "; recorded OpenAI traffic always carries both details objects")
+def test_details(chat_completion: Exchange, chat_stream: ChatStream) -> None:
+    """`usage` SHOULD carry the `prompt_tokens_details` and `completion_tokens_details` objects (cached and reasoning tokens), streamed and not."""
+    body = require_object(chat_completion)
+    judged = {"non-stream usage": body.get("usage")}
+    final = [c for c in chat_stream.chunks if isinstance(c.get("usage"), dict)]
+    if final:
+        judged["stream usage chunk"] = final[-1]["usage"]
+    problems = Problems()
+    for where, found in judged.items():
+        if not isinstance(found, dict):
+            continue  # no usage at all is chat.usage.present's verdict
+        for key in (usage.CHAT.input_details, usage.CHAT.output_details):
+            problems.expect(isinstance(found.get(key), dict),
+                            f"{where}: {key} is {found.get(key)!r}, not an object")
+    problems.raise_if_any("usage lacks its details objects", expected={
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0}})
+
+
+@check("chat.usage.not-requested", level=Level.SHOULD, feature="usage", operation=OP,
+       spec="openapi/chat.yaml#/components/schemas/CreateChatCompletionRequest/properties/stream_options",
+       source=SOURCE)
+def test_not_requested(chat_stream_without_usage: Exchange) -> None:
+    """Without `stream_options.include_usage`, a stream SHOULD carry no usage (no usage chunk, no usage values), as OpenAI streams do."""
+    require_stream(chat_stream_without_usage)
+    stream = decode_chat_stream(chat_stream_without_usage)
+    carrying = [n for n, c in enumerate(stream.chunks) if c.get("usage") is not None]
+    expect(not carrying, f"{len(carrying)} chunk(s) carry usage although include_usage was not "
+           f"requested (chunks {carrying[:10]}); OpenAI sends usage only when asked, and an "
+           "unrequested usage chunk (empty choices) breaks clients that read choices[0]",
+           expected="usage absent or null on every chunk",
+           actual=[stream.chunks[n] for n in carrying[:2]])
+
+
+@check("chat.usage.stream-options-need-stream", level=Level.MUST, operation=OP,
+       spec="openapi/chat.yaml#/components/schemas/CreateChatCompletionRequest/properties/stream_options",
+       source=SOURCE + ": 'Only set this when you set stream: true'")
+def test_stream_options_need_stream(client: Client, model: str) -> None:
+    """`stream_options` with `stream: false` MUST be refused with a 4xx, never a 5xx (OpenAI answers 400; silently accepting it is a SHOULD deviation)."""
+    body = chat_body(model, stream=False, stream_options={"include_usage": True},
+                     max_completion_tokens=1)
+    exchange = client.post(PATH, body)
+    require_response(exchange)
+    status = exchange.status or 0
+    expect(status < 500, f"stream_options without streaming crashed the gateway: HTTP {status}",
+           expected=400, actual=f"{status}: {exchange.body[:300]}")
+    if status == 200:
+        warn("stream_options with stream: false was accepted; OpenAI refuses it with 400",
+             expected=400, actual=200)
+    expect(status == 400, f"stream_options without streaming got HTTP {status}",
+           expected=400, actual=f"{status}: {exchange.body[:300]}")
+
+
+@check("chat.usage.prompt-tokens-consistent", level=Level.MUST, feature="usage", operation=OP,
+       spec=SPEC, source=SOURCE + ": the prompt is billed once, however the answer is delivered")
+def test_prompt_tokens_consistent(chat_completion: Exchange, chat_stream: ChatStream) -> None:
+    """The same request MUST report the same `prompt_tokens` streamed (in the usage chunk) and not streamed."""
+    body = require_object(chat_completion)
+    plain = (body.get("usage") or {}).get("prompt_tokens") if isinstance(
+        body.get("usage"), dict) else None
+    final = [c["usage"] for c in chat_stream.chunks if isinstance(c.get("usage"), dict)]
+    streamed = final[-1].get("prompt_tokens") if final else None
+    if plain is None or streamed is None:
+        pytest.skip("a usage report is missing (judged by chat.usage.present and "
+                    "chat.usage.stream-chunk), so there is nothing to compare")
+    record(non_streamed=plain, streamed=streamed)
+    expect_equal(streamed, plain, "prompt_tokens of the streamed request (vs the same request "
+                 "not streamed)")

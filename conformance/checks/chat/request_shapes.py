@@ -1,0 +1,124 @@
+"""Chat Completions: request shapes that clients send and every gateway must accept.
+
+Each shape is one small request (a few tokens); the answer must be a 200 with a valid
+chat.completion. The assistant `content: null` + `tool_calls` shape is judged by
+chat.tools.follow-up, the system role by every check that reads the shared completion.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance import schemas
+from conformance.check import Level, check, expect, fail, warn
+from conformance.checks.chat import DOC, LIMIT, OP, PATH, RESPONSE_SCHEMA, chat_body, user_message
+from conformance.http import Client, Exchange
+from conformance.preconditions import error_message, require_response
+
+REQUEST = schemas.pointer(DOC, "CreateChatCompletionRequest")
+MESSAGE = schemas.pointer(DOC, "ChatCompletionRequestMessage")
+SOURCE = "OpenAI API reference, chat/create request body"
+UNKNOWN_FIELD = "conformance_probe"
+
+
+def _small(model: str, **extra: Any) -> dict[str, Any]:
+    return chat_body(model, max_completion_tokens=LIMIT, **extra)
+
+
+SHAPES: dict[str, dict[str, Any]] = {
+    "developer": {"messages": [
+        {"role": "developer", "content": "You are a concise assistant."},
+        user_message("Say hello."),
+    ]},
+    "content-parts": {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "Say hello"},
+        {"type": "text", "text": " in French."},
+    ]}]},
+    "user-and-seed": {"user": "conformance-suite-user", "seed": 7},
+    "unknown-field": {UNKNOWN_FIELD: {"origin": "llm-gateway-conformance", "ignore": True}},
+}
+
+
+def _shape(client: Client, model: str, shape: str) -> Exchange:
+    return client.post(PATH, _small(model, **SHAPES[shape]))
+
+
+@pytest.fixture(scope="session")
+def developer_request(client: Client, model: str) -> Exchange:
+    return _shape(client, model, "developer")
+
+
+@pytest.fixture(scope="session")
+def content_parts_request(client: Client, model: str) -> Exchange:
+    return _shape(client, model, "content-parts")
+
+
+@pytest.fixture(scope="session")
+def user_and_seed_request(client: Client, model: str) -> Exchange:
+    return _shape(client, model, "user-and-seed")
+
+
+@pytest.fixture(scope="session")
+def unknown_field_request(client: Client, model: str) -> Exchange:
+    return _shape(client, model, "unknown-field")
+
+
+def _accepted(exchange: Exchange, shape: str) -> None:
+    """HTTP 200 with a valid chat.completion, or a failure that names the shape."""
+    require_response(exchange)
+    if exchange.status != 200:
+        fail(f"the gateway refused {shape}: HTTP {exchange.status}: {error_message(exchange)}",
+             expected=200, actual=f"{exchange.status}: {exchange.body[:300]}")
+    body = exchange.json_or_none()
+    problems = schemas.errors(DOC, RESPONSE_SCHEMA, body) if isinstance(body, dict) \
+        else [f"the body is not a JSON object: {exchange.body[:200]!r}"]
+    expect(not problems, f"the answer to {shape} is not a valid chat.completion",
+           expected=f"valid {schemas.pointer(DOC, RESPONSE_SCHEMA)}", actual=problems)
+
+
+@check("chat.request.developer-role", level=Level.MUST, operation=OP, spec=MESSAGE,
+       source=SOURCE + ": the developer message (replaces system for newer models)")
+def test_developer_role(developer_request: Exchange) -> None:
+    """A message with `role: "developer"` MUST be accepted (200 and a valid completion)."""
+    _accepted(developer_request, "a developer message")
+
+
+@check("chat.request.content-parts", level=Level.MUST, operation=OP,
+       spec=schemas.pointer(DOC, "ChatCompletionRequestMessageContentPartText"), source=SOURCE)
+def test_content_parts(content_parts_request: Exchange) -> None:
+    """A user `content` given as an array of text parts MUST be accepted (200 and a valid completion)."""
+    _accepted(content_parts_request, "content as an array of text parts")
+
+
+@check("chat.request.user-and-seed", level=Level.MUST, operation=OP,
+       spec=f"{REQUEST}/properties/seed",
+       source=SOURCE + " (`user` and `seed` are deprecated, still accepted and widely sent)")
+def test_user_and_seed(user_and_seed_request: Exchange) -> None:
+    """The `user` and `seed` parameters MUST be accepted (200 and a valid completion)."""
+    _accepted(user_and_seed_request, "the `user` and `seed` parameters")
+
+
+@check("chat.request.unknown-fields", level=Level.MUST, operation=OP, spec=REQUEST,
+       source="openapi/SOURCES.md §1: no top-level schema forbids extra keys")
+def test_unknown_fields(unknown_field_request: Exchange) -> None:
+    """An unknown top-level field SHOULD be ignored; refusing it MUST be a clean 400 whose error names the field, never a 5xx."""
+    exchange = unknown_field_request
+    require_response(exchange)
+    status = exchange.status or 0
+    if status == 200:
+        _accepted(exchange, f"an unknown field {UNKNOWN_FIELD!r}")
+        return
+    error = exchange.json_or_none()
+    error = error.get("error") if isinstance(error, dict) else None
+    named = isinstance(error, dict) and UNKNOWN_FIELD in f"{error.get('param')} " \
+        f"{error.get('message')}"
+    if status == 400 and named:
+        warn(f"the unknown field {UNKNOWN_FIELD!r} was refused with 400; it SHOULD be ignored "
+             "(clients and SDKs add provider-specific fields)", expected=200,
+             actual=f"400: {error_message(exchange)}")
+    fail(f"an unknown field {UNKNOWN_FIELD!r} got HTTP {status}"
+         + ("" if status >= 500 else " without an error envelope that names the field"),
+         expected=f"200 (ignored), or 400 naming {UNKNOWN_FIELD!r}",
+         actual=f"{status}: {exchange.body[:300]}")

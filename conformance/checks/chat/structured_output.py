@@ -1,0 +1,88 @@
+"""Chat Completions: structured output (`response_format` json_schema and json_object)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from conformance import schemas
+from conformance.check import Level, check, expect, fail, harness_error, record
+from conformance.checks.chat import DOC, OP, PATH, chat_body, choices_of, user_message
+from conformance.http import Client, Exchange
+from conformance.preconditions import require_object
+
+FEATURE = "structured-output"
+SPEC = schemas.pointer(DOC, "ChatResponseFormat")
+SOURCE = "OpenAI API reference, chat/create `response_format`; structured outputs guide"
+MAX_TOKENS = 100
+CITY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "country": {"type": "string"},
+        "population": {"type": "integer"},
+    },
+    "required": ["city", "country", "population"],
+    "additionalProperties": False,
+}
+SCHEMA_PROMPT = "Name the capital of France, its country and its approximate population."
+# OpenAI refuses json_object unless the conversation mentions JSON.
+OBJECT_PROMPT = 'Reply in JSON: an object whose key "capital" holds the capital of France.'
+
+
+@pytest.fixture(scope="session")
+def json_schema_completion(client: Client, model: str) -> Exchange:
+    response_format = {"type": "json_schema", "json_schema": {
+        "name": "capital_city", "schema": CITY_SCHEMA, "strict": True}}
+    return client.post(PATH, chat_body(model, messages=[user_message(SCHEMA_PROMPT)],
+                                       response_format=response_format,
+                                       max_completion_tokens=MAX_TOKENS))
+
+
+@pytest.fixture(scope="session")
+def json_object_completion(client: Client, model: str) -> Exchange:
+    return client.post(PATH, chat_body(model, messages=[user_message(OBJECT_PROMPT)],
+                                       response_format={"type": "json_object"},
+                                       max_completion_tokens=MAX_TOKENS))
+
+
+def _json_content(exchange: Exchange) -> Any:
+    """The first choice's content parsed as JSON (a failure says what came instead)."""
+    body = require_object(exchange, feature=FEATURE)
+    choices = choices_of(body)
+    expect(choices, "the completion has no choices", actual=body)
+    content = (choices[0].get("message") or {}).get("content")
+    record(content=content)
+    if choices[0].get("finish_reason") == "length":
+        harness_error(f"the answer was cut at {MAX_TOKENS} tokens before its JSON ended, so it "
+                      "cannot be judged")
+    expect(isinstance(content, str), "the structured answer has no text content",
+           expected="a JSON document in message.content", actual=content)
+    try:
+        return json.loads(content)
+    except ValueError as exc:
+        fail(f"message.content is not JSON ({exc})", expected="a JSON document",
+             actual=content[:500])
+
+
+@check("chat.structured.json-schema", level=Level.MUST, feature=FEATURE, operation=OP,
+       spec=SPEC, source=SOURCE)
+def test_json_schema(json_schema_completion: Exchange) -> None:
+    """With `response_format: {type: "json_schema", strict: true}`, the content MUST be JSON valid against the given schema."""
+    value = _json_content(json_schema_completion)
+    errors = [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
+              for e in Draft202012Validator(CITY_SCHEMA).iter_errors(value)]
+    expect(not errors, "the content does not match the requested JSON schema",
+           expected=CITY_SCHEMA, actual={"errors": errors[:10], "content": value})
+
+
+@check("chat.structured.json-object", level=Level.MUST, feature=FEATURE, operation=OP,
+       spec=SPEC, source=SOURCE + " (JSON mode)")
+def test_json_object(json_object_completion: Exchange) -> None:
+    """With `response_format: {type: "json_object"}` (and a prompt that mentions JSON), the content MUST be one JSON object."""
+    value = _json_content(json_object_completion)
+    expect(isinstance(value, dict), f"the content is JSON but a {type(value).__name__}, not an "
+           "object", expected="{...}", actual=value)

@@ -1,0 +1,350 @@
+"""Chat Completions: function calling, non-streamed and streamed, and the tool-result round trip.
+
+The requests force the behaviour (a named `tool_choice`, or `required` with a prompt that needs
+both tools), so that any model answers with tool calls; the checks judge structure, never the
+values a model picks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from conformance import schemas
+from conformance.check import Level, Problems, check, expect, fail, record
+from conformance.checks.chat import (
+    DOC,
+    OP,
+    PATH,
+    RESPONSE_SCHEMA,
+    chat_body,
+    choices_of,
+    first_message,
+    stream_finish_reason,
+    user_message,
+)
+from conformance.http import Client, Exchange
+from conformance.preconditions import (
+    error_message,
+    require_object,
+    require_response,
+    require_stream,
+    require_success,
+)
+from conformance.streams import ChatStream, decode_chat_stream
+
+FEATURE = "tools"
+SOURCE = "OpenAI API reference, chat/create `tools`, `tool_choice`; function calling guide"
+TOOL_CALL_SPEC = schemas.pointer(DOC, "ChatCompletionMessageToolCall")
+CHUNK_SPEC = schemas.pointer(DOC, "ChatCompletionMessageToolCallChunk")
+TOOL_MAX_TOKENS = 150
+
+WEATHER_TOOL = {"type": "function", "function": {
+    "name": "get_weather",
+    "description": "Get the current weather in a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "description": "City name, e.g. Paris"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        },
+        "required": ["city", "unit"],
+        "additionalProperties": False,
+    },
+}}
+TIME_TOOL = {"type": "function", "function": {
+    "name": "get_time",
+    "description": "Get the current local time in an IANA time zone.",
+    "parameters": {
+        "type": "object",
+        "properties": {"timezone": {"type": "string", "description": "e.g. Asia/Tokyo"}},
+        "required": ["timezone"],
+        "additionalProperties": False,
+    },
+}}
+TOOLS = [WEATHER_TOOL, TIME_TOOL]
+PARAMETERS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
+FORCED = "get_weather"
+NAMED_PROMPT = "What is the weather in Paris right now? Use celsius."
+PARALLEL_PROMPT = ("What is the weather in Paris (in celsius), and what is the local time in "
+                   "Tokyo (time zone Asia/Tokyo)? Call both tools.")
+TOOL_RESULT = '{"city": "Paris", "unit": "celsius", "temperature": 21, "sky": "sunny"}'
+
+
+# --- the requests -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def named_tool_call(client: Client, model: str) -> Exchange:
+    """`tool_choice` naming one function: the model must call exactly that one."""
+    return client.post(PATH, chat_body(
+        model, messages=[user_message(NAMED_PROMPT)], tools=TOOLS,
+        tool_choice={"type": "function", "function": {"name": FORCED}},
+        max_completion_tokens=TOOL_MAX_TOKENS))
+
+
+@pytest.fixture(scope="session")
+def parallel_tool_stream(client: Client, model: str) -> ChatStream:
+    """`tool_choice: "required"`, streamed, with a prompt that needs both tools."""
+    return decode_chat_stream(client.post(PATH, chat_body(
+        model, messages=[user_message(PARALLEL_PROMPT)], tools=TOOLS, tool_choice="required",
+        stream=True, max_completion_tokens=TOOL_MAX_TOKENS)))
+
+
+@pytest.fixture(scope="session")
+def tool_follow_up(client: Client, model: str, named_tool_call: Exchange) -> Exchange:
+    """The conversation continued: the assistant's tool call (`content: null`) and its result."""
+    call = _replayable_call(named_tool_call)
+    messages = [
+        user_message(NAMED_PROMPT),
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": TOOL_RESULT},
+    ]
+    return client.post(PATH, chat_body(model, messages=messages, tools=TOOLS,
+                                       max_completion_tokens=48))
+
+
+def _replayable_call(exchange: Exchange) -> dict[str, Any]:
+    """The call the gateway made, as a client replays it; a well-formed stand-in otherwise."""
+    calls = first_message(exchange.json_or_none()).get("tool_calls") if exchange.status == 200 \
+        else None
+    call = calls[0] if isinstance(calls, list) and calls and isinstance(calls[0], dict) else {}
+    function = call.get("function") if isinstance(call.get("function"), dict) else {}
+    if all(isinstance(v, str) and v for v in (call.get("id"), function.get("name"))) and \
+            isinstance(function.get("arguments"), str):
+        return {"id": call["id"], "type": "function", "function": {
+            "name": function["name"], "arguments": function["arguments"]}}
+    return {"id": "call_conformance_0001", "type": "function", "function": {
+        "name": FORCED, "arguments": '{"city":"Paris","unit":"celsius"}'}}
+
+
+# --- reading streamed calls -------------------------------------------------------------------
+
+
+@dataclass
+class StreamedCall:
+    """One tool call as a client accumulates it from its fragments (per `index`)."""
+
+    index: Any
+    first_chunk: int
+    head: dict[str, Any]  # the first fragment: carries id, type and function.name
+    arguments: list[str] = field(default_factory=list)
+    later_heads: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    def as_call(self) -> dict[str, Any]:
+        function = self.head.get("function") if isinstance(self.head.get("function"), dict) \
+            else {}
+        return {"id": self.head.get("id"), "type": self.head.get("type"), "function": {
+            "name": function.get("name"), "arguments": "".join(self.arguments)}}
+
+
+def _fragments(stream: ChatStream) -> list[tuple[int, Any]]:
+    """(chunk number, tool_calls entry) of choice 0, in stream order."""
+    found = []
+    for number, chunk in enumerate(stream.chunks):
+        for entry in chunk.get("choices") or []:
+            delta = entry.get("delta") if isinstance(entry, dict) else None
+            if entry.get("index", 0) != 0 or not isinstance(delta, dict):
+                continue
+            for fragment in delta.get("tool_calls") or []:
+                found.append((number, fragment))
+    return found
+
+
+_HEAD_KEYS = ("id", "type", "name")
+
+
+def _head_keys(fragment: dict[str, Any]) -> list[str]:
+    function = fragment.get("function") if isinstance(fragment.get("function"), dict) else {}
+    present = {**fragment, "name": function.get("name")}
+    return [key for key in _HEAD_KEYS if present.get(key) is not None]
+
+
+def _accumulate(stream: ChatStream) -> dict[Any, StreamedCall]:
+    calls: dict[Any, StreamedCall] = {}
+    for number, fragment in _fragments(stream):
+        if not isinstance(fragment, dict):
+            continue
+        index = fragment.get("index")
+        call = calls.get(index)
+        if call is None:
+            call = calls[index] = StreamedCall(index, number, fragment)
+        elif _head_keys(fragment):
+            call.later_heads.append((number, fragment))
+        function = fragment.get("function") if isinstance(fragment.get("function"), dict) \
+            else {}
+        if isinstance(function.get("arguments"), str):
+            call.arguments.append(function["arguments"])
+    return calls
+
+
+def _streamed_calls(stream: ChatStream) -> dict[Any, StreamedCall]:
+    require_stream(stream.exchange, feature=FEATURE)
+    calls = _accumulate(stream)
+    expect(calls, 'tool_choice "required" produced no streamed tool call',
+           expected="delta.tool_calls fragments", actual=stream.exchange.body[:500])
+    return calls
+
+
+def _named_calls(exchange: Exchange) -> list[Any]:
+    body = require_object(exchange, feature=FEATURE)
+    calls = first_message(body).get("tool_calls")
+    expect(isinstance(calls, list) and calls, "a tool_choice naming a function produced no "
+           "tool_calls", expected=f"message.tool_calls calling {FORCED}",
+           actual=first_message(body))
+    return calls
+
+
+# --- the checks -------------------------------------------------------------------------------
+
+
+@check("chat.tools.call-shape", level=Level.MUST, feature=FEATURE, operation=OP,
+       spec=TOOL_CALL_SPEC, source=SOURCE)
+def test_call_shape(named_tool_call: Exchange, parallel_tool_stream: ChatStream) -> None:
+    """A forced tool choice MUST yield tool calls with an `id`, `type: "function"`, the name of a declared function (the named one, when named) and `arguments` that parse as JSON valid against that function's parameters, streamed or not."""
+    problems = Problems()
+    for number, call in enumerate(_named_calls(named_tool_call)):
+        problems.items += [f"named choice, tool_calls[{number}]: {p}"
+                           for p in _call_problems(call, only=FORCED)]
+    for index, streamed in _streamed_calls(parallel_tool_stream).items():
+        problems.items += [f"streamed call index {index}: {p}"
+                           for p in _call_problems(streamed.as_call())]
+    problems.raise_if_any("tool calls are malformed", expected={
+        "id": "call_…", "type": "function",
+        "function": {"name": "a declared function", "arguments": "JSON valid for it"}})
+
+
+def _call_problems(call: Any, only: str | None = None) -> list[str]:
+    if not isinstance(call, dict):
+        return [f"{call!r} is not an object"]
+    function = call.get("function") if isinstance(call.get("function"), dict) else {}
+    name = function.get("name")
+    found = []
+    if not (isinstance(call.get("id"), str) and call["id"]):
+        found.append(f"id is {call.get('id')!r}, not a non-empty string")
+    if call.get("type") != "function":
+        found.append(f"type is {call.get('type')!r}, expected 'function'")
+    if name not in PARAMETERS:
+        found.append(f"function.name {name!r} is not a declared function {sorted(PARAMETERS)}")
+    elif only is not None and name != only:
+        found.append(f"function.name is {name!r}, but tool_choice named {only!r}")
+    return found + _argument_problems(function.get("arguments"), PARAMETERS.get(name))
+
+
+def _argument_problems(arguments: Any, parameters: dict[str, Any] | None) -> list[str]:
+    if not isinstance(arguments, str):
+        return [f"function.arguments is {type(arguments).__name__}, not a JSON string"]
+    try:
+        value = json.loads(arguments)
+    except ValueError as exc:
+        return [f"function.arguments {arguments[:120]!r} is not JSON ({exc})"]
+    if parameters is None:
+        return []
+    errors = Draft202012Validator(parameters).iter_errors(value)
+    return [f"function.arguments{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}"
+            for e in list(errors)[:3]]
+
+
+@check("chat.tools.finish-reason", level=Level.MUST, feature=FEATURE, operation=OP,
+       spec=schemas.pointer(DOC, "FinishReason"),
+       source=SOURCE + "; OpenAI ends a turn forced to a named function with 'stop'")
+def test_finish_reason(named_tool_call: Exchange, parallel_tool_stream: ChatStream) -> None:
+    """A turn that ends in tool calls MUST say `finish_reason: "tool_calls"` (`auto`, `required`); with a named function, `"stop"` is also allowed."""
+    _named_calls(named_tool_call)
+    _streamed_calls(parallel_tool_stream)
+    named = choices_of(named_tool_call.json())[0].get("finish_reason")
+    streamed = stream_finish_reason(parallel_tool_stream)
+    record(named=named, required_streamed=streamed)
+    problems = Problems()
+    problems.expect(named in ("tool_calls", "stop"), f"named function: finish_reason is "
+                    f"{named!r}, expected 'tool_calls' (or 'stop')")
+    problems.expect(streamed == "tool_calls", f'tool_choice "required" (streamed): '
+                    f"finish_reason is {streamed!r}, expected 'tool_calls'")
+    problems.raise_if_any("finish_reason does not say the turn ended in tool calls")
+
+
+@check("chat.tools.message-content", level=Level.MUST, feature=FEATURE, operation=OP,
+       spec=f"{schemas.pointer(DOC, 'ChatCompletionResponseMessage')}/properties/content",
+       source=SOURCE)
+def test_message_content(named_tool_call: Exchange) -> None:
+    """The assistant message that carries tool calls MUST still have `content`, as null or a string (never an array or a missing key)."""
+    _named_calls(named_tool_call)
+    message = first_message(named_tool_call.json())
+    expect("content" in message and isinstance(message["content"], (str, type(None))),
+           "the tool-call message's content is missing or not a string/null",
+           expected="content: null (or a string)",
+           actual={k: message.get(k) for k in ("content",) if k in message} or message)
+
+
+@check("chat.tools.stream-deltas", level=Level.MUST, feature=FEATURE, operation=OP,
+       spec=CHUNK_SPEC, source=SOURCE + "; recorded OpenAI streams; openai-python accumulates "
+       "fragments by index and concatenates their strings")
+def test_stream_deltas(parallel_tool_stream: ChatStream) -> None:
+    """Every streamed tool-call fragment MUST carry `index`; `id`, `type` and `function.name` MUST come on the first fragment of each index only; the `arguments` fragments MUST concatenate to valid JSON."""
+    calls = _streamed_calls(parallel_tool_stream)
+    problems = Problems()
+    for number, fragment in _fragments(parallel_tool_stream):
+        index = fragment.get("index") if isinstance(fragment, dict) else None
+        problems.expect(isinstance(index, int) and not isinstance(index, bool),
+                        f"chunk {number}: tool-call fragment without an integer index: "
+                        f"{json.dumps(fragment)[:160]}")
+    for index, call in calls.items():
+        missing = [k for k in _HEAD_KEYS if k not in _head_keys(call.head)]
+        problems.expect(not missing, f"index {index}: the first fragment (chunk "
+                        f"{call.first_chunk}) lacks {missing}")
+        for number, fragment in call.later_heads[:3]:
+            problems.add(f"index {index}: chunk {number} repeats {_head_keys(fragment)}; clients "
+                         "that concatenate fragments get e.g. the name twice")
+        problems.items += [f"index {index}: {p}" for p in _argument_problems(
+            "".join(call.arguments), None)]
+    problems.raise_if_any("streamed tool-call fragments are malformed", expected=[
+        {"index": 0, "id": "call_…", "type": "function",
+         "function": {"name": "get_weather", "arguments": ""}},
+        {"index": 0, "function": {"arguments": "{\"city\":"}}])
+
+
+@check("chat.tools.parallel-indices", level=Level.MUST, feature=FEATURE, operation=OP,
+       spec=f"{CHUNK_SPEC}/properties/index", source=SOURCE + "; `parallel_tool_calls`")
+def test_parallel_indices(parallel_tool_stream: ChatStream) -> None:
+    """Parallel tool calls in one stream MUST each have their own `index`, numbered 0, 1, … in order of appearance (one call only is not a failure: what was sent is judged)."""
+    _streamed_calls(parallel_tool_stream)
+    ids_by_index: dict[Any, list[str]] = defaultdict(list)
+    order: list[Any] = []
+    for _, fragment in _fragments(parallel_tool_stream):
+        if not isinstance(fragment, dict) or fragment.get("id") is None:
+            continue
+        index = fragment.get("index")
+        ids_by_index[index].append(fragment["id"])
+        if index not in order:
+            order.append(index)
+    record(calls=sum(len(set(v)) for v in ids_by_index.values()), indices=order)
+    problems = Problems()
+    for index, ids in ids_by_index.items():
+        distinct = list(dict.fromkeys(ids))
+        problems.expect(len(distinct) == 1, f"index {index} carries {len(distinct)} different "
+                        f"calls {distinct[:4]}: clients merge them into one broken call")
+    problems.expect(order == list(range(len(order))), f"call indices appear as {order}, "
+                    f"expected {list(range(len(order)))}")
+    problems.raise_if_any("parallel tool calls do not have distinct indices")
+
+
+@check("chat.tools.follow-up", level=Level.MUST, feature=FEATURE, operation=OP,
+       spec=schemas.pointer(DOC, "ChatCompletionRequestAssistantMessage"), source=SOURCE)
+def test_follow_up(named_tool_call: Exchange, tool_follow_up: Exchange) -> None:
+    """A request that carries the assistant's `tool_calls` message (with `content: null`) and the matching `tool` result MUST be accepted and answered with a valid completion."""
+    require_success(named_tool_call, feature=FEATURE)  # a gateway without tools: not_supported
+    require_response(tool_follow_up)
+    if tool_follow_up.status != 200:  # with tools offered, refusing the round trip is a failure
+        fail(f"the conversation continued with the assistant's tool call (content: null) and "
+             f"its tool result was refused: HTTP {tool_follow_up.status}: "
+             f"{error_message(tool_follow_up)}", expected=200,
+             actual=f"{tool_follow_up.status}: {tool_follow_up.body[:300]}")
+    body = require_object(tool_follow_up)
+    problems = schemas.errors(DOC, RESPONSE_SCHEMA, body)
+    expect(not problems, "the answer to the tool result is not a valid chat.completion",
+           expected=f"valid {schemas.pointer(DOC, RESPONSE_SCHEMA)}", actual=problems)

@@ -1,0 +1,97 @@
+"""Shared exchanges for the Responses checks.
+
+One exchange, many checks: each fixture sends its request once per run (session scope). The
+event-order checks all read the same judged streams: the plain answer, the forced function call,
+the answer cut by `max_output_tokens` and, when the gateway offers it, the hosted-tool answer.
+A reasoning model's plain answer carries its reasoning items, so they are judged there too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.checks.responses import (
+    CUT_OUTPUT_TOKENS,
+    LONG_QUESTION,
+    PATH,
+    JudgedStream,
+    function_call_body,
+    judge,
+    require_stream_answer,
+    responses_body,
+    stream_usable,
+)
+from conformance.http import Client, Exchange
+from conformance.streams import ResponsesStream, decode_responses_stream
+
+HOSTED_QUESTION = "Search the web: what is the capital of France? Answer in one word."
+
+
+def cut_body(model: str, **extra: Any) -> dict[str, Any]:
+    """A question whose answer cannot fit in the documented minimum `max_output_tokens`."""
+    return responses_body(model, input=LONG_QUESTION, max_output_tokens=CUT_OUTPUT_TOKENS,
+                          **extra)
+
+
+def hosted_tool_body(model: str, **extra: Any) -> dict[str, Any]:
+    return responses_body(model, input=HOSTED_QUESTION,
+                          tools=[{"type": "web_search_preview"}], **extra)
+
+
+@pytest.fixture(scope="session")
+def responses_plain(client: Client, model: str) -> Exchange:
+    return client.post(PATH, responses_body(model))
+
+
+@pytest.fixture(scope="session")
+def responses_text_stream(client: Client, model: str) -> ResponsesStream:
+    return decode_responses_stream(client.post(PATH, responses_body(model, stream=True)))
+
+
+@pytest.fixture(scope="session")
+def responses_cut(client: Client, model: str) -> Exchange:
+    return client.post(PATH, cut_body(model))
+
+
+@pytest.fixture(scope="session")
+def responses_cut_stream(client: Client, model: str) -> ResponsesStream:
+    return decode_responses_stream(client.post(PATH, cut_body(model, stream=True)))
+
+
+@pytest.fixture(scope="session")
+def responses_function_call(client: Client, model: str) -> Exchange:
+    return client.post(PATH, function_call_body(model))
+
+
+@pytest.fixture(scope="session")
+def responses_function_stream(client: Client, model: str) -> ResponsesStream:
+    return decode_responses_stream(client.post(PATH, function_call_body(model, stream=True)))
+
+
+@pytest.fixture(scope="session")
+def responses_hosted_stream(client: Client, model: str) -> ResponsesStream:
+    return decode_responses_stream(client.post(PATH, hosted_tool_body(model, stream=True)))
+
+
+@pytest.fixture(scope="session")
+def judged_streams(
+    responses_text_stream: ResponsesStream,
+    responses_function_stream: ResponsesStream,
+    responses_cut_stream: ResponsesStream,
+    responses_hosted_stream: ResponsesStream,
+) -> list[JudgedStream]:
+    """The engine's verdict on every recorded stream; the plain answer's stream is required.
+
+    The optional ones join when the gateway answered them with a readable stream (a refused
+    tool or hosted tool is judged by the tools checks, not here).
+    """
+    require_stream_answer(responses_text_stream)
+    judged = [judge("text", responses_text_stream)]
+    optional = {"function call": responses_function_stream,
+                "max_output_tokens cut": responses_cut_stream,
+                "hosted tool": responses_hosted_stream}
+    judged += [judge(label, stream) for label, stream in optional.items()
+               if stream_usable(stream)]
+    return judged

@@ -1,0 +1,109 @@
+"""Responses: error statuses and the OpenAI error envelope, as on Chat Completions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance import schemas
+from conformance.check import Level, Problems, check, expect, warn
+from conformance.checks.responses import DOC, OP_CREATE, PATH, responses_body
+from conformance.http import Client, Exchange
+from conformance.preconditions import require_response
+
+ENVELOPE = schemas.pointer(DOC, "ErrorResponse")
+SOURCE = ("OpenAI API reference, error codes guide; openai-python maps status to exception "
+          "class")
+UNKNOWN_MODEL = "conformance-no-such-model-0000"
+UNKNOWN_RESPONSE = "resp_conformance0000000000000000unknown"
+
+
+@pytest.fixture(scope="session")
+def responses_bad_requests(client: Client, model: str) -> dict[str, Exchange]:
+    """Requests every gateway must refuse with a 400 (each names what is wrong)."""
+    no_model = responses_body(model)
+    del no_model["model"]
+    return {
+        "missing model": client.post(PATH, no_model),
+        "invalid JSON": client.post(PATH, '{"model": "' + model + '", "input": '),
+        "input not a string or array": client.post(PATH, responses_body(model, input=42)),
+        "max_output_tokens not an integer": client.post(
+            PATH, responses_body(model, max_output_tokens="many")),
+    }
+
+
+def envelope_problems(body: Any) -> list[str]:
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return [f"body is {str(body)[:200]!r}, without an `error` object"]
+    error = body["error"]
+    found = [f"error.{key} is missing" for key in ("message", "type", "param", "code")
+             if key not in error]
+    if not isinstance(error.get("message"), str):
+        found.append("error.message is not a string")
+    return found or schemas.errors(DOC, "ErrorResponse", body)
+
+
+@check("responses.errors.envelope", level=Level.MUST, operation=OP_CREATE, spec=ENVELOPE,
+       source=SOURCE)
+def test_envelope(responses_bad_requests: dict[str, Exchange]) -> None:
+    """Error responses MUST carry the OpenAI envelope `{"error": {"message", "type", "param", "code"}}`."""
+    problems = Problems()
+    for name, exchange in responses_bad_requests.items():
+        require_response(exchange)
+        if exchange.status == 200:
+            continue  # judged by responses.errors.bad-request-status
+        for error in envelope_problems(exchange.json_or_none()):
+            problems.add(f"{name} (HTTP {exchange.status}): {error}")
+    problems.raise_if_any("error bodies are not the OpenAI error envelope",
+                          expected={"error": {"message": "str", "type": "str",
+                                              "param": "str|null", "code": "str|null"}})
+
+
+@check("responses.errors.bad-request-status", level=Level.MUST, operation=OP_CREATE,
+       spec=ENVELOPE, source=SOURCE)
+def test_bad_request_status(responses_bad_requests: dict[str, Exchange]) -> None:
+    """Invalid input MUST get HTTP 400: never a 2xx, never a 5xx (another 4xx is a SHOULD deviation)."""
+    statuses = {}
+    for name, exchange in responses_bad_requests.items():
+        require_response(exchange)
+        statuses[name] = exchange.status
+    wrong = {n: s for n, s in statuses.items() if s is None or not 400 <= s < 500}
+    expect(not wrong, "invalid requests were not refused with a 4xx", expected=400, actual=wrong)
+    off = {n: s for n, s in statuses.items() if s != 400}
+    if off:
+        warn("invalid requests got a 4xx other than 400", expected=400, actual=off)
+
+
+@check("responses.errors.unknown-model", level=Level.MUST, operation=OP_CREATE,
+       spec="openapi/responses.yaml#/components/responses/NotFound", source=SOURCE)
+def test_unknown_model(client: Client, model: str) -> None:
+    """A model the gateway does not serve MUST get HTTP 404 with the error envelope, not an answer from another model."""
+    exchange = client.post(PATH, responses_body(UNKNOWN_MODEL))
+    require_response(exchange)
+    body = exchange.json_or_none()
+    answered_by = body.get("model") if isinstance(body, dict) else None
+    expect(exchange.status == 404, f"unknown model {UNKNOWN_MODEL!r} got HTTP {exchange.status}"
+           + (f", answered by model {answered_by!r}" if exchange.status == 200 else ""),
+           expected=404, actual={"status": exchange.status, "body": exchange.body[:300]})
+    problems = envelope_problems(body)
+    expect(not problems, "the 404 does not carry the error envelope", actual=problems)
+
+
+@check("responses.errors.unknown-previous-response", level=Level.MUST, operation=OP_CREATE,
+       spec="openapi/responses.yaml#/components/schemas/CreateResponseRequest/properties/"
+       "previous_response_id", source=SOURCE + "; conversation state guide")
+def test_unknown_previous_response(client: Client, model: str) -> None:
+    """A `previous_response_id` that names no stored response MUST be refused with 404 (or 400) and the error envelope, never answered as if it started a new conversation."""
+    exchange = client.post(PATH, responses_body(model, previous_response_id=UNKNOWN_RESPONSE))
+    require_response(exchange)
+    expect(exchange.status in (400, 404),
+           f"previous_response_id {UNKNOWN_RESPONSE!r} names no response, yet the gateway "
+           f"answered HTTP {exchange.status}"
+           + (" with a fresh answer, silently dropping the conversation"
+              if exchange.status == 200 else ""),
+           expected="404 (or 400) with the error envelope",
+           actual={"status": exchange.status, "body": exchange.body[:300]})
+    problems = envelope_problems(exchange.json_or_none())
+    expect(not problems, f"the {exchange.status} does not carry the error envelope",
+           actual=problems)

@@ -1,0 +1,122 @@
+"""Responses, streamed: event order, judged by the event-order engine over every stream.
+
+Each check owns a set of the engine's rules (`RULE_CHECKS`); it fails on the MUST rules it
+owns and warns on the SHOULD ones, naming the offending event by sequence number with context.
+"""
+
+from __future__ import annotations
+
+from conformance.check import Level, check
+from conformance.checks.responses import (
+    OP_CREATE,
+    SOURCE_STREAMING,
+    STREAM_SPEC,
+    JudgedStream,
+    judge_rules,
+    require_stream_answer,
+    spec,
+)
+from conformance.streams import ResponsesStream
+
+SOURCE = SOURCE_STREAMING + "; openai-python ResponseStreamState (stream accumulator)"
+SEQUENCE_SPEC = spec("SequenceNumber")
+EVENT_SPEC = spec("ResponseStreamEvent")
+
+
+def _stream_check(check_id: str, level: Level = Level.MUST, spec_pointer: str = EVENT_SPEC):
+    return check(check_id, level=level, feature="streaming", operation=OP_CREATE,
+                 spec=spec_pointer, source=SOURCE)
+
+
+@_stream_check("responses.stream.created-first")
+def test_created_first(judged_streams: list[JudgedStream]) -> None:
+    """The stream MUST open with `response.created` (then `response.in_progress`, a SHOULD), each lifecycle event once, with one `response.id` throughout."""
+    judge_rules(judged_streams, "responses.stream.created-first",
+                "the stream does not open with the response lifecycle events")
+
+
+@_stream_check("responses.stream.sequence-number", spec_pointer=SEQUENCE_SPEC)
+def test_sequence_number(judged_streams: list[JudgedStream]) -> None:
+    """Every event MUST carry an integer `sequence_number`."""
+    judge_rules(judged_streams, "responses.stream.sequence-number",
+                "events lack a sequence_number")
+
+
+@_stream_check("responses.stream.sequence-order", spec_pointer=SEQUENCE_SPEC)
+def test_sequence_order(judged_streams: list[JudgedStream]) -> None:
+    """`sequence_number` MUST strictly increase across the events of one stream."""
+    judge_rules(judged_streams, "responses.stream.sequence-order",
+                "sequence_number does not increase")
+
+
+@_stream_check("responses.stream.sequence-contiguous", Level.SHOULD, SEQUENCE_SPEC)
+def test_sequence_contiguous(judged_streams: list[JudgedStream]) -> None:
+    """`sequence_number` SHOULD start at 0 and go up by exactly 1 per event (as OpenAI numbers them)."""
+    judge_rules(judged_streams, "responses.stream.sequence-contiguous",
+                "sequence_number is not contiguous")
+
+
+@_stream_check("responses.stream.event-name", spec_pointer=f"{STREAM_SPEC}/x-sse-events")
+def test_event_name(judged_streams: list[JudgedStream]) -> None:
+    """Each SSE `event:` name MUST equal its payload's JSON `type`; every event SHOULD carry an `event:` line."""
+    judge_rules(judged_streams, "responses.stream.event-name",
+                "SSE event names do not match the payload types")
+
+
+@_stream_check("responses.stream.event-order")
+def test_event_order(judged_streams: list[JudgedStream]) -> None:
+    """Items and content parts MUST nest as documented: `output_item.added` → (`content_part.added` → deltas → text `.done` → `content_part.done`)* → `output_item.done`, indices counting up from 0, every event targeting an open item or part of the right type."""
+    judge_rules(judged_streams, "responses.stream.event-order",
+                "items, parts and deltas are out of order")
+
+
+@_stream_check("responses.stream.text-done-matches")
+def test_text_done_matches(judged_streams: list[JudgedStream]) -> None:
+    """The text in `output_text.done` (and summary/refusal `.done`), in `content_part.done` and in `output_item.done` MUST equal the concatenated deltas."""
+    judge_rules(judged_streams, "responses.stream.text-done-matches",
+                "the final text differs from the streamed deltas")
+
+
+@check("responses.stream.function-call", level=Level.MUST, feature="tools",
+       operation=OP_CREATE, spec=spec("ResponseFunctionCallArgumentsDoneEvent"), source=SOURCE)
+def test_function_call(responses_function_stream: ResponsesStream,
+                       judged_streams: list[JudgedStream]) -> None:
+    """A streamed function call MUST send `function_call_arguments.delta`* then exactly one `function_call_arguments.done` (with the function `name`) before `output_item.done`, all carrying the same arguments."""
+    require_stream_answer(responses_function_stream, feature="tools")
+    judge_rules(judged_streams, "responses.stream.function-call",
+                "the function call's argument events are inconsistent")
+
+
+@_stream_check("responses.stream.single-terminal")
+def test_single_terminal(judged_streams: list[JudgedStream]) -> None:
+    """A stream MUST end with exactly one terminal event: `response.completed`, `response.incomplete` or `response.failed`."""
+    judge_rules(judged_streams, "responses.stream.single-terminal",
+                "the stream does not have exactly one terminal event")
+
+
+@_stream_check("responses.stream.terminal-last")
+def test_terminal_last(judged_streams: list[JudgedStream]) -> None:
+    """No event MUST follow the terminal event."""
+    judge_rules(judged_streams, "responses.stream.terminal-last",
+                "events follow the terminal event")
+
+
+@_stream_check("responses.stream.terminal-status")
+def test_terminal_status(judged_streams: list[JudgedStream]) -> None:
+    """The terminal `response.status` MUST agree with the event type, and a stream with an `incomplete` item MUST end with `response.incomplete`."""
+    judge_rules(judged_streams, "responses.stream.terminal-status",
+                "the terminal status disagrees with the terminal event")
+
+
+@_stream_check("responses.stream.terminal-output")
+def test_terminal_output(judged_streams: list[JudgedStream]) -> None:
+    """The terminal response MUST carry `usage` and an `output` equal to the items closed by `output_item.done` (same ids, types and text, in order), every added item closed first."""
+    judge_rules(judged_streams, "responses.stream.terminal-output",
+                "the terminal response does not match the streamed items")
+
+
+@_stream_check("responses.stream.failure-shape", spec_pointer=spec("ResponseErrorEvent"))
+def test_failure_shape(judged_streams: list[JudgedStream]) -> None:
+    """A failure after the 200 MUST arrive as an `error` event followed by `response.failed` (with `response.error.message`), never as a bare `{"error": {...}}` payload."""
+    judge_rules(judged_streams, "responses.stream.failure-shape",
+                "a mid-stream failure is not reported as response events")

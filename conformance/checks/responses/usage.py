@@ -1,0 +1,121 @@
+"""Responses: usage (token) accounting, streamed and not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance import tokens, usage
+from conformance.check import Level, Problems, check, expect, record, warn
+from conformance.checks.responses import (
+    OP_CREATE,
+    SEED_USAGE,
+    SOURCE_DOCS,
+    require_stream_answer,
+    spec,
+)
+from conformance.http import Exchange
+from conformance.preconditions import require_object
+from conformance.streams import ResponsesStream
+
+SPEC = spec("ResponseUsage")
+SOURCE = f"{SOURCE_DOCS} `usage` (ResponseUsage)"
+CHAT_NAMES = ("prompt_tokens", "completion_tokens", "prompt_tokens_details",
+              "completion_tokens_details")
+
+
+def _usages(plain: Exchange, stream: ResponsesStream) -> dict[str, Any]:
+    """The usage of the plain answer, non-streamed and in the streamed terminal event."""
+    found = {"non-stream": require_object(plain).get("usage")}
+    require_stream_answer(stream)
+    if stream.terminal_response is not None:
+        found["stream terminal event"] = stream.terminal_response.get("usage")
+    return found
+
+
+@check("responses.usage.field-names", level=Level.MUST, feature="usage", operation=OP_CREATE,
+       spec=SPEC, source=f"{SOURCE}; {SEED_USAGE}")
+def test_field_names(responses_plain: Exchange, responses_text_stream: ResponsesStream) -> None:
+    """`usage` MUST use the Responses names `input_tokens`, `output_tokens`, `total_tokens` (with `input_tokens_details` / `output_tokens_details`), never Chat's `prompt_tokens` / `completion_tokens`."""
+    problems = Problems()
+    for where, found in _usages(responses_plain, responses_text_stream).items():
+        if not isinstance(found, dict):
+            problems.add(f"{where}: usage is {found!r}, expected an object")
+            continue
+        chat = [name for name in CHAT_NAMES if name in found]
+        problems.expect(not chat, f"{where}: usage carries the Chat Completions names {chat}; "
+                        "on /v1/responses they are input_tokens / output_tokens")
+        missing = [n for n in ("input_tokens", "output_tokens", "total_tokens")
+                   if n not in found]
+        problems.expect(not missing, f"{where}: usage lacks {missing} (keys: {sorted(found)})")
+    problems.raise_if_any("usage does not use the Responses field names",
+                          expected={"input_tokens": "int", "output_tokens": "int",
+                                    "total_tokens": "int"})
+
+
+@check("responses.usage.total", level=Level.MUST, feature="usage", operation=OP_CREATE,
+       spec=SPEC, source=SOURCE + ": total is input + output; cached within input, reasoning "
+       "within output")
+def test_total(responses_plain: Exchange, responses_text_stream: ResponsesStream) -> None:
+    """`total_tokens` MUST equal `input_tokens + output_tokens`, `cached_tokens` MUST NOT exceed `input_tokens` and `reasoning_tokens` MUST NOT exceed `output_tokens`."""
+    problems = Problems()
+    for where, found in _usages(responses_plain, responses_text_stream).items():
+        if isinstance(found, dict) and "input_tokens" not in found:
+            continue  # wrong names: judged by responses.usage.field-names
+        problems.items += [f"{where}: {p}"
+                           for p in usage.arithmetic_problems(found, usage.RESPONSES)]
+    problems.raise_if_any("usage arithmetic is inconsistent",
+                          expected="total = input + output; cached <= input; "
+                                   "reasoning <= output")
+
+
+@check("responses.usage.stream-input", level=Level.MUST, feature="usage", operation=OP_CREATE,
+       spec=SPEC, source=SOURCE + "; the terminal event carries the full Response")
+def test_stream_input(responses_plain: Exchange, responses_text_stream: ResponsesStream) -> None:
+    """The streamed terminal event's `usage.input_tokens` MUST equal the non-streamed `usage.input_tokens` for the same request (the input does not depend on streaming)."""
+    found = _usages(responses_plain, responses_text_stream)
+    plain = _count(found["non-stream"], "input_tokens")
+    streamed = _count(found.get("stream terminal event"), "input_tokens")
+    expect(plain is not None and streamed is not None,
+           "input_tokens is missing, so the two answers cannot be compared",
+           actual={k: v for k, v in found.items()})
+    record(non_stream_input_tokens=plain, stream_input_tokens=streamed)
+    expect(streamed == plain, f"the stream reports input_tokens {streamed}, the same request "
+           f"without streaming reports {plain}", expected=plain, actual=streamed)
+
+
+def _count(found: Any, key: str) -> int | None:
+    value = found.get(key) if isinstance(found, dict) else None
+    return value if usage.is_count(value) else None
+
+
+@check("responses.usage.billing", level=Level.MUST, feature="usage", operation=OP_CREATE,
+       spec=f"{SPEC}/properties/input_tokens",
+       source=SOURCE + "; tiktoken encodings (o200k_base, cl100k_base); this project's "
+       "Responses counting convention (conformance/tokens.py)")
+def test_billing(responses_plain: Exchange, model: str) -> None:
+    """`usage.input_tokens` MUST NOT exceed a local count of the request's tokens by more than the tolerance (over-billing); fewer tokens than counted is a SHOULD deviation (under-reporting)."""
+    body = require_object(responses_plain)
+    encoding = tokens.encoding_for_model(model)
+    if encoding is None:
+        pytest.skip(f"no local tokenizer for model {model!r}: its family is unknown, so its "
+                    "input cannot be counted offline")
+    sent = responses_plain.request_json()
+    local = tokens.count_responses_input(sent["input"], encoding, sent.get("instructions"),
+                                         sent.get("tools"))
+    reported = _count(body.get("usage"), "input_tokens")
+    expect(reported is not None, "usage.input_tokens is missing; billing cannot be verified",
+           actual=body.get("usage"))
+    margin = usage.billing_margin(local)
+    record(local_input_tokens=local, reported_input_tokens=reported, margin=margin,
+           encoding=encoding)
+    deviation = usage.billing_deviation(reported, local)
+    expected = f"{local} +/- {margin} (local {encoding} count and tolerance)"
+    expect(deviation <= 0, f"the gateway bills {reported} input tokens for a request counted "
+           f"locally as {local}: {deviation} more than the tolerance of {margin} allows",
+           expected=expected, actual=reported)
+    if deviation < 0:
+        warn(f"the gateway reports {reported} input tokens for a request counted locally as "
+             f"{local}: {-deviation} fewer than the tolerance of {margin} allows",
+             expected=expected, actual=reported)

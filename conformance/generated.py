@@ -1,0 +1,930 @@
+"""Schema-generated requests: bodies drawn by schemathesis from our OpenAPI documents.
+
+Two modes per operation, both deterministic for a given `Config.seed`:
+
+* **positive**: whole request bodies drawn from the request schema, then made cheap (the
+  configured model, at most 16 output tokens, one choice, no audio, hosted tools, stored state
+  or file inputs) and re-validated against the real request schema.
+* **negative**: a minimal valid body with exactly one property made invalid. The first cases
+  remove each property the body cannot do without (`model`, `messages`); the others put a
+  schemathesis NEGATIVE-mode value (wrong type, out of range, unknown enum value, ...) into one
+  top-level property, walking the properties in a seed-shuffled order. Aiming one violation at
+  one property keeps every case readable ("temperature is a string") and spreads a handful of
+  cases over the whole request instead of deep inside `messages`.
+
+Schemathesis only draws the values; the requests go through the recording `Client`, so every
+case is an exchange in the report. Every body is checked against the *original* request
+schema (`conformance.schemas`): a positive case must validate, a negative case must not.
+
+Why a generation view: schemathesis cannot build a strategy for `CreateResponseRequest`
+(UnsupportedSchema on the `if`/`then` unions of `Tool` and `InputItem`), and drawing from the
+open objects of our documents produces megabytes of random extra keys. So at load time the
+document is rewritten, for generation only, into an equivalent-or-narrower form: each
+discriminated `if`/`then` union becomes an `anyOf` of flat branches (the discriminator const
+merged with the branch schema), objects are closed, strings, arrays and free-form objects are
+bounded and `x-*` annotations are dropped. Every value the view produces is valid under the
+original document, which stays the only judge; `openapi/SOURCES.md` (§6) records the choice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import random
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import pytest
+
+from conformance import schemas
+from conformance.check import HarnessError, NotSupported, Problems, record
+from conformance.config import Config
+from conformance.http import Client, Exchange
+from conformance.results import usage_stats
+
+POSITIVE = "positive"
+NEGATIVE = "negative"
+MAX_OUTPUT_TOKENS = 16  # every positive case asks for at most this many output tokens
+SHORT_TEXT = "Say hi."
+_STRING_LIMIT = 24  # generated strings stay short: they become prompt tokens on a real gateway
+_ARRAY_LIMIT = 2
+_FREE_OBJECT_LIMIT = 2
+_DRAWS_PER_CASE = 12  # examples hypothesis may try for one case before moving on
+_ANNOTATIONS = {"description", "deprecated", "examples", "example", "title", "default",
+                "readOnly", "writeOnly", "$comment"}
+
+Body = Any
+Step = Callable[[Any, str], Any]
+
+
+# --- operations -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One generated-for operation: where its request schema lives and how to make it cheap."""
+
+    name: str  # "chat" | "responses"
+    document: str  # file in openapi/
+    path: str  # path in the document, without the /v1 prefix
+    request_schema: str
+    response_schema: str
+    base: Callable[[str], dict[str, Any]]  # the minimal valid body negative cases start from
+    steps: tuple[tuple[str, Step], ...]  # cost-reducing rewrites, in order
+
+    @property
+    def spec(self) -> str:
+        return schemas.pointer(self.document, self.request_schema)
+
+    def violations(self, body: Body, limit: int = 5) -> list[str]:
+        """Why `body` breaks the original request schema (empty: it is valid)."""
+        return schemas.errors(self.document, self.request_schema, body, limit=limit)
+
+
+def _chat_base(model: str) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": SHORT_TEXT}],
+            "max_completion_tokens": MAX_OUTPUT_TOKENS}
+
+
+def _responses_base(model: str) -> dict[str, Any]:
+    return {"model": model, "input": SHORT_TEXT, "max_output_tokens": MAX_OUTPUT_TOKENS,
+            "store": False}
+
+
+# --- cost-reducing steps (each tolerates any JSON: negative bodies have wrong types) -----------
+
+
+def _set_model(body: Any, model: str) -> Any:
+    return {**body, "model": model} if isinstance(body, dict) else body
+
+
+def _dropping(*names: str) -> Step:
+    def drop(body: Any, model: str) -> Any:
+        if not isinstance(body, dict):
+            return body
+        return {k: v for k, v in body.items() if k not in names}
+    return drop
+
+
+def _capped_tokens(*names: str, minimum: int = 1) -> Step:
+    """Cap every token limit present at 16 (and set the first name when none is given)."""
+    def cap(body: Any, model: str) -> Any:
+        if not isinstance(body, dict):
+            return body
+        body = dict(body)
+        given = [n for n in names if body.get(n) is not None]
+        for name in given:
+            if _is_int(body[name]):
+                body[name] = max(minimum, min(body[name], MAX_OUTPUT_TOKENS))
+        if not given:
+            body[names[0]] = MAX_OUTPUT_TOKENS
+        return body
+    return cap
+
+
+def _one_choice(body: Any, model: str) -> Any:
+    if isinstance(body, dict) and body.get("n") is not None:
+        return {**body, "n": 1}
+    return body
+
+
+def _consistent_chat_options(body: Any, model: str) -> Any:
+    """Options the API only takes together with another one (documented 400s otherwise)."""
+    if not isinstance(body, dict):
+        return body
+    body = dict(body)
+    if body.get("stream") is not True:
+        body.pop("stream_options", None)  # "only allowed when stream is enabled"
+    if not body.get("tools"):
+        body.pop("tool_choice", None)  # "only allowed when tools are specified"
+        body.pop("parallel_tool_calls", None)
+    if body.get("logprobs") is not True:
+        body.pop("top_logprobs", None)  # "logprobs must be set to true"
+    return body
+
+
+_CHAT_TEXT_PARTS = ("text", "refusal")
+
+
+def _text_only_messages(body: Any, model: str) -> Any:
+    """No image, audio or file parts: a real gateway would fetch, decode and bill them."""
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return body
+    messages = [_text_only(m, _CHAT_TEXT_PARTS) for m in body["messages"]]
+    return {**body, "messages": messages}
+
+
+def _text_only(message: Any, kinds: tuple[str, ...], key: str = "content") -> Any:
+    if not isinstance(message, dict) or not isinstance(message.get(key), list):
+        return message
+    parts = [p for p in message[key] if isinstance(p, dict) and p.get("type") in kinds]
+    return {**message, key: parts or SHORT_TEXT}
+
+
+def _no_store(body: Any, model: str) -> Any:
+    # Responses are stored by default: ask for nothing to be kept (`store` dropped is stateful).
+    return {**body, "store": False} if isinstance(body, dict) else body
+
+
+def _some_input(body: Any, model: str) -> Any:
+    # `input` is optional in the schema, but a request without it has nothing to answer.
+    if isinstance(body, dict) and body.get("input") is None:
+        return {**body, "input": SHORT_TEXT}
+    return body
+
+
+_CHEAP_TOOLS = ("function", "custom")  # declared tools the model only names: nothing is run
+_CHEAP_ITEMS = ("message", "function_call", "function_call_output")
+_RESPONSES_TEXT_PARTS = ("input_text", "output_text", "refusal")
+
+
+def _cheap_tools(body: Any, model: str) -> Any:
+    """Only function and custom tools: hosted tools search, run code or draw images."""
+    if not isinstance(body, dict):
+        return body
+    body = dict(body)
+    if isinstance(body.get("tools"), list):
+        body["tools"] = [t for t in body["tools"]
+                         if isinstance(t, dict) and t.get("type") in _CHEAP_TOOLS]
+    if not body.get("tools"):
+        body.pop("tools", None)
+        body.pop("tool_choice", None)
+        body.pop("parallel_tool_calls", None)
+        body.pop("max_tool_calls", None)
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") not in _CHEAP_TOOLS:
+        body.pop("tool_choice")
+    return body
+
+
+def _cheap_input(body: Any, model: str) -> Any:
+    """Text messages and function-call turns only: no stored items, files or screenshots."""
+    if not isinstance(body, dict) or not isinstance(body.get("input"), list):
+        return body
+    items = [_cheap_item(item) for item in body["input"] if _is_cheap_item(item)]
+    return {**body, "input": items or SHORT_TEXT}
+
+
+def _is_cheap_item(item: Any) -> bool:
+    if not isinstance(item, dict):
+        return False
+    kind = item.get("type", "message" if "role" in item else None)
+    return kind in _CHEAP_ITEMS
+
+
+def _cheap_item(item: dict[str, Any]) -> dict[str, Any]:
+    item = _text_only(item, _RESPONSES_TEXT_PARTS)
+    return _text_only(item, _RESPONSES_TEXT_PARTS, key="output")
+
+
+def _consistent_responses_options(body: Any, model: str) -> Any:
+    if isinstance(body, dict) and body.get("stream") is not True:
+        return {k: v for k, v in body.items() if k != "stream_options"}
+    return body
+
+
+CHAT = Operation(
+    name="chat",
+    document="chat.yaml",
+    path="/chat/completions",
+    request_schema="CreateChatCompletionRequest",
+    response_schema="CreateChatCompletionResponse",
+    base=_chat_base,
+    steps=(
+        ("model", _set_model),
+        # audio output, predicted outputs, web search, stored completions, paid tiers
+        ("expensive-or-stateful", _dropping("audio", "modalities", "prediction",
+                                            "web_search_options", "store", "service_tier",
+                                            "moderation")),
+        ("max-tokens", _capped_tokens("max_completion_tokens", "max_tokens")),
+        ("n", _one_choice),
+        ("text-only", _text_only_messages),
+        ("consistent-options", _consistent_chat_options),
+    ),
+)
+
+RESPONSES = Operation(
+    name="responses",
+    document="responses.yaml",
+    path="/responses",
+    request_schema="CreateResponseRequest",
+    response_schema="Response",
+    base=_responses_base,
+    steps=(
+        ("model", _set_model),
+        # stored prompts, conversations and earlier responses are state; background is a job
+        ("expensive-or-stateful", _dropping("prompt", "conversation", "previous_response_id",
+                                            "background", "context_management",
+                                            "service_tier", "moderation")),
+        ("store", _no_store),
+        ("max-output-tokens", _capped_tokens("max_output_tokens", minimum=MAX_OUTPUT_TOKENS)),
+        ("tools", _cheap_tools),
+        ("input", _some_input),
+        ("text-only", _cheap_input),
+        ("consistent-options", _consistent_responses_options),
+    ),
+)
+
+OPERATIONS = {op.name: op for op in (CHAT, RESPONSES)}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# --- the generation view of a document ---------------------------------------------------------
+
+
+def generation_view(document: dict[str, Any], path: str, body_schema: Any) -> dict[str, Any]:
+    """An OpenAPI document with one operation, `POST path`, whose JSON body is `body_schema`.
+
+    The component schemas are rewritten for generation (see the module docstring): anything
+    drawn from the view also validates against the original document.
+    """
+    components = copy.deepcopy(_view_components(json.dumps(document, sort_keys=True)))
+    operation = {
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": _rewrite(body_schema, document)}}},
+        "responses": {"200": {"description": "ok"}},
+    }
+    return {
+        "openapi": document.get("openapi", "3.1.0"),
+        "info": {"title": "generation view", "version": "0"},
+        "paths": {path: {"post": operation}},
+        "components": {"schemas": components},
+    }
+
+
+@cache
+def _view_components(document_json: str) -> dict[str, Any]:
+    """The rewritten component schemas (cached: each property's view shares them)."""
+    document = json.loads(document_json)
+    return {name: _rewrite(schema, document) for name, schema in
+            document.get("components", {}).get("schemas", {}).items()}
+
+
+def _rewrite(schema: Any, document: dict[str, Any]) -> Any:
+    if isinstance(schema, list):
+        return [_rewrite(item, document) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {k: v for k, v in schema.items()
+              if not k.startswith("x-") and k not in _ANNOTATIONS}
+    if any(isinstance(part, dict) and "if" in part for part in schema.get("allOf", [])):
+        return {"anyOf": [_rewrite(b, document) for b in _union_branches(schema, document)]}
+    rewritten = {k: _rewrite_child(k, v, document) for k, v in schema.items()}
+    return _bounded(rewritten)
+
+
+def _rewrite_child(key: str, value: Any, document: dict[str, Any]) -> Any:
+    if key in ("properties", "$defs", "patternProperties"):
+        return {name: _rewrite(sub, document) for name, sub in value.items()}
+    if key == "enum" or key == "const" or key == "required":
+        return value
+    return _rewrite(value, document)
+
+
+def _bounded(schema: dict[str, Any]) -> dict[str, Any]:
+    """Close objects and bound sizes, so drawn values stay small (and cost few tokens)."""
+    types = schema.get("type")
+    types = set(types) if isinstance(types, list) else {types}
+    composite = any(k in schema for k in ("anyOf", "allOf", "oneOf", "not", "if"))
+    if "properties" in schema and "additionalProperties" not in schema and not composite:
+        schema["additionalProperties"] = False
+    if ("object" in types and "properties" not in schema
+            and "additionalProperties" not in schema and not composite):
+        schema["maxProperties"] = min(schema.get("maxProperties", _FREE_OBJECT_LIMIT),
+                                      _FREE_OBJECT_LIMIT)
+        schema["additionalProperties"] = {"type": ["string", "integer", "boolean", "null"],
+                                          "maxLength": _STRING_LIMIT}
+    if "string" in types and not any(k in schema for k in ("enum", "const", "maxLength")):
+        schema["maxLength"] = max(schema.get("minLength", 0), _STRING_LIMIT)
+    if "array" in types and "maxItems" not in schema:
+        schema["maxItems"] = max(schema.get("minItems", 0), _ARRAY_LIMIT)
+    return schema
+
+
+def _union_branches(schema: dict[str, Any], document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The flat alternatives of a discriminated `allOf: [{if, then, else}...]` union."""
+    conditionals = [p for p in schema["allOf"] if isinstance(p, dict) and "if" in p]
+    others = [p for p in schema["allOf"] if not (isinstance(p, dict) and "if" in p)]
+    base = {k: v for k, v in schema.items() if k != "allOf"}
+    if others:
+        base["allOf"] = others
+    key = _discriminator(conditionals)
+    known = _known_values(base.get("properties", {}).get(key, {}))
+    covered: list[Any] = []
+    branches: list[dict[str, Any]] = []
+    for part in conditionals:
+        values = _if_values(part["if"], key)
+        if values is None:  # `if: {not: {required: [key]}}`: the branch without the key
+            branches += _merged_branches(_without(base, key), part["then"], document)
+            continue
+        covered += values
+        pinned = _pinned(base, key, values)
+        branches += _merged_branches(pinned, part.get("then", {}), document)
+    rest = [v for v in known if v not in covered]
+    if rest:
+        otherwise = next((p["else"] for p in conditionals if "else" in p), {})
+        branches += _merged_branches(_pinned(base, key, rest), otherwise, document)
+    return branches
+
+
+def _discriminator(conditionals: list[dict[str, Any]]) -> str:
+    keys = set()
+    for part in conditionals:
+        condition = part["if"]
+        target = condition.get("not", condition)
+        keys.update(target.get("required", []))
+    if len(keys) != 1:
+        raise ValueError(f"not a discriminated if/then union (keys {sorted(keys)})")
+    return keys.pop()
+
+
+def _if_values(condition: dict[str, Any], key: str) -> list[Any] | None:
+    if "not" in condition:
+        return None
+    prop = condition.get("properties", {}).get(key, {})
+    return [prop["const"]] if "const" in prop else list(prop.get("enum", []))
+
+
+def _known_values(prop: dict[str, Any]) -> list[Any]:
+    if "const" in prop:
+        return [prop["const"]]
+    values = list(prop.get("enum", []))
+    for branch in prop.get("anyOf", []):
+        values += _known_values(branch)
+    return values
+
+
+def _pinned(base: dict[str, Any], key: str, values: list[Any]) -> dict[str, Any]:
+    pinned = copy.deepcopy(base)
+    value_schema = {"const": values[0]} if len(values) == 1 else {"enum": values}
+    pinned.setdefault("properties", {})[key] = value_schema
+    pinned["required"] = sorted(set(pinned.get("required", [])) | {key})
+    return pinned
+
+
+def _without(base: dict[str, Any], key: str) -> dict[str, Any]:
+    stripped = copy.deepcopy(base)
+    stripped.get("properties", {}).pop(key, None)
+    stripped["required"] = [r for r in stripped.get("required", []) if r != key]
+    return stripped
+
+
+def _merged_branches(base: dict[str, Any], extra: Any,
+                     document: dict[str, Any]) -> list[dict[str, Any]]:
+    """`base` AND `extra` as flat objects; an `anyOf` in `extra` gives one branch per option."""
+    extra = _resolve(extra, document)
+    options = extra.get("anyOf")
+    if options and any("properties" in _resolve(o, document) for o in options):
+        rest = {k: v for k, v in extra.items() if k != "anyOf"}
+        merged = []
+        for option in options:
+            merged += _merged_branches(_merge(base, rest), option, document)
+        return merged
+    return [_merge(base, extra)]
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in extra.items():
+        if key == "properties":
+            props = merged.setdefault("properties", {})
+            for name, sub in value.items():
+                if name in props and props[name] != sub and not _is_pin(props[name]):
+                    props[name] = {"allOf": [props[name], sub]}
+                elif name not in props:
+                    props[name] = sub
+        elif key == "required":
+            merged["required"] = sorted(set(merged.get("required", [])) | set(value))
+        elif key == "allOf":
+            merged["allOf"] = merged.get("allOf", []) + value
+        elif key not in merged:
+            merged[key] = value
+        elif merged[key] != value:
+            merged.setdefault("allOf", []).append({key: value})
+    return merged
+
+
+def _is_pin(schema: Any) -> bool:
+    return isinstance(schema, dict) and set(schema) <= {"const", "enum"}
+
+
+def _resolve(schema: Any, document: dict[str, Any]) -> dict[str, Any]:
+    while isinstance(schema, dict) and "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema = document["components"]["schemas"][name]
+    return schema if isinstance(schema, dict) else {}
+
+
+# --- drawing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One generated request body and what makes it valid or invalid."""
+
+    operation: str
+    mode: str
+    index: int
+    body: Body
+    target: str | None = None  # the property a negative case breaks
+    mutation: str = ""  # how it was broken, in words
+    violations: tuple[str, ...] = ()  # errors against the original request schema
+
+    def label(self) -> str:
+        if self.mode == POSITIVE:
+            return f"positive #{self.index}"
+        return f"negative #{self.index} ({self.mutation})"
+
+
+def draw_cases(operation: Operation, mode: str, *, seed: int, count: int,
+               model: str) -> list[Case]:
+    """`count` cases of `mode` for `operation`; the same arguments give the same cases."""
+    if count <= 0:
+        return []
+    if mode == POSITIVE:
+        return _positive_cases(operation, seed, count, model)
+    if mode == NEGATIVE:
+        return _negative_cases(operation, seed, count, model)
+    raise ValueError(f"unknown mode {mode!r}")
+
+
+def make_cheap(operation: Operation, body: Body, model: str) -> Body:
+    """Every cost-reducing step applied (positive cases)."""
+    for _, step in operation.steps:
+        body = step(body, model)
+    return body
+
+
+def make_cheap_keeping_violation(operation: Operation, body: Body, model: str) -> Body:
+    """Each step applied only if the body stays invalid (negative cases keep their fault)."""
+    for _, step in operation.steps:
+        candidate = step(body, model)
+        if operation.violations(candidate, limit=1):
+            body = candidate
+    return body
+
+
+def _positive_cases(operation: Operation, seed: int, count: int, model: str) -> list[Case]:
+    cases: list[Case] = []
+
+    def accept(body: Body) -> bool:
+        cheap = make_cheap(operation, body, model)
+        if not _is_json(cheap) or operation.violations(cheap, limit=1) or _seen(cases, cheap):
+            return False
+        cases.append(Case(operation.name, POSITIVE, len(cases) + 1, cheap))
+        return len(cases) >= count
+
+    strategy = _body_strategy(operation.name, None, "positive")
+    _run(strategy, _sub_seed(seed, operation.name, POSITIVE), count * _DRAWS_PER_CASE,
+         lambda drawn: accept(drawn[0]))
+    return cases
+
+
+def _negative_cases(operation: Operation, seed: int, count: int, model: str) -> list[Case]:
+    base = operation.base(model)
+    if operation.violations(base):
+        raise ValueError(f"the {operation.name} base body is invalid: {operation.violations(base)}")
+    cases = [_missing(operation, base, name, model, index)
+             for index, name in enumerate(_required(operation, base), start=1)][:count]
+    targets = _shuffled_targets(operation, seed)
+    position = 0
+    while len(cases) < count and position < len(targets) * 2:
+        name = targets[position % len(targets)]
+        position += 1
+        case = _negative_case(operation, base, name, model, seed, len(cases) + 1, position)
+        if case is not None and not _seen(cases, case.body) and not (
+                _has_non_object(cases) and not isinstance(case.body, dict)):
+            cases.append(case)
+    return cases
+
+
+def _required(operation: Operation, base: dict[str, Any]) -> list[str]:
+    """Properties the base body cannot do without (`required`, or an anyOf of requireds)."""
+    return [name for name in base
+            if operation.violations({k: v for k, v in base.items() if k != name}, limit=1)]
+
+
+def _missing(operation: Operation, base: dict[str, Any], name: str, model: str,
+             index: int) -> Case:
+    body = {k: v for k, v in base.items() if k != name}
+    return Case(operation.name, NEGATIVE, index, body, name,
+                f"required `{name}` removed", tuple(operation.violations(body)))
+
+
+def _shuffled_targets(operation: Operation, seed: int) -> list[str]:
+    request = schemas.document(operation.document)["components"]["schemas"][
+        operation.request_schema]
+    names = sorted(request.get("properties", {}))
+    random.Random(_sub_seed(seed, operation.name, "targets")).shuffle(names)
+    return names
+
+
+def _negative_case(operation: Operation, base: dict[str, Any], name: str, model: str,
+                   seed: int, index: int, attempt: int) -> Case | None:
+    found: list[Case] = []
+
+    def accept(drawn: tuple[Body, str]) -> bool:
+        value, mutation = drawn
+        body = _with_property(base, name, value)
+        if body is None or not _is_json(body):
+            return False
+        body = make_cheap_keeping_violation(operation, body, model)
+        violations = operation.violations(body)
+        if not violations:
+            return False  # the mutation only broke a bound of the generation view
+        found.append(Case(operation.name, NEGATIVE, index, body, name,
+                          _describe_mutation(name, body, mutation), tuple(violations)))
+        return True
+
+    strategy = _body_strategy(operation.name, name, "negative")
+    _run(strategy, _sub_seed(seed, operation.name, NEGATIVE, name, attempt), _DRAWS_PER_CASE,
+         accept)
+    return found[0] if found else None
+
+
+def _with_property(base: dict[str, Any], name: str, drawn: Body) -> Body | None:
+    """The base body with `name` taken from a drawn single-property body."""
+    if not isinstance(drawn, dict):
+        return drawn  # the whole body has the wrong type: a case of its own
+    if name not in drawn:
+        return None  # the mutation removed an optional property: nothing invalid is left
+    return {**base, name: drawn[name]}
+
+
+def _describe_mutation(name: str, body: Body, mutation: str) -> str:
+    if not isinstance(body, dict):
+        return f"the body is {type(body).__name__}, not an object"
+    shown = json.dumps(body.get(name), ensure_ascii=False)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return f"`{name}` = {shown}" + (f" [{mutation}]" if mutation else "")
+
+
+def _has_non_object(cases: list[Case]) -> bool:
+    # Any target's draw may replace the whole body; one such case per batch is enough.
+    return any(not isinstance(c.body, dict) for c in cases)
+
+
+def _seen(cases: list[Case], body: Body) -> bool:
+    return any(c.body == body for c in cases)
+
+
+def _is_json(body: Body) -> bool:
+    try:
+        json.dumps(body, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _sub_seed(seed: int, *parts: object) -> int:
+    """A stable per-stream seed (str hashes are salted per process; crc32 is not)."""
+    return zlib.crc32(":".join(map(str, (seed, *parts))).encode())
+
+
+# --- schemathesis and hypothesis ---------------------------------------------------------------
+
+
+@cache
+def _body_strategy(operation_name: str, target: str | None, mode: str) -> Any:
+    """Bodies with their mutation note: of the whole request (target None) or of one property."""
+    import schemathesis
+    from schemathesis.config import SchemathesisConfig
+    from schemathesis.generation import GenerationMode
+
+    operation = OPERATIONS[operation_name]
+    document = schemas.document(operation.document)
+    body_schema: dict[str, Any] = {"$ref": f"#/components/schemas/{operation.request_schema}"}
+    if target is not None:
+        request = _resolve(body_schema, document)
+        body_schema = {"type": "object", "required": [target], "additionalProperties": False,
+                       "properties": {target: request["properties"][target]}}
+    view = generation_view(document, operation.path, body_schema)
+    # An explicit config: no schemathesis.toml is discovered from the working directory.
+    config = SchemathesisConfig()
+    # ASCII strings: readable evidence, and a string costs a gateway fewer tokens.
+    config.projects.default.generation.update(with_security_parameters=False, allow_x00=False,
+                                              allow_extra_parameters=False, codec="ascii")
+    loaded = schemathesis.openapi.from_dict(view, config=config)
+    api_operation = loaded[operation.path]["POST"]
+    generation_mode = GenerationMode.NEGATIVE if mode == NEGATIVE else GenerationMode.POSITIVE
+    strategy = api_operation.as_strategy(generation_mode=generation_mode)
+    return strategy.map(lambda case: (case.body, _mutation_note(case)))
+
+
+def _mutation_note(case: Any) -> str:
+    data = getattr(getattr(case.meta, "phase", None), "data", None)
+    mutations = getattr(data, "mutations", ()) or ()
+    keywords = sorted({k for m in mutations for k in getattr(m, "keywords", ())})
+    return "violates " + ", ".join(f"`{k}`" for k in keywords) if keywords else ""
+
+
+class _Enough(Exception):
+    """Raised from inside the hypothesis test to stop drawing once enough cases are kept."""
+
+
+def _run(strategy: Any, seed: int, budget: int, accept: Callable[[Any], bool]) -> None:
+    """Feed up to `budget` drawn examples to `accept` until it returns True (deterministic)."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import seed as fixed_seed
+
+    done = False
+
+    @fixed_seed(seed)
+    @settings(max_examples=budget, database=None, derandomize=False, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck),
+              verbosity=Verbosity.quiet, print_blob=False, report_multiple_bugs=False)
+    @given(strategy)
+    def feed(drawn: Any) -> None:
+        nonlocal done
+        if done or accept(drawn):
+            done = True
+            raise _Enough
+
+    with _without_local_constants(), contextlib.suppress(_Enough):
+        feed()
+
+
+@contextlib.contextmanager
+def _without_local_constants() -> Iterator[None]:
+    """Draw without hypothesis' "local constants" (literals it scans from every loaded module).
+
+    They would make the cases depend on which of our modules happen to be imported, so a seed
+    would not replay the same cases from `pytest`, `conformance run --select` or a newer check.
+    """
+    from hypothesis.internal.conjecture import providers
+
+    original = providers._get_local_constants
+    providers._get_local_constants = providers.Constants
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
+
+
+# --- sending, judging and summarising ----------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    """A generated case and the recorded exchange it produced (the plugin keeps it as evidence)."""
+
+    case: Case
+    exchange: Exchange
+
+    @property
+    def status(self) -> int | None:
+        return self.exchange.status
+
+    def request(self, limit: int = 400) -> str:
+        text = json.dumps(self.case.body, ensure_ascii=False)
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def send_cases(client: Client, operation: Operation, mode: str, *, seed: int, count: int,
+               model: str) -> list[Sent]:
+    """Draw the cases and send each one through the recording client."""
+    return [Sent(case, client.post(operation.path, case.body))
+            for case in draw_cases(operation, mode, seed=seed, count=count, model=model)]
+
+
+def summary(sent: list[Sent], *, seed: int, mode: str) -> dict[str, Any]:
+    """What the report shows for a batch: seed, cases, requests, statuses and tokens spent."""
+    cost = usage_stats({s.exchange.id: s.exchange.evidence() for s in sent})
+    statuses = Counter(str(s.status) if s.status is not None else "no response" for s in sent)
+    return {
+        "seed": seed,
+        "mode": mode,
+        "cases": len(sent),
+        "requests": cost["requests"],
+        "input_tokens": cost["input_tokens"],
+        "output_tokens": cost["output_tokens"],
+        "statuses": dict(sorted(statuses.items())),
+    }
+
+
+# Statuses that speak about the key, the account or the rate limit: the harness, not the spec.
+HARNESS_STATUSES = {401: "API key rejected", 403: "access refused", 429: "rate-limited"}
+
+
+def harness_trouble(sent: Sent) -> str | None:
+    exchange = sent.exchange
+    reason = exchange.transport_error or exchange.cut
+    if reason is None and exchange.status in HARNESS_STATUSES:
+        reason = f"HTTP {exchange.status} ({HARNESS_STATUSES[exchange.status]})"
+    return f"{sent.case.label()}: {reason}" if reason else None
+
+
+def rejection_problem(operation: Operation, sent: Sent) -> str | None:
+    """Why a negative case's answer is not a 4xx with the error envelope (None: it is)."""
+    status = sent.status or 0
+    if not 400 <= status < 500:
+        kind = "accepted" if 200 <= status < 300 else "answered"
+        return (f"{sent.case.label()}: {kind} with HTTP {status}, expected a 4xx; "
+                f"it violates {sent.case.violations[0]}; body {sent.request()}")
+    envelope = schemas.errors(operation.document, "ErrorResponse", sent.exchange.json_or_none(),
+                              limit=3)
+    if envelope:
+        return (f"{sent.case.label()}: HTTP {status} without the error envelope "
+                f"({'; '.join(envelope)}): {sent.exchange.body[:200]!r}")
+    return None
+
+
+def conformance_problems(operation: Operation, sent: Sent) -> list[str]:
+    """Why a positive case's 2xx/5xx answer breaks the response contract (empty: it does not)."""
+    status = sent.status or 0
+    label = f"{sent.case.label()} (HTTP {status})"
+    if status >= 500:
+        return [f"{label}: a valid request got a server error: {sent.exchange.body[:200]!r}; "
+                f"body {sent.request()}"]
+    if not 200 <= status < 300:
+        return []
+    streamed = isinstance(sent.case.body, dict) and sent.case.body.get("stream") is True
+    if streamed != sent.exchange.is_sse:
+        asked = "a stream" if streamed else "a JSON body"
+        return [f"{label}: asked for {asked}, got Content-Type "
+                f"{sent.exchange.media_type or '(none)'}; body {sent.request()}"]
+    found = _event_problems(operation, sent) if streamed else _body_problems(operation, sent)
+    return [f"{label}: {problem}" for problem in found]
+
+
+def _body_problems(operation: Operation, sent: Sent) -> list[str]:
+    body = sent.exchange.json_or_none()
+    if body is None:
+        return [f"the body is not JSON: {sent.exchange.body[:200]!r}"]
+    return [f"{operation.response_schema}: {e}"
+            for e in schemas.errors(operation.document, operation.response_schema, body, 3)]
+
+
+def _event_problems(operation: Operation, sent: Sent) -> list[str]:
+    contract = stream_contract(operation)
+    problems: list[str] = []
+    for event in sent.exchange.events:
+        if event.data.strip() in contract.terminators:
+            continue
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            problems.append(f"event #{event.index} is not JSON: {event.data[:200]!r}")
+            continue
+        schema = contract.schema_for(payload)
+        problems += [f"event #{event.index} ({schema}): {e}"
+                     for e in schemas.errors(operation.document, schema, payload, 3)]
+    return problems[:6]
+
+
+@dataclass(frozen=True)
+class StreamContract:
+    """The per-event schemas of an operation's `text/event-stream` answer (from the x-sse-*)."""
+
+    item_schema: str
+    by_type: dict[str, str]
+    error_schema: str | None
+    terminators: tuple[str, ...]
+
+    def schema_for(self, payload: Any) -> str:
+        kind = payload.get("type") if isinstance(payload, dict) else None
+        if kind in self.by_type:
+            return self.by_type[kind]
+        if self.error_schema and isinstance(payload, dict) and "error" in payload \
+                and "choices" not in payload:
+            return self.error_schema  # chat: a `data: {"error": ...}` payload ends a failed stream
+        return self.item_schema
+
+
+@cache
+def stream_contract(operation: Operation) -> StreamContract:
+    document = schemas.document(operation.document)
+    media = document["paths"][operation.path]["post"]["responses"]["200"]["content"][
+        "text/event-stream"]
+    error = media.get("x-sse-error-schema")
+    terminators = [media.get("x-sse-terminator"), media.get("x-sse-optional-terminator")]
+    return StreamContract(
+        item_schema=_ref_name(media["x-sse-item-schema"]),
+        by_type={name: _ref_name(ref) for name, ref in media.get("x-sse-events", {}).items()},
+        error_schema=_ref_name(error) if error else None,
+        terminators=tuple(t for t in terminators if t),
+    )
+
+
+def _ref_name(ref: dict[str, str]) -> str:
+    return ref["$ref"].rsplit("/", 1)[-1]
+
+
+def declined(sent: Sent) -> str | None:
+    """A positive case the gateway cleanly refused (a 4xx): allowed, worth a note."""
+    status = sent.status or 0
+    if 400 <= status < 500 and status not in HARNESS_STATUSES:
+        return f"{sent.case.label()}: HTTP {status} {_error_message(sent.exchange)}"
+    return None
+
+
+def _error_message(exchange: Exchange) -> str:
+    body = exchange.json_or_none()
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message", ""))[:200]
+    return exchange.body[:200]
+
+
+def judge_negative(operation: Operation, sent: list[Sent], config: Config) -> None:
+    """The verdict of a `*.generated.rejects-invalid` check on its sent negative cases."""
+    _skip_without_cases(sent)
+    record(**summary(sent, seed=config.seed, mode=NEGATIVE),
+           mutations=shown(s.case.mutation for s in sent))
+    trouble = [t for s in sent if (t := harness_trouble(s))]
+    problems = Problems()
+    for item in sent:
+        if harness_trouble(item) is None:
+            problem = rejection_problem(operation, item)
+            if problem:
+                problems.add(problem)
+    _raise(problems, trouble, f"schema-invalid {operation.name} requests were not refused "
+           f"with a 4xx and the error envelope (seed {config.seed})",
+           expected="HTTP 4xx with {\"error\": {\"message\", \"type\", \"param\", \"code\"}}")
+
+
+def judge_positive(operation: Operation, sent: list[Sent], config: Config) -> None:
+    """The verdict of a `*.generated.schema-conformance` check on its sent positive cases."""
+    _skip_without_cases(sent)
+    refused = [d for s in sent if (d := declined(s))]
+    record(**summary(sent, seed=config.seed, mode=POSITIVE), declined=shown(refused))
+    trouble = [t for s in sent if (t := harness_trouble(s))]
+    problems = Problems()
+    for item in sent:
+        if harness_trouble(item) is None:
+            problems.items += conformance_problems(operation, item)
+    _raise(problems, trouble, f"valid generated {operation.name} requests got a 5xx or an "
+           f"answer that breaks the response schema (seed {config.seed})",
+           expected=f"no 5xx; 2xx bodies valid against {operation.response_schema}")
+    if len(refused) == len(sent):
+        raise NotSupported(f"the gateway declined all {len(sent)} valid generated requests "
+                           f"with a 4xx, e.g. {refused[0]}")
+
+
+def _skip_without_cases(sent: list[Sent]) -> None:
+    if not sent:
+        pytest.skip("no generated cases (--cases 0)")
+
+
+def _raise(problems: Problems, trouble: list[str], summary_text: str, *, expected: str) -> None:
+    if problems.items:
+        problems.items += trouble  # judged cases fail the check; the rest are noted with them
+        problems.raise_if_any(summary_text, expected=expected)
+    if trouble:
+        raise HarnessError("generated cases could not be judged: " + "; ".join(shown(trouble, 5)))
+
+
+def shown(items: Iterable[str], limit: int = 12) -> list[str]:
+    """At most `limit` items, with a note of how many were left out."""
+    items = list(items)
+    more = [f"... and {len(items) - limit} more"] if len(items) > limit else []
+    return items[:limit] + more

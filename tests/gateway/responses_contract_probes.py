@@ -1,0 +1,115 @@
+"""Probes for the Responses contract faults (CONTRACT_FAULTS in conformance/gateway/responses.py).
+
+Each probe answers "is the violation there?" with one raw request; tests/gateway/test_faults.py
+runs them under the fault (yes) and on the clean gateway (no).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from .conftest import API_KEY
+
+HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+TOOL = {"type": "function", "name": "f", "parameters": {
+    "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}}
+TOOL_2 = {"type": "function", "name": "g", "parameters": {"type": "object", "properties": {}}}
+FORCED = {"tools": [TOOL], "tool_choice": {"type": "function", "name": "f"}}
+PARTS = [{"role": "user", "content": [{"type": "input_text", "text": "Tell me a fact"}]}]
+SCHEMA_FORMAT = {"format": {"type": "json_schema", "name": "x", "strict": True, "schema": {
+    "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
+    "additionalProperties": False}}}
+
+
+def _post(base: str, body: Any) -> httpx.Response:
+    content = body if isinstance(body, str) else json.dumps(body)
+    return httpx.post(base + "/responses", content=content, timeout=10,
+                      headers={**HEADERS, "Content-Type": "application/json"})
+
+
+def _create(base: str, **extra: Any) -> httpx.Response:
+    return _post(base, {"model": "gpt-4o-mini", "input": "Tell me a fact", **extra})
+
+
+def _stream(base: str, **extra: Any) -> httpx.Response:
+    return _create(base, stream=True, **extra)
+
+
+def _frames(base: str, **extra: Any) -> list[dict[str, str]]:
+    frames = []
+    for block in _stream(base, **extra).text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if fields:
+            frames.append(fields)
+    return frames
+
+
+def _events(base: str, **extra: Any) -> list[dict[str, Any]]:
+    return [json.loads(f["data"]) for f in _frames(base, **extra)]
+
+
+def _terminal(base: str, **extra: Any) -> dict[str, Any]:
+    return _events(base, **extra)[-1]["response"]
+
+
+def _types(body: dict[str, Any]) -> list[str]:
+    return [item["type"] for item in body["output"]]
+
+
+def _function_output_loops(base: str) -> bool:
+    call = _create(base, **FORCED).json()["output"][0]
+    history = [{"role": "user", "content": "Tell me a fact"},
+               {"type": "function_call", "call_id": call["call_id"], "name": "f",
+                "arguments": call["arguments"]},
+               {"type": "function_call_output", "call_id": call["call_id"], "output": "ok"}]
+    return "function_call" in _types(_post(base, {"model": "gpt-4o-mini", "input": history,
+                                                  "tools": [TOOL]}).json())
+
+
+def _misreported_reasoning(base: str) -> bool:
+    usage = _create(base).json()["usage"]
+    return usage["output_tokens_details"]["reasoning_tokens"] > 0  # gpt-4o-mini never reasons
+
+
+def _overbilled(base: str) -> bool:
+    body = _create(base).json()
+    return body["usage"]["input_tokens"] > 100  # "Tell me a fact" is about a dozen tokens
+
+
+CONTRACT_PROBES: dict[str, Callable[[str], bool]] = {
+    "responses-output-item-bare": lambda b: "id" not in _create(b).json()["output"][0],
+    "responses-null-fields-dropped": lambda b: "error" not in _create(b).json(),
+    "responses-output-text-empty": lambda b: _create(b).json()["output_text"] == "",
+    "responses-input-parts-rejected": lambda b: _create(b, input=PARTS).status_code == 400,
+    "responses-stream-usage-no-input": lambda b: _terminal(b)["usage"]["input_tokens"] == 0,
+    "responses-usage-overbilled": _overbilled,
+    "responses-stream-json-content-type": lambda b: _stream(b).headers[
+        "content-type"].startswith("application/json"),
+    "responses-stream-created-at-iso": lambda b: isinstance(
+        _events(b)[0]["response"]["created_at"], str),
+    "responses-stream-no-event-lines": lambda b: all("event" not in f for f in _frames(b)),
+    "responses-stream-sequence-from-one": lambda b: _events(b)[0]["sequence_number"] == 1,
+    "responses-stream-args-no-done": lambda b: not any(
+        e["type"] == "response.function_call_arguments.done" for e in _events(b, **FORCED)),
+    "responses-stream-terminal-output-empty": lambda b: _terminal(b)["output"] == [],
+    "responses-tool-choice-ignored": lambda b: _types(_create(b, **FORCED).json()) == ["message"],
+    "responses-function-output-dropped": _function_output_loops,
+    "responses-parallel-calls-ignored": lambda b: len(_create(
+        b, tools=[TOOL, TOOL_2], tool_choice="required", parallel_tool_calls=False).json()[
+        "output"]) > 1,
+    "responses-hosted-tool-500": lambda b: _create(
+        b, tools=[{"type": "web_search_preview"}]).status_code == 500,
+    "responses-json-schema-ignored": lambda b: not _create(
+        b, text=SCHEMA_FORMAT).json()["output_text"].startswith("{"),
+    "responses-reasoning-tokens-misreported": _misreported_reasoning,
+    "responses-reasoning-effort-ignored": lambda b: _create(
+        b, reasoning={"effort": "low"}).status_code == 200,
+    "responses-validation-422": lambda b: _create(b, input=42).status_code == 422,
+    "responses-invalid-json-500": lambda b: _post(b, '{"model": ').status_code == 500,
+    "responses-unknown-model-routed": lambda b: _create(
+        b, model="no-such-model-0").status_code == 200,
+}

@@ -1,0 +1,148 @@
+"""Schema-generated cases: deterministic per seed, valid (or not) as promised, and cheap."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from functools import cache
+from typing import Any
+
+import pytest
+
+from conformance import generated, schemas
+from conformance.generated import CHAT, NEGATIVE, POSITIVE, RESPONSES, Operation
+
+MODEL = "conformance-test-model"
+SEED = 20261122
+OPERATIONS = [CHAT, RESPONSES]
+
+
+@cache
+def draw(operation: Operation, mode: str, seed: int = SEED, count: int = 8) -> list[Any]:
+    return generated.draw_cases(operation, mode, seed=seed, count=count, model=MODEL)
+
+
+def bodies(operation: Operation, mode: str, seed: int = SEED) -> list[Any]:
+    return [case.body for case in draw(operation, mode, seed)]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
+@pytest.mark.parametrize("mode", [POSITIVE, NEGATIVE])
+def test_same_seed_same_cases(operation: Operation, mode: str) -> None:
+    first = bodies(operation, mode)
+    assert len(first) == 8
+    again = generated.draw_cases(operation, mode, seed=SEED, count=8, model=MODEL)  # not cached
+    assert [case.body for case in again] == first
+    assert bodies(operation, mode, seed=SEED + 1) != first
+
+
+def test_same_seed_same_cases_in_another_process() -> None:
+    """No dependence on str hashing, import order or the literals of loaded modules."""
+    script = (
+        "import json\nfrom conformance import generated as g\n"
+        "print(json.dumps({f'{op.name}-{mode}': [c.body for c in g.draw_cases(op, mode, "
+        f"seed={SEED}, count=8, model={MODEL!r})] for op in (g.RESPONSES, g.CHAT) "
+        "for mode in ('negative', 'positive')}, sort_keys=True))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, env=env).stdout
+    here = {f"{op.name}-{mode}": bodies(op, mode) for op in OPERATIONS
+            for mode in (NEGATIVE, POSITIVE)}
+    assert json.loads(out) == json.loads(json.dumps(here, sort_keys=True))
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
+def test_positive_cases_are_valid_and_cheap(operation: Operation) -> None:
+    for body in bodies(operation, POSITIVE):
+        assert operation.violations(body) == [], body
+        assert body["model"] == MODEL
+        for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+            assert body.get(name) is None or body[name] <= generated.MAX_OUTPUT_TOKENS
+        assert body.get("n") in (None, 1)
+        for name in ("audio", "modalities", "background", "previous_response_id", "prompt",
+                     "conversation", "web_search_options", "service_tier"):
+            assert name not in body, (name, body)
+
+
+def test_chat_positive_cases_are_capped() -> None:
+    for body in bodies(CHAT, POSITIVE):
+        limits = [body.get(n) for n in ("max_tokens", "max_completion_tokens")]
+        assert any(isinstance(v, int) for v in limits)
+        assert "store" not in body
+        for message in body["messages"]:
+            parts = message.get("content") if isinstance(message.get("content"), list) else []
+            assert all(p["type"] in ("text", "refusal") for p in parts)
+
+
+def test_responses_positive_cases_are_capped() -> None:
+    for body in bodies(RESPONSES, POSITIVE):
+        assert body["max_output_tokens"] == generated.MAX_OUTPUT_TOKENS
+        assert body["store"] is False
+        assert body.get("input") is not None
+        assert all(t["type"] in ("function", "custom") for t in body.get("tools", []))
+        items = body["input"] if isinstance(body["input"], list) else []
+        assert all(item.get("type", "message") in ("message", "function_call",
+                                                   "function_call_output") for item in items)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
+def test_negative_cases_are_invalid_one_property_at_a_time(operation: Operation) -> None:
+    cases = draw(operation, NEGATIVE)
+    assert cases[0].mutation == "required `model` removed" and "model" not in cases[0].body
+    for case in cases:
+        assert operation.violations(case.body), case
+        assert case.violations == tuple(operation.violations(case.body))
+        if isinstance(case.body, dict) and case.target != "model":
+            assert case.body["model"] == MODEL  # a valid model, unless the model is the fault
+    assert len({c.target for c in cases}) > 4  # spread over the request, not one field
+
+
+def test_chat_negative_cases_remove_each_required_property_first() -> None:
+    cases = draw(CHAT, NEGATIVE)
+    assert [c.mutation for c in cases[:2]] == ["required `model` removed",
+                                                "required `messages` removed"]
+
+
+def test_negative_cost_caps_keep_the_violation() -> None:
+    body = {"model": "", "messages": [{"role": "user", "content": "x"}], "n": 0,
+            "max_completion_tokens": 4000, "audio": {"voice": "alloy", "format": "mp3"}}
+    kept = generated.make_cheap_keeping_violation(CHAT, body, MODEL)
+    assert kept["n"] == 0  # the violation stays
+    assert kept["model"] == MODEL and kept["max_completion_tokens"] == 16  # the rest is cheap
+    assert "audio" not in kept
+
+
+def test_no_cases_when_count_is_zero() -> None:
+    assert draw(CHAT, POSITIVE, count=0) == [] and draw(RESPONSES, NEGATIVE, count=0) == []
+
+
+def test_generation_view_has_no_conditionals_or_extensions() -> None:
+    view = generated.generation_view(schemas.document("responses.yaml"), "/responses",
+                                     {"$ref": "#/components/schemas/CreateResponseRequest"})
+    text = json.dumps(view)
+    assert '"if"' not in text and '"then"' not in text and '"x-' not in text
+    assert list(view["paths"]) == ["/responses"]
+
+
+def test_view_unions_keep_every_discriminator_value() -> None:
+    document = schemas.document("responses.yaml")
+    view = generated.generation_view(document, "/responses", {"type": "object"})
+    tool = view["components"]["schemas"]["Tool"]
+    pinned = {json.dumps(b["properties"]["type"], sort_keys=True) for b in tool["anyOf"]}
+    values = set()
+    for schema in map(json.loads, pinned):
+        values |= set(schema.get("enum", [schema.get("const")]))
+    assert values == set(document["components"]["schemas"]["Tool"]["properties"]["type"]["enum"])
+
+
+def test_stream_contracts_come_from_the_documents() -> None:
+    chat = generated.stream_contract(CHAT)
+    assert chat.item_schema == "CreateChatCompletionStreamResponse"
+    assert chat.terminators == ("[DONE]",)
+    assert chat.schema_for({"error": {"message": "x"}}) == "ErrorResponse"
+    responses = generated.stream_contract(RESPONSES)
+    assert responses.schema_for({"type": "response.completed"}) == "ResponseCompletedEvent"
+    assert responses.schema_for({"type": "no.such.event"}) == "ResponseStreamEvent"
