@@ -82,8 +82,7 @@ def _stream_reads(base: str) -> int:
 
 def _failing_stream(base: str) -> str:
     body = {"model": "gpt-4o-mini", "messages": USER, "stream": True}
-    return httpx.post(base + "/chat/completions", json=body, timeout=10,
-                      headers={**HEADERS, "X-Conformance-Fail-Stream": "1"}).text
+    return httpx.post(base + "/chat/completions", json=body, timeout=10, headers=HEADERS).text
 
 
 def _streamed_text(base: str, **extra) -> str:

@@ -20,10 +20,6 @@ LONG_PROMPT = "Write a detailed five-paragraph essay on the history of the print
 COUNT_PROMPT = "Count from 1 to 10, separated by commas. Reply with the numbers only."
 STOP_SEQUENCES = ["4"]
 COUNT_MAX_TOKENS = 40
-# The reference gateway fails a stream after its first chunks when a request carries this
-# header, so that the suite sees how a mid-stream failure is reported; other gateways ignore it.
-FAIL_STREAM_HEADER = "X-Conformance-Fail-Stream"
-
 
 def chat_body(model: str, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
