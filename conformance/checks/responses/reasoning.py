@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from conformance import schemas
-from conformance.check import Level, Problems, check, expect, fail, record
+from conformance.check import Level, NotSupported, Problems, check, expect, fail, record
 from conformance.checks.responses import (
     DOC,
     OP_CREATE,
@@ -98,7 +98,8 @@ def test_effort(effort_answer: Exchange) -> None:
         envelope = isinstance(body, dict) and isinstance(body.get("error"), dict)
         if 400 <= status < 500 and envelope:
             record(reasoning="refused", status=status, message=error_message(effort_answer))
-            return
+            raise NotSupported(f"the model does not take reasoning.effort: HTTP {status} "
+                               f"{error_message(effort_answer)}")
         fail(f"reasoning.effort got HTTP {status}"
              + ("" if envelope else " without the error envelope"),
              expected="200 echoing the effort, or a 4xx {'error': {...}}",

@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from conformance import schemas
-from conformance.check import Level, Problems, check, expect, fail, record
+from conformance.check import Level, NotSupported, Problems, check, expect, fail, record
 from conformance.checks.responses import (
     DOC,
     OP_CREATE,
@@ -170,7 +170,7 @@ def _judge_refusal(exchange: Exchange) -> None:
     if 400 <= status < 500 and envelope:
         # A gateway may offer no hosted tools; declining them cleanly is what clients handle.
         record(support="declined", status=status, message=error_message(exchange))
-        return
+        raise NotSupported(f"hosted tools declined: HTTP {status} {error_message(exchange)}")
     fail(f"the hosted-tool request got HTTP {status}"
          + ("" if envelope else " without the error envelope")
          + ": a gateway that does not offer web search must refuse it with a 4xx error",
