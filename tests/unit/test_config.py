@@ -43,3 +43,4 @@ def test_secrets_are_not_in_the_repr() -> None:
 def test_bad_values_are_config_errors(kwargs: dict) -> None:
     with pytest.raises(ConfigError):
         build_config(environ={}, **kwargs)
+

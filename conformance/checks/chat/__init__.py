@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.sampling import deterministic
 from conformance.streams import ChatStream
 
 PATH = "/chat/completions"
@@ -28,7 +29,7 @@ def chat_body(model: str, **extra: Any) -> dict[str, Any]:
             {"role": "system", "content": "You are a concise assistant."},
             {"role": "user", "content": "In one short sentence, what is an API gateway?"},
         ],
-        "temperature": 0,
+        **deterministic(model),
         "max_completion_tokens": MAX_TOKENS,
     }
     body.update(extra)

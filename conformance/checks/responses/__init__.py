@@ -10,6 +10,7 @@ from conformance.check import Problems, fail, record, warn
 from conformance.event_order import MUST, RULES, StreamSummary, Violation, validate_event_order
 from conformance.http import Exchange
 from conformance.preconditions import require_stream
+from conformance.sampling import deterministic
 from conformance.streams import ResponsesStream
 
 PATH = "/responses"
@@ -38,11 +39,11 @@ def spec(schema: str) -> str:
 
 
 def responses_body(model: str, **extra: Any) -> dict[str, Any]:
-    """The plain request most checks share: one question, a small output limit, temperature 0."""
+    """The plain request most checks share: one question, a small limit, temperature 0 if allowed."""
     body: dict[str, Any] = {
         "model": model,
         "input": QUESTION,
-        "temperature": 0,
+        **deterministic(model),
         "max_output_tokens": MAX_OUTPUT_TOKENS,
     }
     body.update(extra)
