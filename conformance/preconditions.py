@@ -55,6 +55,22 @@ def require_success(exchange: Exchange, feature: str = "core") -> None:
     )
 
 
+def endpoint_missing(exchange: Exchange) -> bool:
+    """A 404/405 for a valid request that is not about its model: the route is not served."""
+    if exchange.status not in (404, 405):
+        return False
+    body = exchange.json_or_none()
+    error = body.get("error") if isinstance(body, dict) else None
+    return "model" not in json.dumps(error if error is not None else exchange.body[:500]).lower()
+
+
+def require_endpoint(exchange: Exchange, endpoint: str) -> None:
+    """The gateway serves the endpoint at all; a gateway that does not gets `not_supported`."""
+    if exchange.ok and endpoint_missing(exchange):
+        raise NotSupported(f"the gateway does not serve {endpoint}: HTTP {exchange.status} "
+                           f"{exchange.body[:200]}")
+
+
 def require_json(exchange: Exchange) -> Any:
     """The body parses as JSON."""
     try:

@@ -55,6 +55,10 @@ def render(document: dict[str, Any], color: bool) -> str:
                           f"{result['id']}: {result['message']}", markup=True)
     verdict = summary["verdict"]
     stats = document["stats"]
+    judged = sum(summary["counts"][o] for o in ("pass", "fail", "warn", "error"))
+    if document["results"] and not judged:
+        console.print("[yellow]no check could be judged: every endpoint looks absent. Is the base "
+                      "URL right? It must include the API prefix, e.g. http://host:8000/v1[/]")
     console.print(
         f"[{_VERDICT_STYLE.get(verdict, 'bold')}]verdict: {verdict}[/]  "
         f"requests: {stats['requests']}  tokens: {stats['input_tokens']} in / "

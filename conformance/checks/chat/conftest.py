@@ -11,12 +11,19 @@ import pytest
 
 from conformance.checks.chat import PATH, chat_body, count_body
 from conformance.http import Client, Exchange
+from conformance.preconditions import require_endpoint
 from conformance.streams import ChatStream, decode_chat_stream
 
 
 @pytest.fixture(scope="session")
 def chat_completion(client: Client, model: str) -> Exchange:
     return client.post(PATH, chat_body(model))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _endpoint_served(chat_completion: Exchange) -> None:
+    """A gateway without Chat Completions gets `not_supported` on every check, not failures."""
+    require_endpoint(chat_completion, "POST /v1/chat/completions")
 
 
 @pytest.fixture(scope="session")

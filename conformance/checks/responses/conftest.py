@@ -24,6 +24,7 @@ from conformance.checks.responses import (
     stream_usable,
 )
 from conformance.http import Client, Exchange
+from conformance.preconditions import require_endpoint
 from conformance.streams import ResponsesStream, decode_responses_stream
 
 HOSTED_QUESTION = "Search the web: what is the capital of France? Answer in one word."
@@ -43,6 +44,12 @@ def hosted_tool_body(model: str, **extra: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def responses_plain(client: Client, model: str) -> Exchange:
     return client.post(PATH, responses_body(model))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _endpoint_served(responses_plain: Exchange) -> None:
+    """A gateway without the Responses API gets `not_supported` on every check, not failures."""
+    require_endpoint(responses_plain, "POST /v1/responses")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,66 @@
+"""How a gateway refuses a request: the OpenAI error envelope and the status, on every endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from conformance import schemas
+from conformance.check import CheckFailed, HarnessError, Problems, warn
+from conformance.http import Exchange
+
+ENVELOPE_SHAPE = {"error": {"message": "str", "type": "str", "param": "str|null",
+                            "code": "str|null"}}
+
+
+def envelope_problems(body: Any, doc: str) -> list[str]:
+    """What keeps a body from being the OpenAI error envelope (empty list: it is one)."""
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return [f"body is {str(body)[:200]!r}, without an `error` object"]
+    error = body["error"]
+    found = [f"error.{key} is missing" for key in ("message", "type", "param", "code")
+             if key not in error]
+    if not isinstance(error.get("message"), str):
+        found.append("error.message is not a string")
+    return found or schemas.errors(doc, "ErrorResponse", body)
+
+
+def answered(exchanges: Mapping[str, Exchange]) -> tuple[dict[str, Exchange], list[str]]:
+    """The exchanges that got an HTTP response, and one problem per request that got none.
+
+    When the gateway answered some of these requests, dropping the connection on another one is
+    its answer to that input (typically a crash on it), not a harness problem.
+    """
+    replied = {name: e for name, e in exchanges.items() if e.ok}
+    if not replied:
+        first = next(iter(exchanges.values()))
+        raise HarnessError(f"no request got an HTTP response: {first.transport_error or first.cut}")
+    dropped = [f"{name}: no HTTP response ({e.transport_error or e.cut})"
+               for name, e in exchanges.items() if not e.ok]
+    return replied, dropped
+
+
+def judge_envelopes(exchanges: Mapping[str, Exchange], doc: str) -> None:
+    """Every non-200 answer carries the error envelope."""
+    replied, _ = answered(exchanges)
+    problems = Problems()
+    for name, exchange in replied.items():
+        if exchange.status == 200:
+            continue  # a 200 for bad input is judged by the status check
+        for error in envelope_problems(exchange.json_or_none(), doc):
+            problems.add(f"{name} (HTTP {exchange.status}): {error}")
+    problems.raise_if_any("error bodies are not the OpenAI error envelope",
+                          expected=ENVELOPE_SHAPE)
+
+
+def judge_bad_request_statuses(exchanges: Mapping[str, Exchange]) -> None:
+    """Invalid input gets a 4xx (never a 2xx or 5xx, never a dropped connection); 400 SHOULD."""
+    replied, dropped = answered(exchanges)
+    statuses = {name: e.status for name, e in replied.items()}
+    wrong = {n: s for n, s in statuses.items() if s is None or not 400 <= s < 500}
+    if wrong or dropped:
+        raise CheckFailed("invalid requests were not refused with a 4xx", expected=400,
+                          actual=[f"{n}: HTTP {s}" for n, s in wrong.items()] + dropped)
+    off = {n: s for n, s in statuses.items() if s != 400}
+    if off:
+        warn("invalid requests got a 4xx other than 400", expected=400, actual=off)
