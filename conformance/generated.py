@@ -45,7 +45,9 @@ from conformance import schemas
 from conformance.check import HarnessError, NotSupported, Problems, record
 from conformance.config import Config
 from conformance.http import Client, Exchange
+from conformance.preconditions import error_message
 from conformance.results import usage_stats
+from conformance.stream_contract import stream_contract
 
 POSITIVE = "positive"
 NEGATIVE = "negative"
@@ -112,7 +114,8 @@ def _dropping(*names: str) -> Step:
 
 
 def _capped_tokens(*names: str, minimum: int = 1) -> Step:
-    """Cap every token limit present at 16 (and set the first name when none is given)."""
+    """Cap every token limit present at MAX_OUTPUT_TOKENS (and set the first name when none is
+    given); a limit below `minimum` is raised to it (the API refuses a lower one)."""
     def cap(body: Any, model: str) -> Any:
         if not isinstance(body, dict):
             return body
@@ -532,7 +535,7 @@ def _negative_cases(operation: Operation, seed: int, count: int, model: str) -> 
     base = operation.base(model)
     if operation.violations(base):
         raise ValueError(f"the {operation.name} base body is invalid: {operation.violations(base)}")
-    cases = [_missing(operation, base, name, model, index)
+    cases = [_missing(operation, base, name, index)
              for index, name in enumerate(_required(operation, base), start=1)][:count]
     targets = _shuffled_targets(operation, seed)
     position = 0
@@ -552,8 +555,7 @@ def _required(operation: Operation, base: dict[str, Any]) -> list[str]:
             if operation.violations({k: v for k, v in base.items() if k != name}, limit=1)]
 
 
-def _missing(operation: Operation, base: dict[str, Any], name: str, model: str,
-             index: int) -> Case:
+def _missing(operation: Operation, base: dict[str, Any], name: str, index: int) -> Case:
     body = {k: v for k, v in base.items() if k != name}
     return Case(operation.name, NEGATIVE, index, body, name,
                 f"required `{name}` removed", tuple(operation.violations(body)))
@@ -806,7 +808,7 @@ def _body_problems(operation: Operation, sent: Sent) -> list[str]:
 
 
 def _event_problems(operation: Operation, sent: Sent) -> list[str]:
-    contract = stream_contract(operation)
+    contract = stream_contract(operation.document, operation.path)
     problems: list[str] = []
     for event in sent.exchange.events:
         if event.data.strip() in contract.terminators:
@@ -822,57 +824,12 @@ def _event_problems(operation: Operation, sent: Sent) -> list[str]:
     return problems[:6]
 
 
-@dataclass(frozen=True)
-class StreamContract:
-    """The per-event schemas of an operation's `text/event-stream` answer (from the x-sse-*)."""
-
-    item_schema: str
-    by_type: dict[str, str]
-    error_schema: str | None
-    terminators: tuple[str, ...]
-
-    def schema_for(self, payload: Any) -> str:
-        kind = payload.get("type") if isinstance(payload, dict) else None
-        if kind in self.by_type:
-            return self.by_type[kind]
-        if self.error_schema and isinstance(payload, dict) and "error" in payload \
-                and "choices" not in payload:
-            return self.error_schema  # chat: a `data: {"error": ...}` payload ends a failed stream
-        return self.item_schema
-
-
-@cache
-def stream_contract(operation: Operation) -> StreamContract:
-    document = schemas.document(operation.document)
-    media = document["paths"][operation.path]["post"]["responses"]["200"]["content"][
-        "text/event-stream"]
-    error = media.get("x-sse-error-schema")
-    terminators = [media.get("x-sse-terminator"), media.get("x-sse-optional-terminator")]
-    return StreamContract(
-        item_schema=_ref_name(media["x-sse-item-schema"]),
-        by_type={name: _ref_name(ref) for name, ref in media.get("x-sse-events", {}).items()},
-        error_schema=_ref_name(error) if error else None,
-        terminators=tuple(t for t in terminators if t),
-    )
-
-
-def _ref_name(ref: dict[str, str]) -> str:
-    return ref["$ref"].rsplit("/", 1)[-1]
-
-
 def declined(sent: Sent) -> str | None:
     """A positive case the gateway cleanly refused (a 4xx): allowed, worth a note."""
     status = sent.status or 0
     if 400 <= status < 500 and status not in HARNESS_STATUSES:
-        return f"{sent.case.label()}: HTTP {status} {_error_message(sent.exchange)}"
+        return f"{sent.case.label()}: HTTP {status} {error_message(sent.exchange)[:200]}"
     return None
-
-
-def _error_message(exchange: Exchange) -> str:
-    body = exchange.json_or_none()
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message", ""))[:200]
-    return exchange.body[:200]
 
 
 def judge_negative(operation: Operation, sent: list[Sent], config: Config) -> None:
@@ -880,13 +837,9 @@ def judge_negative(operation: Operation, sent: list[Sent], config: Config) -> No
     _skip_without_cases(sent)
     record(**summary(sent, seed=config.seed, mode=NEGATIVE),
            mutations=shown(s.case.mutation for s in sent))
-    trouble = [t for s in sent if (t := harness_trouble(s))]
+    trouble, judged = _split_harness_trouble(sent)
     problems = Problems()
-    for item in sent:
-        if harness_trouble(item) is None:
-            problem = rejection_problem(operation, item)
-            if problem:
-                problems.add(problem)
+    problems.items += [p for item in judged if (p := rejection_problem(operation, item))]
     _raise(problems, trouble, f"schema-invalid {operation.name} requests were not refused "
            f"with a 4xx and the error envelope (seed {config.seed})",
            expected="HTTP 4xx with {\"error\": {\"message\", \"type\", \"param\", \"code\"}}")
@@ -897,17 +850,29 @@ def judge_positive(operation: Operation, sent: list[Sent], config: Config) -> No
     _skip_without_cases(sent)
     refused = [d for s in sent if (d := declined(s))]
     record(**summary(sent, seed=config.seed, mode=POSITIVE), declined=shown(refused))
-    trouble = [t for s in sent if (t := harness_trouble(s))]
+    trouble, judged = _split_harness_trouble(sent)
     problems = Problems()
-    for item in sent:
-        if harness_trouble(item) is None:
-            problems.items += conformance_problems(operation, item)
+    for item in judged:
+        problems.items += conformance_problems(operation, item)
     _raise(problems, trouble, f"valid generated {operation.name} requests got a 5xx or an "
            f"answer that breaks the response schema (seed {config.seed})",
            expected=f"no 5xx; 2xx bodies valid against {operation.response_schema}")
     if len(refused) == len(sent):
         raise NotSupported(f"the gateway declined all {len(sent)} valid generated requests "
                            f"with a 4xx, e.g. {refused[0]}")
+
+
+def _split_harness_trouble(sent: list[Sent]) -> tuple[list[str], list[Sent]]:
+    """Why some cases cannot be judged (transport, key, rate limit), and the cases that can."""
+    trouble: list[str] = []
+    judged: list[Sent] = []
+    for item in sent:
+        reason = harness_trouble(item)
+        if reason is None:
+            judged.append(item)
+        else:
+            trouble.append(reason)
+    return trouble, judged
 
 
 def _skip_without_cases(sent: list[Sent]) -> None:

@@ -38,19 +38,24 @@ class ChatStream:
 
 
 def decode_chat_stream(exchange: Exchange) -> ChatStream:
-    stream = ChatStream(exchange)
-    for event in exchange.events:
-        if stream.done is not None:
-            stream.after_done.append(event)
-        elif event.data.strip() == DONE:
-            stream.done = event
+    before, done, after = _split_at_done(exchange.events)
+    stream = ChatStream(exchange, done=done, after_done=after)
+    for event in before:
+        payload = _json_object(event.data)
+        if payload is None:
+            stream.invalid.append(event)
         else:
-            payload = _json_object(event.data)
-            if payload is None:
-                stream.invalid.append(event)
-            else:
-                stream.chunks.append(payload)
+            stream.chunks.append(payload)
     return stream
+
+
+def _split_at_done(events: list[SSEEvent]) -> tuple[list[SSEEvent], SSEEvent | None,
+                                                      list[SSEEvent]]:
+    """The events before the first `[DONE]`, that sentinel (None: none came) and those after."""
+    for position, event in enumerate(events):
+        if event.data.strip() == DONE:
+            return events[:position], event, events[position + 1:]
+    return list(events), None, []
 
 
 def _json_object(data: str) -> dict[str, Any] | None:
@@ -114,15 +119,10 @@ class ResponsesStream:
 
 
 def decode_responses_stream(exchange: Exchange) -> ResponsesStream:
-    stream = ResponsesStream(exchange)
-    for event in exchange.events:
-        if stream.done is not None:
-            stream.after_done.append(event)
-        elif event.data.strip() == DONE:
-            stream.done = event
-        else:
-            payload = _json_object(event.data)
-            stream.events.append(event)
-            stream.payloads.append(event.data if payload is None else payload)
-            stream.sse_names.append(event.event)
+    before, done, after = _split_at_done(exchange.events)
+    stream = ResponsesStream(exchange, events=before, done=done, after_done=after)
+    for event in before:
+        payload = _json_object(event.data)
+        stream.payloads.append(event.data if payload is None else payload)
+        stream.sse_names.append(event.event)
     return stream

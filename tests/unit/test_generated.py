@@ -13,6 +13,7 @@ import pytest
 
 from conformance import generated, schemas
 from conformance.generated import CHAT, NEGATIVE, POSITIVE, RESPONSES, Operation
+from conformance.stream_contract import stream_contract
 
 MODEL = "conformance-test-model"
 SEED = 20261122
@@ -139,10 +140,10 @@ def test_view_unions_keep_every_discriminator_value() -> None:
 
 
 def test_stream_contracts_come_from_the_documents() -> None:
-    chat = generated.stream_contract(CHAT)
+    chat = stream_contract(CHAT.document, CHAT.path)
     assert chat.item_schema == "CreateChatCompletionStreamResponse"
     assert chat.terminators == ("[DONE]",)
     assert chat.schema_for({"error": {"message": "x"}}) == "ErrorResponse"
-    responses = generated.stream_contract(RESPONSES)
+    responses = stream_contract(RESPONSES.document, RESPONSES.path)
     assert responses.schema_for({"type": "response.completed"}) == "ResponseCompletedEvent"
     assert responses.schema_for({"type": "no.such.event"}) == "ResponseStreamEvent"

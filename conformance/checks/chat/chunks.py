@@ -6,11 +6,10 @@ from collections import defaultdict
 
 from conformance import schemas
 from conformance.check import Level, Problems, check, expect
+from conformance.checks.chat import DOC, OP
 from conformance.preconditions import require_stream
 from conformance.streams import ChatStream
 
-OP = "createChatCompletion"
-DOC = "chat.yaml"
 SCHEMA = "CreateChatCompletionStreamResponse"
 SPEC = schemas.pointer(DOC, SCHEMA)
 SOURCE = "OpenAI API reference, chat streaming (the chat completion chunk object)"
@@ -18,7 +17,8 @@ SOURCE = "OpenAI API reference, chat streaming (the chat completion chunk object
 
 def _chunks(stream: ChatStream) -> list[dict]:
     require_stream(stream.exchange)
-    expect(stream.chunks, "the stream carried no JSON chunk", actual=stream.exchange.body[:500])
+    expect(stream.chunks, "the stream carried no JSON chunk",
+           expected="data: {...chat.completion.chunk...}", actual=stream.exchange.body[:500])
     return stream.chunks
 
 

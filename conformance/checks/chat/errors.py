@@ -6,12 +6,10 @@ import pytest
 
 from conformance import refusals, schemas
 from conformance.check import Level, Problems, check, expect, warn
-from conformance.checks.chat import PATH, chat_body
+from conformance.checks.chat import DOC, OP, PATH, chat_body
 from conformance.http import Client, Exchange
 from conformance.preconditions import require_response
 
-OP = "createChatCompletion"
-DOC = "chat.yaml"
 ENVELOPE = schemas.pointer(DOC, "ErrorResponse")
 SOURCE = "OpenAI API reference, error codes guide; openai-python maps status to exception class"
 WRONG_KEY = "sk-conformance-wrong-key-000000000000"
@@ -86,11 +84,13 @@ def test_unknown_model(client: Client, model: str) -> None:
     exchange = client.post(PATH, chat_body("conformance-no-such-model-0000", max_completion_tokens=1))
     require_response(exchange)
     body = exchange.json_or_none()
-    code = ((body or {}).get("error") or {}).get("code") if isinstance(body, dict) else None
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
     if exchange.status == 400 and code == "model_not_found":
         warn("unknown model got 400 model_not_found; OpenAI answers 404",
              expected=404, actual={"status": 400, "code": code})
     expect(exchange.status == 404, f"unknown model got HTTP {exchange.status}",
            expected=404, actual={"status": exchange.status, "body": exchange.body[:300]})
     problems = refusals.envelope_problems(body, DOC)
-    expect(not problems, "the 404 does not carry the error envelope", actual=problems)
+    expect(not problems, "the 404 does not carry the error envelope",
+           expected=refusals.ENVELOPE_SHAPE, actual=problems)

@@ -12,11 +12,11 @@ import pytest
 
 from conformance import generated
 from conformance.check import Level, check
+from conformance.checks.chat import OP
 from conformance.generated import CHAT, NEGATIVE, POSITIVE, Sent
 from conformance.http import Client
 from conformance.target import Target
 
-OP = "createChatCompletion"
 SOURCE = "schemathesis cases generated from openapi/chat.yaml (CreateChatCompletionRequest)"
 
 

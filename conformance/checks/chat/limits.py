@@ -104,7 +104,7 @@ def test_max_tokens(capped_by_max_tokens: Exchange, model: str) -> None:
 @check("chat.limits.n", level=Level.MUST, feature="n", operation=OP,
        spec=f"{REQUEST}/properties/n", source=SOURCE)
 def test_n(chat_two_choices: Exchange) -> None:
-    """`n: 2` MUST return two choices, indexed 0 and 1, each with an assistant message (a clean 4xx means `n` is not supported)."""
+    """`n: 2` MUST return two choices, indexed 0 and 1, each with a `message` object (a clean 4xx means `n` is not supported)."""
     body = require_object(chat_two_choices, feature="n")
     choices = choices_of(body)
     indices = sorted(c.get("index") for c in choices if isinstance(c.get("index"), int))

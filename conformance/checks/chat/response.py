@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from conformance import schemas
 from conformance.check import Level, Problems, check, expect, expect_equal
+from conformance.checks.chat import DOC, OP, RESPONSE_SCHEMA
 from conformance.http import Exchange
 from conformance.preconditions import require_object, require_success
 from conformance.streams import ChatStream
 
-OP = "createChatCompletion"
-DOC = "chat.yaml"
-SCHEMA = "CreateChatCompletionResponse"
-SPEC = schemas.pointer(DOC, SCHEMA)
+SPEC = schemas.pointer(DOC, RESPONSE_SCHEMA)
 SOURCE = "OpenAI API reference, chat/create (response); seed 003_440946b6d7473ee2.txt"
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
 
@@ -20,7 +18,7 @@ FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_ca
 def test_schema(chat_completion: Exchange) -> None:
     """A non-streamed completion MUST be a JSON body valid against the chat.completion schema."""
     body = require_object(chat_completion)
-    problems = schemas.errors(DOC, SCHEMA, body)
+    problems = schemas.errors(DOC, RESPONSE_SCHEMA, body)
     expect(not problems, "the body does not match the chat.completion schema",
            expected=f"valid {SPEC}", actual=problems)
 

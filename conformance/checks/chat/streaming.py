@@ -8,13 +8,12 @@ from typing import Any
 
 from conformance import schemas
 from conformance.check import Level, Problems, check, expect, expect_equal, record, warn
-from conformance.checks.chat import first_message
+from conformance.checks.chat import DOC, OP, first_message
 from conformance.http import Exchange
 from conformance.preconditions import require_object, require_stream
 from conformance.sse import DEVIATION_KINDS, SSEEvent
-from conformance.streams import ChatStream, decode_chat_stream, transcript
+from conformance.streams import DONE, ChatStream, decode_chat_stream, transcript
 
-OP = "createChatCompletion"
 STREAM_SPEC = "openapi/chat.yaml#/paths/~1chat~1completions/post/responses/200/content/text~1event-stream"
 SOURCE = "OpenAI API reference, chat/create `stream` and chat streaming guide"
 # Legal SSE that conforming clients read, but that OpenAI never sends: warn, do not fail.
@@ -30,7 +29,7 @@ def test_content_type(chat_stream: ChatStream) -> None:
 
 
 @check("chat.stream.data-json", level=Level.MUST, feature="streaming", operation=OP,
-       spec=schemas.pointer("chat.yaml", "CreateChatCompletionStreamResponse"), source=SOURCE)
+       spec=schemas.pointer(DOC, "CreateChatCompletionStreamResponse"), source=SOURCE)
 def test_data_json(chat_stream: ChatStream) -> None:
     """Every `data:` payload before `[DONE]` MUST be one complete JSON object."""
     require_stream(chat_stream.exchange)
@@ -171,9 +170,9 @@ def test_error_shape(chat_stream: ChatStream, chat_stream_without_usage: Exchang
         problems.items += [f"{stream.exchange.id}: {s}" for s in strays]
         for index, payload in errors:
             problems.items += [f"{stream.exchange.id} event #{index}: {p}" for p in
-                               schemas.errors("chat.yaml", "ErrorResponse", payload, limit=3)]
+                               schemas.errors(DOC, "ErrorResponse", payload, limit=3)]
             later = [e.index for e in stream.exchange.events[index + 1:]
-                     if e.data.strip() != "[DONE]"]
+                     if e.data.strip() != DONE]
             problems.expect(not later, f"{stream.exchange.id} event #{index} reports an error, "
                             f"yet events {later[:5]} follow it")
     record(streams_judged=len(streams), mid_stream_errors=observed)
@@ -187,7 +186,7 @@ def _error_reports(stream: ChatStream) -> tuple[list[tuple[int, Any]], list[str]
     strays = [f"line {d.line}: {d.raw!r} is not an SSE field, so clients drop it silently"
               for d in stream.exchange.deviations if d.kind == "unknown-field"]
     for event in stream.exchange.events:
-        if event.data.strip() == "[DONE]":
+        if event.data.strip() == DONE:
             continue
         try:
             payload = json.loads(event.data)

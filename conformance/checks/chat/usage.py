@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from conformance import schemas, usage
 from conformance.check import Level, Problems, check, expect, expect_equal, record, warn
-from conformance.checks.chat import PATH, chat_body
+from conformance.checks.chat import DOC, OP, PATH, chat_body
 from conformance.http import Client, Exchange
 from conformance.preconditions import require_object, require_response, require_stream
 from conformance.streams import ChatStream, decode_chat_stream, transcript
 
-OP = "createChatCompletion"
-SPEC = schemas.pointer("chat.yaml", "CompletionUsage")
+SPEC = schemas.pointer(DOC, "CompletionUsage")
 SOURCE = "OpenAI API reference, chat/create `usage` and `stream_options.include_usage`"
 
 
@@ -25,7 +26,14 @@ def test_present(chat_completion: Exchange) -> None:
     expect(isinstance(found, dict), "the completion has no usage object",
            expected="usage: {prompt_tokens, completion_tokens, total_tokens}", actual=found)
     bad = [p for p in usage.arithmetic_problems(found, usage.CHAT) if "not a non-negative" in p]
-    expect(not bad, "usage counts are not non-negative integers", actual=bad)
+    expect(not bad, "usage counts are not non-negative integers",
+           expected="non-negative integer token counts", actual=bad)
+
+
+def _streamed_usage(stream: ChatStream) -> dict[str, Any] | None:
+    """The usage object of the stream's last chunk that carries one (None: no chunk does)."""
+    reports = [c["usage"] for c in stream.chunks if isinstance(c.get("usage"), dict)]
+    return reports[-1] if reports else None
 
 
 @check("chat.usage.total", level=Level.MUST, feature="usage", operation=OP, spec=SPEC,
@@ -33,10 +41,7 @@ def test_present(chat_completion: Exchange) -> None:
 def test_total(chat_completion: Exchange, chat_stream: ChatStream) -> None:
     """`total_tokens` MUST equal `prompt_tokens + completion_tokens`, and details stay within them."""
     body = require_object(chat_completion)
-    found = {"non-stream": body.get("usage")}
-    final = [c for c in chat_stream.chunks if isinstance(c.get("usage"), dict)]
-    if final:
-        found["stream usage chunk"] = final[-1]["usage"]
+    found = {"non-stream": body.get("usage"), "stream usage chunk": _streamed_usage(chat_stream)}
     problems = [f"{where}: {p}" for where, u in found.items() if u is not None
                 for p in usage.arithmetic_problems(u, usage.CHAT)]
     expect(not problems, "usage arithmetic is inconsistent",
@@ -51,7 +56,8 @@ def test_stream_chunk(chat_stream: ChatStream) -> None:
     """With `include_usage`, exactly one chunk with `choices: []` and `usage` MUST come last before `[DONE]`, and no other chunk may carry usage."""
     require_stream(chat_stream.exchange)
     chunks = chat_stream.chunks
-    expect(chunks, "the stream carried no JSON chunk", actual=chat_stream.exchange.body[:500])
+    expect(chunks, "the stream carried no JSON chunk",
+           expected="data: {...chat.completion.chunk...}", actual=chat_stream.exchange.body[:500])
     with_usage = [n for n, c in enumerate(chunks) if c.get("usage") is not None]
     expect(with_usage, "stream_options.include_usage was sent but no chunk carries usage",
            expected="a final chunk {choices: [], usage: {...}}",
@@ -69,10 +75,8 @@ def test_stream_chunk(chat_stream: ChatStream) -> None:
 def test_details(chat_completion: Exchange, chat_stream: ChatStream) -> None:
     """`usage` SHOULD carry the `prompt_tokens_details` and `completion_tokens_details` objects (cached and reasoning tokens), streamed and not."""
     body = require_object(chat_completion)
-    judged = {"non-stream usage": body.get("usage")}
-    final = [c for c in chat_stream.chunks if isinstance(c.get("usage"), dict)]
-    if final:
-        judged["stream usage chunk"] = final[-1]["usage"]
+    judged = {"non-stream usage": body.get("usage"),
+              "stream usage chunk": _streamed_usage(chat_stream)}
     problems = Problems()
     for where, found in judged.items():
         if not isinstance(found, dict):
@@ -124,10 +128,9 @@ def test_stream_options_need_stream(client: Client, model: str) -> None:
 def test_prompt_tokens_consistent(chat_completion: Exchange, chat_stream: ChatStream) -> None:
     """The same request MUST report the same `prompt_tokens` streamed (in the usage chunk) and not streamed."""
     body = require_object(chat_completion)
-    plain = (body.get("usage") or {}).get("prompt_tokens") if isinstance(
-        body.get("usage"), dict) else None
-    final = [c["usage"] for c in chat_stream.chunks if isinstance(c.get("usage"), dict)]
-    streamed = final[-1].get("prompt_tokens") if final else None
+    plain_usage = body.get("usage")
+    plain = plain_usage.get("prompt_tokens") if isinstance(plain_usage, dict) else None
+    streamed = (_streamed_usage(chat_stream) or {}).get("prompt_tokens")
     if plain is None or streamed is None:
         pytest.skip("a usage report is missing (judged by chat.usage.present and "
                     "chat.usage.stream-chunk), so there is nothing to compare")

@@ -192,15 +192,14 @@ def rule_problems(judged: list[JudgedStream], check_id: str) -> tuple[list[str],
 
 def judge_rules(judged: list[JudgedStream], check_id: str, summary: str) -> None:
     """Fail on the check's MUST rules, warn on its SHOULD rules; record what was judged."""
+    rules = sorted(RULE_CHECKS[check_id])
     record(streams_judged=[f"{j.label} ({len(j.stream.payloads)} events, exchange "
                            f"{j.exchange.id})" for j in judged],
-           rules=sorted(RULE_CHECKS[check_id]))
+           rules=rules)
     musts, shoulds = rule_problems(judged, check_id)
     problems = Problems()
     problems.items.extend(musts)
-    problems.raise_if_any(summary, expected=[RULES[r][1] for r in sorted(RULE_CHECKS[check_id])
-                                             if RULES[r][0] == MUST])
+    problems.raise_if_any(summary, expected=[RULES[r][1] for r in rules if RULES[r][0] == MUST])
     if shoulds:
         warn(f"{summary} (SHOULD): {len(shoulds)} deviation(s)", actual=shoulds[:20],
-             expected=[RULES[r][1] for r in sorted(RULE_CHECKS[check_id])
-                       if RULES[r][0] != MUST])
+             expected=[RULES[r][1] for r in rules if RULES[r][0] != MUST])

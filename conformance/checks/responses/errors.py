@@ -57,7 +57,8 @@ def test_unknown_model(client: Client, model: str) -> None:
            + (f", answered by model {answered_by!r}" if exchange.status == 200 else ""),
            expected=404, actual={"status": exchange.status, "body": exchange.body[:300]})
     problems = refusals.envelope_problems(body, DOC)
-    expect(not problems, "the 404 does not carry the error envelope", actual=problems)
+    expect(not problems, "the 404 does not carry the error envelope",
+           expected=refusals.ENVELOPE_SHAPE, actual=problems)
 
 
 @check("responses.errors.unknown-previous-response", level=Level.MUST, operation=OP_CREATE,
@@ -76,4 +77,4 @@ def test_unknown_previous_response(client: Client, model: str) -> None:
            actual={"status": exchange.status, "body": exchange.body[:300]})
     problems = refusals.envelope_problems(exchange.json_or_none(), DOC)
     expect(not problems, f"the {exchange.status} does not carry the error envelope",
-           actual=problems)
+           expected=refusals.ENVELOPE_SHAPE, actual=problems)

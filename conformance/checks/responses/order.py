@@ -96,7 +96,7 @@ def test_single_terminal(judged_streams: list[JudgedStream]) -> None:
 
 @_stream_check("responses.stream.terminal-last")
 def test_terminal_last(judged_streams: list[JudgedStream]) -> None:
-    """No event MUST follow the terminal event."""
+    """The terminal event MUST be the last event of the stream: no other event may follow it."""
     judge_rules(judged_streams, "responses.stream.terminal-last",
                 "events follow the terminal event")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from conformance import schemas
@@ -10,23 +9,17 @@ from conformance.check import Level, Problems, check, expect_equal, record
 from conformance.checks.responses import (
     DOC,
     OP_CREATE,
+    PATH,
     SOURCE_STREAMING,
     STREAM_SPEC,
     JudgedStream,
     judge_rules,
 )
 from conformance.preconditions import require_stream
+from conformance.stream_contract import stream_contract
 from conformance.streams import ResponsesStream, transcript
 
 SOURCE = SOURCE_STREAMING + "; OpenAI API reference, responses/create `stream`"
-
-
-@cache
-def event_schemas() -> dict[str, str]:
-    """SSE event name -> component schema name, from `x-sse-events` of the stream media type."""
-    media = schemas.document(DOC)["paths"]["/responses"]["post"]["responses"]["200"][
-        "content"]["text/event-stream"]
-    return {name: ref["$ref"].rsplit("/", 1)[-1] for name, ref in media["x-sse-events"].items()}
 
 
 @check("responses.stream.content-type", level=Level.MUST, feature="streaming",
@@ -58,7 +51,7 @@ def _payload_problems(index: int, payload: Any) -> list[str]:
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         return []  # judged by the engine's event-type-present rule above
     event_type = payload["type"]
-    schema = event_schemas().get(event_type, "ResponseStreamEvent")
+    schema = stream_contract(DOC, PATH).schema_for(payload)
     where = f"event #{index} (seq={payload.get('sequence_number', '-')}, {event_type})"
     return [f"{where}: {error}" for error in schemas.errors(DOC, schema, payload, limit=3)]
 
