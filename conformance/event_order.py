@@ -460,6 +460,17 @@ def _clip(text: str, limit: int = 24) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _divergence(first: Any, second: Any, window: int = 16) -> str:
+    """Where two texts part ways, since clipped previews of long texts often look identical."""
+    if not (isinstance(first, str) and isinstance(second, str)):
+        return ""
+    at = next((i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b),
+              min(len(first), len(second)))
+    start = max(0, at - window)
+    return (f" (they differ from character {at}: {first[start:at + window]!r} vs "
+            f"{second[start:at + window]!r}; lengths {len(first)} vs {len(second)})")
+
+
 def _part_text(part: Mapping[str, Any] | None, part_type: str | None) -> str | None:
     """The text a content/summary part carries; refusal parts keep it under `refusal`."""
     if part is None:
@@ -1078,7 +1089,7 @@ class _Engine:
                         index,
                         f"{self.name(index)}: item.{family.item_field}[{position}] "
                         f"holds {_clip(repr(final), 40)}, but the stream produced "
-                        f"{_clip(repr(part.text), 40)}.",
+                        f"{_clip(repr(part.text), 40)}{_divergence(final, part.text)}.",
                     )
 
     def check_item_arguments(self, index: int, item: _Item, payload: Mapping[str, Any]) -> None:
@@ -1099,7 +1110,7 @@ class _Engine:
                 "arguments-match-item",
                 index,
                 f"{self.name(index)}: item.{stream.field}={_clip(repr(final), 40)} but the "
-                f"stream produced {_clip(repr(streamed), 40)}.",
+                f"stream produced {_clip(repr(streamed), 40)}{_divergence(final, streamed)}.",
             )
 
     def find_item(self, output_index: int | None, item_id: str | None) -> _Item | None:
@@ -1229,7 +1240,7 @@ class _Engine:
                 "part-done-matches-text",
                 index,
                 f"{self.name(index)}: part text is {_clip(repr(final), 40)}, but the "
-                f"stream produced {_clip(repr(part.text), 40)}.",
+                f"stream produced {_clip(repr(part.text), 40)}{_divergence(final, part.text)}.",
             )
         part.done_at = index
 
@@ -1326,7 +1337,7 @@ class _Engine:
                 "part-text-matches-deltas",
                 index,
                 f"{self.name(index)} has {kind.done_field}={_clip(repr(value), 40)}, but "
-                f"the deltas concatenate to {_clip(repr(deltas), 40)}.",
+                f"the deltas concatenate to {_clip(repr(deltas), 40)}{_divergence(value, deltas)}.",
             )
         part.text_done_value = value if value is not None else deltas
 
@@ -1382,7 +1393,7 @@ class _Engine:
                 "arguments-match-deltas",
                 index,
                 f"{self.name(index)} has {stream.field}={_clip(repr(value), 40)}, but the "
-                f"deltas concatenate to {_clip(repr(deltas), 40)}.",
+                f"deltas concatenate to {_clip(repr(deltas), 40)}{_divergence(value, deltas)}.",
             )
         item.arg_done_value = value if value is not None else deltas
         if stream.item_type == "function_call":
