@@ -103,6 +103,12 @@ def _tool_calls_tokens(tool_calls: Any, encoding: str) -> int:
     return total
 
 
+def _definitions_tokens(definitions: Iterable[Any], encoding: str) -> int:
+    """Tool definitions: the tokens of each one's compact, key-sorted JSON."""
+    return sum(count_text(json.dumps(d, separators=(",", ":"), sort_keys=True), encoding)
+               for d in definitions)
+
+
 def count_chat_prompt(
     messages: Sequence[Mapping[str, Any]],
     encoding: str,
@@ -127,9 +133,7 @@ def count_chat_prompt(
                 total += count_text(value, encoding)
                 if key == "name":
                     total += TOKENS_PER_NAME
-    for tool in tools or ():
-        function = tool.get("function", tool)
-        total += count_text(json.dumps(function, separators=(",", ":"), sort_keys=True), encoding)
+    total += _definitions_tokens((tool.get("function", tool) for tool in tools or ()), encoding)
     return total + REPLY_PRIMING_TOKENS
 
 
@@ -175,6 +179,4 @@ def count_responses_input(
     else:
         items.extend(input)
     total = sum(_item_tokens(item, encoding) for item in items)
-    for tool in tools or ():
-        total += count_text(json.dumps(tool, separators=(",", ":"), sort_keys=True), encoding)
-    return total + REPLY_PRIMING_TOKENS
+    return total + _definitions_tokens(tools or (), encoding) + REPLY_PRIMING_TOKENS

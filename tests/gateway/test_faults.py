@@ -80,11 +80,6 @@ def _stream_reads(base: str) -> int:
         return sum(1 for piece in reply.iter_raw() if piece)
 
 
-def _failing_stream(base: str) -> str:
-    body = {"model": "gpt-4o-mini", "messages": USER, "stream": True}
-    return httpx.post(base + "/chat/completions", json=body, timeout=10, headers=HEADERS).text
-
-
 def _streamed_text(base: str, **extra) -> str:
     return "".join(e["delta"].get("content") or "" for e in _entries(_chat_chunks(base, **extra)))
 
@@ -216,8 +211,8 @@ PROBES: dict[str, Probe] = {
     "chat-stream-buffered": lambda b: _stream_reads(b) == 1,
     "chat-stream-text-differs":
         lambda b: _streamed_text(b) != _message(_chat(b).json())["content"],
-    "chat-stream-error-text": lambda b: "\nupstream error:" in _failing_stream(b),
-    "chat-stream-error-not-envelope": lambda b: '"status":502' in _failing_stream(b),
+    "chat-stream-error-text": lambda b: "\nupstream error:" in _chat(b, stream=True).text,
+    "chat-stream-error-not-envelope": lambda b: '"status":502' in _chat(b, stream=True).text,
     "chat-usage-no-details": lambda b: "prompt_tokens_details" not in _chat(b).json()["usage"],
     "chat-stream-usage-unrequested": lambda b: any(c.get("usage") for c in _chat_chunks(b)),
     "chat-stream-options-accepted":
