@@ -76,6 +76,24 @@ def tool_result_answer(conversation: Any, tool_output: str, variant: int = 0) ->
     return f"{opening} {_sentence(conversation, variant)}"
 
 
+# "Search the web: ..." and the like instruct the model; they are not part of what it searches.
+_SEARCH_INSTRUCTION = re.compile(
+    r"^\s*(please\s+)?(search|look\s+up)(\s+the\s+web|\s+online)?(\s+for)?\s*[:,-]?\s*",
+    re.IGNORECASE)
+
+
+def search_query(last_user_text: str) -> str:
+    """The query a web search runs for: the user's first sentence, without the instruction."""
+    request = _SEARCH_INSTRUCTION.sub("", last_user_text, count=1)
+    first_sentence = re.split(r"(?<=[.?!])\s", request, maxsplit=1)[0]
+    return topic(first_sentence, max_words=12) or topic(last_user_text, max_words=12) or "news"
+
+
+def search_answer_text(conversation: Any, query: str) -> str:
+    """The answer after a web search: it names the query, then a stable sentence."""
+    return f'The web search for "{query}" found this: {_sentence(conversation, 0)}'
+
+
 def reasoning_text(last_user_text: str) -> str:
     """The (summarised) reasoning of the reasoning model, counted as reasoning tokens."""
     subject = topic(last_user_text, max_words=3) or "the request"

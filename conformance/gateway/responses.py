@@ -3,6 +3,11 @@
 The request is read and validated in ``responses_request``. Faults for this endpoint live in
 ``RESPONSES_FAULTS`` and are checked by name where the violation happens: in the request
 reader, in the response builder, in the event list, or in the framing.
+
+The one hosted tool offered is an offline web search (``web_search``/``web_search_preview``):
+it never touches the network. A declared search runs first (a ``web_search_call`` item whose
+query is the user's first sentence), then the message answers it. The search costs no output
+tokens; its only input cost is the tool definition, billed like any other tool.
 """
 
 from __future__ import annotations
@@ -62,6 +67,12 @@ CONTRACT_FAULTS = (
           ("responses.tools.parallel-calls",)),
     Fault("responses-hosted-tool-500", "a hosted tool (web_search_preview) crashes the "
           "gateway with a 500", ("responses.tools.hosted-tool",)),
+    Fault("responses-hosted-tool-malformed", "web_search_call items lack 'status' (built from "
+          "an upstream search result that has none)",
+          ("responses.tools.hosted-tool", "responses.stream.event-schema")),
+    Fault("responses-hosted-tool-events-outside-item", "the response.web_search_call.* events "
+          "are sent after the search item's output_item.done (flushed once the search ended)",
+          ("responses.tools.hosted-tool", "responses.stream.event-order")),
     Fault("responses-json-schema-ignored", "text.format json_schema is dropped; the answer is "
           "prose", ("responses.structured.json-schema",)),
     Fault("responses-reasoning-tokens-misreported", "reasoning_tokens is read from the wrong "
@@ -165,11 +176,22 @@ def _functions_to_call(request: ResponsesRequest) -> list[dict[str, Any]]:
     if request.input_items[-1].get("type") == "function_call_output":
         return []  # a tool result came back: answer it with text
     choice = request.tool_choice
+    if isinstance(choice, dict) and choice["type"] != "function":
+        return []  # the web search is forced
     forced = choice["name"] if isinstance(choice, dict) else None
-    return gen.functions_to_call(request.tools, choice, forced, request.parallel_tool_calls)
+    return gen.functions_to_call(request.function_tools, choice, forced,
+                                 request.parallel_tool_calls)
 
 
-def _answer_text(request: ResponsesRequest, context: list[dict[str, Any]]) -> str:
+def _searches_web(request: ResponsesRequest) -> bool:
+    """A declared web search runs unless tool_choice rules tools out or forces a function."""
+    choice = request.tool_choice
+    forces_function = isinstance(choice, dict) and choice.get("type") == "function"
+    return request.offers_web_search and choice != "none" and not forces_function
+
+
+def _answer_text(request: ResponsesRequest, context: list[dict[str, Any]],
+                 query: str | None) -> str:
     last = request.input_items[-1]
     if last.get("type") == "function_call_output":
         output = last.get("output")
@@ -180,6 +202,8 @@ def _answer_text(request: ResponsesRequest, context: list[dict[str, Any]]) -> st
         return gen.compact_json(gen.schema_instance(request.text_format.get("schema") or {}))
     if kind == "json_object":
         return gen.json_object_text(context, _last_user_text(context))
+    if query is not None:
+        return gen.search_answer_text(context, query)
     return gen.answer_text(context, _last_user_text(context))
 
 
@@ -208,7 +232,13 @@ def plan_output(request: ResponsesRequest, context: list[dict[str, Any]], respon
         used += calls_used
         truncated = calls[-1].truncated
     else:
-        text = gen.generate(_answer_text(request, context), encoding, max_tokens=remaining)
+        query = None
+        if _searches_web(request):
+            # The search runs on the gateway: its item costs no output tokens.
+            query = gen.search_query(_last_user_text(context))
+            items.append(PlannedItem(_web_search_item(response_id, len(items), query, fault), ()))
+        text = gen.generate(_answer_text(request, context, query), encoding,
+                            max_tokens=remaining)
         used += text.token_count
         truncated = text.truncated
         items.append(PlannedItem(_message_item(response_id, len(items), text, fault),
@@ -241,6 +271,19 @@ def _function_call_item(response_id: str, index: int, call_id: str, name: str,
         "name": name,
         "arguments": arguments.text,
     }
+
+
+def _web_search_item(response_id: str, index: int, query: str,
+                     fault: str | None) -> dict[str, Any]:
+    item = {
+        "id": gen.stable_id("ws_", response_id, index),
+        "type": "web_search_call",
+        "status": "completed",
+        "action": {"type": "search", "query": query},
+    }
+    if fault == "responses-hosted-tool-malformed":
+        del item["status"]
+    return item
 
 
 def _message_item(response_id: str, index: int, text: gen.Generated,
@@ -386,6 +429,8 @@ def _item_events(index: int, planned: PlannedItem, fault: str | None) -> list[di
         return _reasoning_events(index, planned)
     if item["type"] == "function_call":
         return _function_call_events(index, planned)
+    if item["type"] == "web_search_call":
+        return _web_search_events(index, planned, fault)
     return _message_events(index, planned, fault)
 
 
@@ -432,6 +477,21 @@ def _function_call_events(index: int, planned: PlannedItem) -> list[dict]:
          "arguments": item["arguments"]},
         {"type": "response.output_item.done", "output_index": index, "item": item},
     ]
+
+
+def _web_search_events(index: int, planned: PlannedItem, fault: str | None) -> list[dict]:
+    """added -> in_progress -> searching -> completed -> done, all on the search item."""
+    item = planned.item
+    where = {"item_id": item["id"], "output_index": index}
+    # A malformed item (no status) stays malformed while in progress too.
+    running = {**item, "status": "in_progress"} if "status" in item else item
+    progress = [{"type": f"response.web_search_call.{stage}", **where}
+                for stage in ("in_progress", "searching", "completed")]
+    added = {"type": "response.output_item.added", "output_index": index, "item": running}
+    done = {"type": "response.output_item.done", "output_index": index, "item": item}
+    if fault == "responses-hosted-tool-events-outside-item":
+        return [added, done, *progress]
+    return [added, *progress, done]
 
 
 def _reasoning_events(index: int, planned: PlannedItem) -> list[dict]:

@@ -25,12 +25,18 @@ from .validation import (
     unsupported_with_model,
 )
 
-HOSTED_TOOLS = (
-    "web_search", "web_search_preview", "web_search_preview_2025_03_11", "file_search",
-    "code_interpreter", "image_generation", "computer_use_preview", "computer_use", "mcp",
-    "local_shell", "shell", "apply_patch", "custom",
+# The one hosted tool the gateway offers: an offline, deterministic web search.
+WEB_SEARCH_TOOLS = (
+    "web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11",
 )
-ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning", "item_reference")
+HOSTED_TOOLS = (
+    *WEB_SEARCH_TOOLS, "file_search", "code_interpreter", "image_generation",
+    "computer_use_preview", "computer_use", "mcp", "local_shell", "shell", "apply_patch", "custom",
+)
+SEARCH_CONTEXT_SIZES = ("low", "medium", "high")
+# web_search_call items come back when a client sends a previous output as the next input.
+ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning", "item_reference",
+              "web_search_call")
 INPUT_ROLES = ("user", "assistant", "system", "developer")
 INPUT_PARTS = ("input_text", "input_image", "input_file")
 ASSISTANT_PARTS = ("output_text", "refusal", "input_text")
@@ -89,6 +95,14 @@ class ResponsesRequest:
     truncation: str = "disabled"
     user: str | None = None
     stream: bool = False
+
+    @property
+    def function_tools(self) -> list[dict[str, Any]]:
+        return [tool for tool in self.tools if tool["type"] == "function"]
+
+    @property
+    def offers_web_search(self) -> bool:
+        return any(tool["type"] in WEB_SEARCH_TOOLS for tool in self.tools)
 
 
 def parse_responses_request(body: dict[str, Any], fault: str | None) -> ResponsesRequest:
@@ -196,7 +210,7 @@ def _validate_item(item: Fields) -> dict[str, Any]:
             raise missing_parameter(item.param("output"))
         if not isinstance(output, (str, list)):
             raise invalid_type(item.param("output"), "a string or an array", output)
-    elif kind == "item_reference":
+    elif kind in ("item_reference", "web_search_call"):
         item.string("id", required=True)
     return {"type": kind, **item.obj}
 
@@ -218,29 +232,43 @@ def _validate_item_content(item: Fields, part_types: tuple[str, ...]) -> None:
 
 
 def _validate_tools(fields: Fields) -> list[dict[str, Any]]:
-    """Function tools, normalised for echoing; hosted tools are refused (none are offered)."""
+    """Function and web search tools, normalised for echoing; other hosted tools are refused."""
     tools = fields.array("tools", max_items=128) or []
     normalised = []
     for index in range(len(tools)):
         tool = fields.item("tools", index)
         kind = tool.string("type", required=True)
+        if kind in WEB_SEARCH_TOOLS:
+            normalised.append(_web_search_tool(tool, kind))
+            continue
         if kind in HOSTED_TOOLS:
             raise bad_request(
-                f"The tool type '{kind}' is not supported: this gateway offers no hosted tools, "
-                f"only 'function' tools.", "tools", "unsupported_value")
+                f"The tool type '{kind}' is not supported: the only hosted tool this gateway "
+                f"offers is web search; use 'function' tools.", "tools", "unsupported_value")
         if kind != "function":
-            raise invalid_value(tool.param("type"), kind, ("function",))
-        name = tool.string("name", required=True)
-        check_function_name(name, tool.param("name"))
-        strict = tool.boolean("strict")
-        normalised.append({
-            "type": "function",
-            "name": name,
-            "description": tool.string("description"),
-            "parameters": tool.object("parameters"),
-            "strict": True if strict is None else strict,  # Responses defaults to strict
-        })
+            raise invalid_value(tool.param("type"), kind, ("function", *WEB_SEARCH_TOOLS))
+        normalised.append(_function_tool(tool))
     return normalised
+
+
+def _function_tool(tool: Fields) -> dict[str, Any]:
+    name = tool.string("name", required=True)
+    check_function_name(name, tool.param("name"))
+    strict = tool.boolean("strict")
+    return {
+        "type": "function",
+        "name": name,
+        "description": tool.string("description"),
+        "parameters": tool.object("parameters"),
+        "strict": True if strict is None else strict,  # Responses defaults to strict
+    }
+
+
+def _web_search_tool(tool: Fields, kind: str) -> dict[str, Any]:
+    """The declared search options, echoed with OpenAI's defaults; the search ignores them."""
+    size = tool.choice("search_context_size", SEARCH_CONTEXT_SIZES) or "medium"
+    return {"type": kind, "search_context_size": size,
+            "user_location": tool.object("user_location")}
 
 
 def _validate_tool_choice(fields: Fields, tools: list[dict[str, Any]]) -> Any:
@@ -251,16 +279,26 @@ def _validate_tool_choice(fields: Fields, tools: list[dict[str, Any]]) -> Any:
         return fields.choice("tool_choice", ("none", "auto", "required"))
     named = fields.child("tool_choice")
     kind = named.string("type", required=True)
+    if kind in WEB_SEARCH_TOOLS:
+        return _web_search_choice(kind, tools)
     if kind in HOSTED_TOOLS:
-        raise bad_request(f"The tool type '{kind}' is not supported: this gateway offers no "
-                          f"hosted tools.", "tool_choice", "unsupported_value")
+        raise bad_request(f"The tool type '{kind}' is not supported: the only hosted tool this "
+                          f"gateway offers is web search.", "tool_choice", "unsupported_value")
     if kind != "function":
-        raise invalid_value("tool_choice.type", kind, ("function",))
+        raise invalid_value("tool_choice.type", kind, ("function", *WEB_SEARCH_TOOLS))
     name = named.string("name", required=True)
-    declared = [t["name"] for t in tools]
+    declared = [t["name"] for t in tools if t["type"] == "function"]
     if name not in declared:
         raise invalid_value("tool_choice.name", name, declared or ["(no tools)"])
     return {"type": "function", "name": name}
+
+
+def _web_search_choice(kind: str, tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """Forcing the search is only meaningful when the request declares a web search tool."""
+    if not any(t["type"] in WEB_SEARCH_TOOLS for t in tools):
+        raise bad_request(f"Tool choice '{kind}' requires a web search tool in 'tools'.",
+                          "tool_choice", "invalid_value")
+    return {"type": kind}
 
 
 def _validate_text(fields: Fields, request: ResponsesRequest) -> None:

@@ -20,6 +20,7 @@ TOOL = {"type": "function", "name": "f", "parameters": {
 TOOL_2 = {"type": "function", "name": "g", "parameters": {"type": "object", "properties": {}}}
 FORCED = {"tools": [TOOL], "tool_choice": {"type": "function", "name": "f"}}
 PARTS = [{"role": "user", "content": [{"type": "input_text", "text": "Tell me a fact"}]}]
+WEB_SEARCH = {"tools": [{"type": "web_search_preview"}]}
 SCHEMA_FORMAT = {"format": {"type": "json_schema", "name": "x", "strict": True, "schema": {
     "type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
     "additionalProperties": False}}}
@@ -80,6 +81,18 @@ def _overbilled(base: str) -> bool:
     return body["usage"]["input_tokens"] > 100  # "Tell me a fact" is about a dozen tokens
 
 
+def _search_item_lacks_status(base: str) -> bool:
+    item = _create(base, **WEB_SEARCH).json()["output"][0]
+    return item["type"] == "web_search_call" and "status" not in item
+
+
+def _search_events_after_item_done(base: str) -> bool:
+    """Does a response.web_search_call.* event follow the search item's output_item.done?"""
+    types = [e["type"] for e in _events(base, **WEB_SEARCH)]
+    item_done = types.index("response.output_item.done")
+    return any(t.startswith("response.web_search_call.") for t in types[item_done:])
+
+
 CONTRACT_PROBES: dict[str, Callable[[str], bool]] = {
     "responses-output-item-bare": lambda b: "id" not in _create(b).json()["output"][0],
     "responses-null-fields-dropped": lambda b: "error" not in _create(b).json(),
@@ -102,7 +115,9 @@ CONTRACT_PROBES: dict[str, Callable[[str], bool]] = {
         b, tools=[TOOL, TOOL_2], tool_choice="required", parallel_tool_calls=False).json()[
         "output"]) > 1,
     "responses-hosted-tool-500": lambda b: _create(
-        b, tools=[{"type": "web_search_preview"}]).status_code == 500,
+        b, **WEB_SEARCH).status_code == 500,
+    "responses-hosted-tool-malformed": _search_item_lacks_status,
+    "responses-hosted-tool-events-outside-item": _search_events_after_item_done,
     "responses-json-schema-ignored": lambda b: not _create(
         b, text=SCHEMA_FORMAT).json()["output_text"].startswith("{"),
     "responses-reasoning-tokens-misreported": _misreported_reasoning,

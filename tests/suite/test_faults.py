@@ -28,7 +28,6 @@ def clean_run(gateway, tmp_path_factory) -> SuiteRun:
 # Features the reference gateway deliberately lacks on its default model: their checks end
 # `not_supported`, the honest outcome for any gateway that declines them cleanly.
 DECLINED_BY_REFERENCE = {
-    "responses.tools.hosted-tool": "the reference gateway offers no hosted tools",
     "responses.reasoning.effort": "gpt-4o-mini does not reason, and refuses reasoning.effort",
 }
 

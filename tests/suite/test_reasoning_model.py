@@ -23,9 +23,7 @@ def clean_reasoning_run(gateway, tmp_path_factory) -> SuiteRun:
 
 def test_clean_gateway_passes_every_responses_check(clean_reasoning_run: SuiteRun) -> None:
     outcomes = clean_reasoning_run.outcomes()
-    assert outcomes and {i: o for i, o in outcomes.items() if o != "pass"} == {
-        "responses.tools.hosted-tool": "not_supported",  # no model of the gateway has them
-    }
+    assert outcomes and {i: o for i, o in outcomes.items() if o != "pass"} == {}
 
 
 def test_reasoning_is_actually_exercised(clean_reasoning_run: SuiteRun) -> None:
