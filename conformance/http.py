@@ -135,7 +135,7 @@ class Client:
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             follow_redirects=False,
-            # identity: the framing checks read the bytes exactly as the gateway sent them.
+            # identity: the framing checks want the bytes as sent, and chunk times as they arrive.
             headers={
                 "User-Agent": f"llm-gateway-conformance/{__version__}",
                 "Accept-Encoding": "identity",
@@ -204,7 +204,7 @@ class Client:
                 exchange.status = response.status_code
                 exchange.response_headers = self.redactor.headers(response.headers.multi_items())
                 sse = exchange.is_sse
-                for chunk in _raw_chunks(response):
+                for chunk in _body_chunks(response):
                     now = time.monotonic() - start
                     if exchange.first_byte is None:
                         exchange.first_byte = now
@@ -237,9 +237,10 @@ class Client:
         return None
 
 
-def _raw_chunks(response: httpx.Response) -> Iterator[bytes]:
-    # iter_raw keeps the bytes exactly as sent (no decoding), which framing checks need.
-    for chunk in response.iter_raw():
+def _body_chunks(response: httpx.Response) -> Iterator[bytes]:
+    # Undoes a Content-Encoding a gateway applies despite `identity` (as clients do), and
+    # nothing else: line endings, spacing and chunk boundaries stay as sent.
+    for chunk in response.iter_bytes():
         if chunk:
             yield chunk
 
