@@ -15,6 +15,7 @@ import pkgutil
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     listing.add_argument("--select", action="append", default=[], metavar="GLOB")
     listing.set_defaults(handler=_list)
+
+    report = commands.add_parser("report", help="render index.html and junit.xml again from a "
+                                 "results.json (e.g. after a template change)")
+    report.add_argument("dir", metavar="DIR", help="a run directory holding results.json")
+    report.set_defaults(handler=_report)
 
     serve = commands.add_parser("serve", help="run the reference gateway in the foreground")
     serve.add_argument("--port", type=int, default=8000)
@@ -165,6 +171,24 @@ def _list(args: argparse.Namespace) -> int:
             print(f"{c.id:48} {c.level:6} {c.feature:18} {c.requirement}")
     print(f"{len(checks)} checks", file=sys.stderr)
     return 0 if checks else EXIT_USAGE
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Exit code as the run's own: the verdict lives in results.json, not in the renderer."""
+    from conformance.redact import Redactor
+    from conformance.reporting import render_reports, terminal
+    from conformance.results import load_document, validate_document
+
+    out_dir = Path(args.dir)
+    try:
+        document = load_document(out_dir / "results.json")
+        validate_document(document)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{out_dir / 'results.json'}: {exc}") from None
+    render_reports(document, out_dir, Redactor())
+    document["__dir__"] = str(out_dir)
+    print(terminal.render(document, sys.stdout.isatty()), end="")
+    return exit_code(document)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -18,11 +18,16 @@ def write_reports(document: dict[str, Any], output: Path | None, redactor: Redac
     out_dir = output or DEFAULT_ROOT / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir.mkdir(parents=True, exist_ok=True)
     write_document(document, out_dir / "results.json", redactor)
-    junit.write(document, out_dir / "junit.xml", redactor)
-    html.write(document, out_dir / "index.html", redactor)
+    render_reports(document, out_dir, redactor)
     if output is None:
         _point_latest(out_dir)
     return out_dir
+
+
+def render_reports(document: dict[str, Any], out_dir: Path, redactor: Redactor) -> None:
+    """The renderers: each needs nothing but the results document."""
+    junit.write(document, out_dir / "junit.xml", redactor)
+    html.write(document, out_dir / "index.html", redactor)
 
 
 def _point_latest(out_dir: Path) -> None:

@@ -143,3 +143,17 @@ def wait_for_port(port: int, deadline: float = 15.0) -> None:
                 return
         time.sleep(0.1)
     raise TimeoutError(f"nothing listens on port {port}")
+
+
+def test_reports_render_again_from_results_json_alone(gateway, tmp_path: Path) -> None:
+    run = run_suite(gateway.fault_base_url("chat-stream-no-done"), tmp_path,
+                    "--select", "chat.stream.*")
+    for name in ("index.html", "junit.xml"):
+        (tmp_path / name).unlink()
+    assert cli.main(["report", str(tmp_path)]) == run.exit_code == 1
+    assert "chat.stream.done-sentinel" in (tmp_path / "index.html").read_text()
+    assert 'name="chat.stream.done-sentinel"' in (tmp_path / "junit.xml").read_text()
+
+
+def test_report_of_a_directory_without_results_is_a_usage_error(tmp_path: Path) -> None:
+    assert cli.main(["report", str(tmp_path)]) == 2
