@@ -107,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     for glob in config.select:
         pytest_args += ["--select", glob]
     if args.workers > 1:
-        pytest_args += ["-n", str(args.workers), "--dist", "loadfile"]
+        pytest_args += ["-n", str(args.workers), "--dist", "loadgroup"]
     capture = _CaptureDocument()
     # The key travels by environment (inherited by xdist workers), never in pytest's arguments.
     with _environment("OPENAI_API_KEY", config.api_key):

@@ -109,9 +109,16 @@ class ConformanceRun:
 
     # --- collection -------------------------------------------------------------------------
 
+    @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
+        for item in items:
+            meta = _meta(item)
+            if meta is not None:
+                # With --workers, one endpoint's checks run in one worker, so the exchanges they
+                # share are sent once per run, not once per worker (`--dist loadgroup`).
+                item.add_marker(pytest.mark.xdist_group(meta.id.split(".", 1)[0]))
         if not self.settings.select:
             return
         keep, drop = [], []

@@ -157,3 +157,13 @@ def test_reports_render_again_from_results_json_alone(gateway, tmp_path: Path) -
 
 def test_report_of_a_directory_without_results_is_a_usage_error(tmp_path: Path) -> None:
     assert cli.main(["report", str(tmp_path)]) == 2
+
+
+def test_parallel_workers_give_the_same_verdicts(gateway, tmp_path: Path) -> None:
+    selection = ("--select", "chat.response.*", "--select", "models.*")
+    serial = run_suite(gateway.fault_base_url("chat-object-wrong"), tmp_path / "one", *selection)
+    parallel = run_suite(gateway.fault_base_url("chat-object-wrong"), tmp_path / "two",
+                         *selection, "--workers", "2")
+    assert parallel.outcomes() == serial.outcomes()
+    assert parallel.outcome("chat.response.object") == "fail"
+    assert parallel.exit_code == serial.exit_code == 1
