@@ -146,12 +146,13 @@ class ConformanceRun:
         if meta is None or call.when == "teardown" or (call.when == "setup" and report.passed):
             return report
         outcome, message, expected, actual = _classify(meta, call, report)
+        message = self.target.redactor.text(message)
         started, first_exchange = item.stash.get(_START, (time.monotonic(), 0))
         evidence = self._evidence(item, first_exchange)
         result = {
             **meta.as_dict(),
             "outcome": outcome.value,
-            "message": self.target.redactor.text(message),
+            "message": message,
             "expected": _jsonable(expected),
             "actual": _jsonable(actual),
             "duration": round(time.monotonic() - started, 4),
@@ -160,9 +161,10 @@ class ConformanceRun:
             "details": _jsonable(check_model.take_details()),
         }
         _apply_outcome(report, outcome, meta, message, expected, actual, evidence, item)
-        report.user_properties.append(
-            (RESULT_PROPERTY, json.dumps({"result": result, "evidence": evidence}))
-        )
+        if isinstance(report.longrepr, str):  # what pytest prints: redacted like everything else
+            report.longrepr = self.target.redactor.text(report.longrepr)
+        payload = json.dumps({"result": result, "evidence": evidence})
+        report.user_properties.append((RESULT_PROPERTY, self.target.redactor.text(payload)))
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
