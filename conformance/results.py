@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from conformance import __version__, schemas
 from conformance.check import Level, Outcome
 from conformance.redact import Redactor
+from conformance.shapes import member
 
 RESULTS_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
@@ -143,7 +144,7 @@ def _usages(exchange: dict[str, Any]) -> list[dict[str, Any]]:
     for line in body.splitlines():
         parsed = _loads(line[5:].strip()) if line.startswith("data:") else None
         if isinstance(parsed, dict):
-            usage = parsed.get("usage") or (parsed.get("response") or {}).get("usage")
+            usage = parsed.get("usage") or member(parsed.get("response"), "usage")
             last = usage if isinstance(usage, dict) else last
     return [last] if last else []
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.http import Exchange
+from conformance.shapes import array_member, describe, member, object_member
 from conformance.sse import SSEEvent
 
 DONE = "[DONE]"
@@ -27,13 +28,24 @@ class ChatStream:
         """Chunks that carry choices (the include_usage chunk has none)."""
         return [c for c in self.chunks if c.get("choices")]
 
+    def choice_entries(self) -> list[tuple[int, Any]]:
+        """(chunk number, entry) for each entry of each chunk's `choices` array, as sent."""
+        return [(number, entry) for number, chunk in enumerate(self.chunks)
+                for entry in array_member(chunk, "choices")]
+
+    def malformed_choices(self) -> list[str]:
+        """One line per chunk whose `choices` is present but not an array."""
+        return [f"chunk {number}: choices is {describe(chunk['choices'])}, expected an array"
+                for number, chunk in enumerate(self.chunks)
+                if chunk.get("choices") is not None and not isinstance(chunk["choices"], list)]
+
     def text(self, choice: int = 0) -> str:
+        """The content a client assembles for one choice (malformed entries add nothing)."""
         parts = []
-        for chunk in self.content_chunks:
-            for entry in chunk.get("choices") or []:
-                delta = entry.get("delta") or {}
-                if entry.get("index") == choice and isinstance(delta.get("content"), str):
-                    parts.append(delta["content"])
+        for _, entry in self.choice_entries():
+            content = member(object_member(entry, "delta"), "content")
+            if member(entry, "index") == choice and isinstance(content, str):
+                parts.append(content)
         return "".join(parts)
 
 

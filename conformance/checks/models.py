@@ -8,6 +8,7 @@ from conformance import schemas
 from conformance.check import Level, Problems, check, expect
 from conformance.http import Client, Exchange
 from conformance.preconditions import require_object
+from conformance.shapes import objects
 
 SOURCE = "OpenAI API reference, models/list"
 
@@ -24,7 +25,7 @@ def test_contains_model(model_list: Exchange, model: str) -> None:
     body = require_object(model_list, feature="models")
     expect(body.get("object") == "list", "the model list's object is not 'list'",
            expected="list", actual=body.get("object"))
-    ids = [m.get("id") for m in body.get("data") or [] if isinstance(m, dict)]
+    ids = [m.get("id") for m in objects(body.get("data"))]
     expect(model in ids, f"the model under test {model!r} is not listed",
            expected=model, actual=ids[:50])
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable
+from typing import Any
 
 from conformance import schemas
 from conformance.check import Level, Problems, check, expect
 from conformance.checks.chat import DOC, OP
 from conformance.preconditions import require_stream
+from conformance.shapes import describe, hashable, member, ordered
 from conformance.streams import ChatStream
 
 SCHEMA = "CreateChatCompletionStreamResponse"
@@ -55,19 +58,33 @@ def test_stable_identity(chat_stream: ChatStream) -> None:
     problems.raise_if_any("chunk identity changes mid-stream", expected="one id/created/model")
 
 
+def _choices(stream: ChatStream, problems: Problems) -> list[tuple[int, Hashable, dict]]:
+    """(chunk number, index, choice) of every choice object; any other shape is a problem."""
+    problems.items += stream.malformed_choices()
+    found = []
+    for number, entry in stream.choice_entries():
+        if isinstance(entry, dict):
+            found.append((number, hashable(entry.get("index", -1)), entry))
+        else:
+            problems.add(f"chunk {number}: a choice is {describe(entry)}, not a choice object")
+    return found
+
+
 @check("chat.chunk.first-role", level=Level.MUST, feature="streaming", operation=OP,
        spec=f"{SPEC}/properties/choices", source=SOURCE + " and recorded OpenAI streams")
 def test_first_role(chat_stream: ChatStream) -> None:
     """Each choice's first delta MUST carry `role: "assistant"` and later deltas MUST NOT repeat it."""
-    deltas: dict[int, list[dict]] = defaultdict(list)
-    for chunk in _chunks(chat_stream):
-        for choice in chunk.get("choices") or []:
-            deltas[choice.get("index", -1)].append(choice.get("delta") or {})
+    _chunks(chat_stream)
     problems = Problems()
-    for index, seen in sorted(deltas.items()):
-        problems.expect(seen[0].get("role") == "assistant",
-                        f"choice {index}: first delta is {seen[0]}, without role 'assistant'")
-        repeated = sum(1 for d in seen[1:] if d.get("role") is not None)
+    deltas: dict[Hashable, list[Any]] = defaultdict(list)
+    for _, index, choice in _choices(chat_stream, problems):
+        deltas[index].append(choice.get("delta"))
+    for index in ordered(deltas):
+        first, *later = deltas[index]
+        problems.expect(member(first, "role") == "assistant",
+                        f"choice {index}: first delta is {describe(first)}, without role "
+                        "'assistant'")
+        repeated = sum(1 for d in later if member(d, "role") is not None)
         problems.expect(not repeated, f"choice {index}: role repeated on {repeated} later deltas")
     problems.raise_if_any("role is not sent exactly once, on the first delta")
 
@@ -76,17 +93,16 @@ def test_first_role(chat_stream: ChatStream) -> None:
        spec=f"{SPEC}/properties/choices", source=SOURCE)
 def test_finish_reason_once(chat_stream: ChatStream) -> None:
     """Each choice MUST get exactly one non-null `finish_reason`, on its last chunk."""
-    reasons: dict[int, list[tuple[int, object]]] = defaultdict(list)
-    last_seen: dict[int, int] = {}
-    for number, chunk in enumerate(_chunks(chat_stream)):
-        for choice in chunk.get("choices") or []:
-            index = choice.get("index", -1)
-            last_seen[index] = number
-            if choice.get("finish_reason") is not None:
-                reasons[index].append((number, choice["finish_reason"]))
+    _chunks(chat_stream)
     problems = Problems()
-    for index, last in sorted(last_seen.items()):
-        found = reasons.get(index, [])
+    reasons: dict[Hashable, list[tuple[int, object]]] = defaultdict(list)
+    last_seen: dict[Hashable, int] = {}
+    for number, index, choice in _choices(chat_stream, problems):
+        last_seen[index] = number
+        if choice.get("finish_reason") is not None:
+            reasons[index].append((number, choice["finish_reason"]))
+    for index in ordered(last_seen):
+        found, last = reasons.get(index, []), last_seen[index]
         problems.expect(len(found) == 1,
                         f"choice {index}: {len(found)} chunks carry a finish_reason: {found}")
         problems.expect(not found or found[-1][0] == last,

@@ -16,12 +16,16 @@ from conformance.checks.chat import (
     PATH,
     STOP_SEQUENCES,
     chat_body,
+    choice_entries,
     choices_of,
+    message_of,
+    not_a_message,
     stream_finish_reason,
     user_message,
 )
 from conformance.http import Client, Exchange
 from conformance.preconditions import require_object
+from conformance.shapes import member, object_member
 from conformance.streams import ChatStream
 
 REQUEST = schemas.pointer(DOC, "CreateChatCompletionRequest")
@@ -49,10 +53,10 @@ def _judge_cap(exchange: Exchange, field: str, model: str, feature: str = "core"
     """The answer stays within the cap (by the reported usage, else a local count) and says so."""
     body = require_object(exchange, feature=feature)
     choices = choices_of(body)
-    expect(choices, "the completion has no choices", actual=body)
+    expect(choices, "the completion has no choice objects",
+           expected="choices: [{index, message, finish_reason}]", actual=body.get("choices"))
     problems = Problems()
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    reported = usage.get("completion_tokens")
+    reported = member(object_member(body, "usage"), "completion_tokens")
     if isinstance(reported, int):
         problems.expect(reported <= LIMIT, f"usage.completion_tokens = {reported} exceeds "
                         f"{field} = {LIMIT}")
@@ -76,7 +80,7 @@ def _judge_by_local_count(choices: list[dict[str, Any]], model: str, problems: P
                      "the answer's length cannot be checked")
         return
     for choice in choices:
-        content = (choice.get("message") or {}).get("content")
+        content = member(message_of(choice), "content")
         counted = tokens.count_text(content if isinstance(content, str) else "", encoding)
         # +1: re-encoding a cut text can merge differently at the cut, never by more than that.
         problems.expect(counted <= LIMIT + 1, f"choice {choice.get('index')}: the content is "
@@ -122,18 +126,21 @@ def test_n(chat_two_choices: Exchange) -> None:
 def test_stop(chat_stop: Exchange, chat_stop_stream: ChatStream) -> None:
     """With `stop`, the content MUST end before the first stop sequence (which is not returned) and `finish_reason` MUST be `stop`, streamed or not."""
     body = require_object(chat_stop)
-    choices = choices_of(body)
+    choices = choice_entries(body)
     expect(choices, "the completion has no choices", actual=body)
-    message = choices[0].get("message") or {}
     problems = Problems()
-    _judge_stop(message.get("content"), choices[0].get("finish_reason"), "non-streamed",
-                problems)
+    content = None
+    problem = not_a_message(0, choices[0])
+    if problem:
+        problems.add(f"non-streamed: {problem}")
+    else:
+        content = choices[0]["message"].get("content")
+        _judge_stop(content, choices[0].get("finish_reason"), "non-streamed", problems)
     if chat_stop_stream.exchange.ok and chat_stop_stream.exchange.status == 200:
         # a refused or cut stream is the stream checks' call; a complete one must stop too
         _judge_stop(chat_stop_stream.text(), stream_finish_reason(chat_stop_stream),
                     "streamed", problems)
-    record(stop=STOP_SEQUENCES, content=message.get("content"),
-           streamed_content=chat_stop_stream.text())
+    record(stop=STOP_SEQUENCES, content=content, streamed_content=chat_stop_stream.text())
     problems.raise_if_any("the stop sequence is not honoured",
                           expected=f"content cut before {STOP_SEQUENCES}, finish_reason 'stop'")
 

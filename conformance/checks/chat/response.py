@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from conformance import schemas
 from conformance.check import Level, Problems, check, expect, expect_equal
-from conformance.checks.chat import DOC, OP, RESPONSE_SCHEMA
+from conformance.checks.chat import DOC, OP, RESPONSE_SCHEMA, choice_messages, require_choices
 from conformance.http import Exchange
 from conformance.preconditions import require_object, require_success
+from conformance.shapes import describe, member
 from conformance.streams import ChatStream
 
 SPEC = schemas.pointer(DOC, RESPONSE_SCHEMA)
@@ -45,9 +46,11 @@ def test_object(chat_completion: Exchange) -> None:
 def test_message_role(chat_completion: Exchange) -> None:
     """Every choice's `message.role` MUST be `assistant`."""
     body = require_object(chat_completion)
-    roles = [(c.get("message") or {}).get("role") for c in body.get("choices") or []]
-    expect(roles and all(r == "assistant" for r in roles), "message.role is not 'assistant'",
-           expected="assistant on every choice", actual=roles)
+    problems = Problems()
+    for position, message in choice_messages(body, problems):
+        problems.expect(message.get("role") == "assistant",
+                        f"choices[{position}].message.role is {message.get('role')!r}")
+    problems.raise_if_any("message.role is not 'assistant'", expected="assistant on every choice")
 
 
 @check("chat.response.finish-reason", level=Level.MUST, operation=OP,
@@ -55,10 +58,15 @@ def test_message_role(chat_completion: Exchange) -> None:
 def test_finish_reason(chat_completion: Exchange) -> None:
     """Every choice's `finish_reason` MUST be one of the documented values."""
     body = require_object(chat_completion)
-    reasons = [c.get("finish_reason") for c in body.get("choices") or []]
-    expect(reasons and all(r in FINISH_REASONS for r in reasons),
-           "finish_reason is not a documented value",
-           expected=list(FINISH_REASONS), actual=reasons)
+    problems = Problems()
+    for position, choice in enumerate(require_choices(body)):
+        reason = member(choice, "finish_reason")
+        if not isinstance(choice, dict):
+            problems.add(f"choices[{position}] is {describe(choice)}, not a choice object")
+        elif reason not in FINISH_REASONS:
+            problems.add(f"choices[{position}].finish_reason is {reason!r}")
+    problems.raise_if_any("finish_reason is not a documented value",
+                          expected=list(FINISH_REASONS))
 
 
 @check("chat.response.content-present", level=Level.MUST, operation=OP,
@@ -66,10 +74,14 @@ def test_finish_reason(chat_completion: Exchange) -> None:
 def test_content_present(chat_completion: Exchange) -> None:
     """Every choice's `message.content` MUST be present, as a string or null, never missing."""
     body = require_object(chat_completion)
-    messages = [c.get("message") or {} for c in body.get("choices") or []]
-    bad = [m for m in messages if "content" not in m or not isinstance(m["content"], (str, type(None)))]
-    expect(messages and not bad, "message.content is missing or not a string/null",
-           expected="content: string | null", actual=bad or messages)
+    problems = Problems()
+    for position, message in choice_messages(body, problems):
+        if "content" not in message:
+            problems.add(f"choices[{position}].message has no content key: {describe(message)}")
+        elif not isinstance(message["content"], (str, type(None))):
+            problems.add(f"choices[{position}].message.content is {describe(message['content'])}")
+    problems.raise_if_any("message.content is missing or not a string/null",
+                          expected="content: string | null")
 
 
 # --- the envelope: identity, time, model, choice order ---------------------------------------

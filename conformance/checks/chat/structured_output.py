@@ -10,7 +10,15 @@ from jsonschema import Draft202012Validator
 
 from conformance import schemas
 from conformance.check import Level, check, expect, fail, harness_error, record
-from conformance.checks.chat import DOC, OP, PATH, chat_body, choices_of, user_message
+from conformance.checks.chat import (
+    DOC,
+    OP,
+    PATH,
+    chat_body,
+    choice_entries,
+    not_a_message,
+    user_message,
+)
 from conformance.http import Client, Exchange
 from conformance.preconditions import require_object
 
@@ -52,11 +60,14 @@ def json_object_completion(client: Client, model: str) -> Exchange:
 def _json_content(exchange: Exchange) -> Any:
     """The first choice's content parsed as JSON (a failure says what came instead)."""
     body = require_object(exchange, feature=FEATURE)
-    choices = choices_of(body)
+    choices = choice_entries(body)
     expect(choices, "the completion has no choices", actual=body)
-    content = (choices[0].get("message") or {}).get("content")
+    choice = choices[0]
+    problem = not_a_message(0, choice)
+    expect(not problem, str(problem), expected="message: {content: '<JSON>'}", actual=choice)
+    content = choice["message"].get("content")
     record(content=content)
-    if choices[0].get("finish_reason") == "length":
+    if choice.get("finish_reason") == "length":
         harness_error(f"the answer was cut at {MAX_TOKENS} tokens before its JSON ended, so it "
                       "cannot be judged")
     expect(isinstance(content, str), "the structured answer has no text content",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from conformance.checks.chat import (
     RESPONSE_SCHEMA,
     chat_body,
     choices_of,
+    delta_of,
     first_message,
     stream_finish_reason,
     user_message,
@@ -36,6 +38,7 @@ from conformance.preconditions import (
     require_stream,
     require_success,
 )
+from conformance.shapes import describe, hashable, member
 from conformance.streams import ChatStream, decode_chat_stream
 
 FEATURE = "tools"
@@ -144,15 +147,21 @@ class StreamedCall:
 
 
 def _fragments(stream: ChatStream) -> list[tuple[int, Any]]:
-    """(chunk number, tool_calls entry) of choice 0, in stream order."""
+    """(chunk number, tool_calls entry) of choice 0, in stream order.
+
+    A `tool_calls` that is not an array is yielded whole, as one malformed fragment, so that
+    the fragment checks name it rather than skip it.
+    """
     found = []
-    for number, chunk in enumerate(stream.chunks):
-        for entry in chunk.get("choices") or []:
-            delta = entry.get("delta") if isinstance(entry, dict) else None
-            if entry.get("index", 0) != 0 or not isinstance(delta, dict):
-                continue
-            for fragment in delta.get("tool_calls") or []:
-                found.append((number, fragment))
+    for number, entry in stream.choice_entries():
+        delta = delta_of(entry)
+        if delta is None or entry.get("index", 0) != 0:
+            continue
+        calls = delta.get("tool_calls")
+        if isinstance(calls, list):
+            found += [(number, fragment) for fragment in calls]
+        elif calls is not None:
+            found.append((number, calls))
     return found
 
 
@@ -170,7 +179,7 @@ def _accumulate(stream: ChatStream) -> dict[Any, StreamedCall]:
     for number, fragment in _fragments(stream):
         if not isinstance(fragment, dict):
             continue
-        index = fragment.get("index")
+        index = hashable(fragment.get("index"))
         call = calls.get(index)
         if call is None:
             call = calls[index] = StreamedCall(index, number, fragment)
@@ -289,10 +298,13 @@ def test_stream_deltas(parallel_tool_stream: ChatStream) -> None:
     calls = _streamed_calls(parallel_tool_stream)
     problems = Problems()
     for number, fragment in _fragments(parallel_tool_stream):
-        index = fragment.get("index") if isinstance(fragment, dict) else None
-        problems.expect(isinstance(index, int) and not isinstance(index, bool),
-                        f"chunk {number}: tool-call fragment without an integer index: "
-                        f"{json.dumps(fragment)[:160]}")
+        index = member(fragment, "index")
+        if not isinstance(fragment, dict):
+            problems.add(f"chunk {number}: a tool_calls entry is {describe(fragment)}, not a "
+                         "fragment object")
+        elif not isinstance(index, int) or isinstance(index, bool):
+            problems.add(f"chunk {number}: tool-call fragment without an integer index: "
+                         f"{json.dumps(fragment)[:160]}")
     for index, call in calls.items():
         missing = [k for k in _HEAD_KEYS if k not in _head_keys(call.head)]
         problems.expect(not missing, f"index {index}: the first fragment (chunk "
@@ -313,13 +325,13 @@ def test_stream_deltas(parallel_tool_stream: ChatStream) -> None:
 def test_parallel_indices(parallel_tool_stream: ChatStream) -> None:
     """Parallel tool calls in one stream MUST each have their own `index`, numbered 0, 1, … in order of appearance (one call only is not a failure: what was sent is judged)."""
     _streamed_calls(parallel_tool_stream)
-    ids_by_index: dict[Any, list[str]] = defaultdict(list)
+    ids_by_index: dict[Hashable, list[Hashable]] = defaultdict(list)
     order: list[Any] = []
     for _, fragment in _fragments(parallel_tool_stream):
         if not isinstance(fragment, dict) or fragment.get("id") is None:
             continue
-        index = fragment.get("index")
-        ids_by_index[index].append(fragment["id"])
+        index = hashable(fragment.get("index"))
+        ids_by_index[index].append(hashable(fragment["id"]))
         if index not in order:
             order.append(index)
     record(calls=sum(len(set(v)) for v in ids_by_index.values()), indices=order)

@@ -11,6 +11,7 @@ from conformance.event_order import MUST, RULES, StreamSummary, Violation, valid
 from conformance.http import Exchange
 from conformance.preconditions import require_stream
 from conformance.sampling import deterministic
+from conformance.shapes import array_member, describe, member, objects
 from conformance.streams import ResponsesStream
 
 PATH = "/responses"
@@ -84,18 +85,38 @@ def function_call_body(model: str, **extra: Any) -> dict[str, Any]:
         tool_choice={"type": "function", "name": WEATHER_TOOL["name"]}, **extra)
 
 
+def output_entries(body: Any) -> list[Any]:
+    """The `output` array as sent, entries of any kind ([] when it is not an array)."""
+    return array_member(body, "output")
+
+
+def output_problem(body: Any) -> str | None:
+    """Why `output` cannot be read as an array of items (None: it can)."""
+    found = member(body, "output")
+    return None if isinstance(found, list) else (
+        f"output is {describe(found)}, expected an array of output items")
+
+
 def output_items(body: Any, item_type: str) -> list[dict[str, Any]]:
     """The output items of one type (robust to a malformed body)."""
-    output = body.get("output") if isinstance(body, dict) else None
-    return [i for i in output or [] if isinstance(i, dict) and i.get("type") == item_type]
+    return [i for i in objects(member(body, "output")) if i.get("type") == item_type]
+
+
+def output_types(body: Any) -> list[Any]:
+    """The `type` of every output item that is an object, for failure messages."""
+    return [i.get("type") for i in objects(member(body, "output"))]
+
+
+def content_parts(item: Any) -> list[dict[str, Any]]:
+    """The content parts of an item that are objects."""
+    return objects(member(item, "content"))
 
 
 def message_text(body: Any) -> str:
     """The joined text of every output_text part of every message item, in order."""
-    return "".join(part.get("text", "") for item in output_items(body, "message")
-                   for part in item.get("content") or []
-                   if isinstance(part, dict) and part.get("type") == "output_text"
-                   and isinstance(part.get("text"), str))
+    return "".join(part["text"] for item in output_items(body, "message")
+                   for part in content_parts(item)
+                   if part.get("type") == "output_text" and isinstance(part.get("text"), str))
 
 
 # --- streams and the event-order engine -------------------------------------------------------

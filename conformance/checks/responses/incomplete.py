@@ -17,6 +17,7 @@ from conformance.checks.responses import (
 )
 from conformance.http import Exchange
 from conformance.preconditions import require_object
+from conformance.shapes import describe, member, object_member
 from conformance.streams import ResponsesStream
 
 SOURCE = (f"{SOURCE_DOCS} `max_output_tokens` (an upper bound for visible output and "
@@ -35,9 +36,9 @@ def _answers(cut: Exchange, cut_stream: ResponsesStream) -> dict[str, dict]:
 def _require_cut(answers: dict[str, dict]) -> None:
     """The requirement is about cut answers: an answer that fit cannot be judged."""
     statuses = {where: a.get("status") for where, a in answers.items()}
-    usage = answers["non-stream"].get("usage") or {}
-    if all(s == "completed" for s in statuses.values()) and \
-            (usage.get("output_tokens") or 0) <= CUT_OUTPUT_TOKENS:
+    output_tokens = member(object_member(answers["non-stream"], "usage"), "output_tokens")
+    within = not isinstance(output_tokens, (int, float)) or output_tokens <= CUT_OUTPUT_TOKENS
+    if all(s == "completed" for s in statuses.values()) and within:
         pytest.skip(f"the answer fit in {CUT_OUTPUT_TOKENS} output tokens, so no cut answer "
                     "could be observed")
 
@@ -49,8 +50,12 @@ def test_max_output_tokens(responses_cut: Exchange,
     """With `max_output_tokens` set, `usage.output_tokens` (visible plus reasoning tokens) MUST NOT exceed it, streamed or not."""
     problems = Problems()
     for where, answer in _answers(responses_cut, responses_cut_stream).items():
-        output = (answer.get("usage") or {}).get("output_tokens")
-        if not isinstance(output, int):
+        usage = answer.get("usage")
+        output = member(usage, "output_tokens")
+        if not isinstance(usage, dict):
+            problems.add(f"{where}: usage is {describe(usage)}; the limit cannot be verified "
+                         "without usage.output_tokens")
+        elif not isinstance(output, int):
             problems.add(f"{where}: usage.output_tokens is {output!r}; the limit cannot be "
                          "verified without it")
         elif output > CUT_OUTPUT_TOKENS:

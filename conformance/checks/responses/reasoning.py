@@ -19,12 +19,14 @@ from conformance.checks.responses import (
     PATH,
     SOURCE_DOCS,
     output_items,
+    output_problem,
     require_stream_answer,
     responses_body,
     spec,
 )
 from conformance.http import Client, Exchange
 from conformance.preconditions import error_message, require_object, require_response
+from conformance.shapes import member, object_member
 from conformance.streams import ResponsesStream
 
 SOURCE = f"{SOURCE_DOCS} `reasoning`; reasoning models guide (reasoning items, reasoning tokens)"
@@ -46,10 +48,13 @@ def test_tokens(responses_plain: Exchange, responses_text_stream: ResponsesStrea
     problems = Problems()
     observed = {}
     for where, answer in _answers(responses_plain, responses_text_stream).items():
+        if output_problem(answer):
+            problems.add(f"{where}: {output_problem(answer)}, so its reasoning items cannot "
+                         "be read")
+            continue
         items = output_items(answer, "reasoning")
         reasoning = _reasoning_tokens(answer.get("usage"))
-        output = (answer.get("usage") or {}).get("output_tokens") \
-            if isinstance(answer.get("usage"), dict) else None
+        output = member(object_member(answer, "usage"), "output_tokens")
         observed[where] = {"reasoning_items": len(items), "reasoning_tokens": reasoning,
                            "output_tokens": output}
         for problem in _consistency(items, reasoning, output):

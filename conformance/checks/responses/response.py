@@ -12,11 +12,13 @@ from conformance.checks.responses import (
     SEED_CHAT_BODY,
     SOURCE_DOCS,
     message_text,
+    output_entries,
     output_items,
     spec,
 )
 from conformance.http import Exchange
 from conformance.preconditions import require_object
+from conformance.shapes import describe
 
 SOURCE = f"{SOURCE_DOCS} (the response object); {SEED_CHAT_BODY}"
 STATUSES = ("completed", "failed", "in_progress", "cancelled", "queued", "incomplete")
@@ -121,26 +123,38 @@ def test_output_text_part(responses_plain: Exchange) -> None:
     body = require_object(responses_plain)
     messages = output_items(body, "message")
     expect(messages, "the response has no message item to inspect",
-           actual=[_label(i) for i in body.get("output") or []])
+           actual=[_label(i) for i in output_entries(body)] or body.get("output"))
     problems = Problems()
     for message in messages:
-        for c, part in enumerate(message.get("content") or []):
-            where = f"message {message.get('id')!r} content[{c}]"
-            if not isinstance(part, dict):
-                problems.add(f"{where} is not an object")
-                continue
-            kind = part.get("type")
-            if kind == "refusal":
-                continue
-            problems.expect(kind == "output_text",
-                            f"{where} has type {kind!r}, expected 'output_text'"
-                            + (" ('text' is the Chat/input part name)" if kind == "text" else ""))
-            problems.expect(isinstance(part.get("text"), str), f"{where} has no `text` string")
-            problems.expect(isinstance(part.get("annotations"), list),
-                            f"{where} annotations is {part.get('annotations')!r}, expected an "
-                            "array (empty when there are none)")
+        content = message.get("content")
+        if content is None:
+            continue  # no content at all: responses.response.output-items judges it
+        if not isinstance(content, list):
+            problems.add(f"message {message.get('id')!r} content is {describe(content)}, "
+                         "expected an array of parts")
+            continue
+        for c, part in enumerate(content):
+            problems.items += _part_problems(f"message {message.get('id')!r} content[{c}]", part)
     problems.raise_if_any("message content parts are not output_text parts",
                           expected={"type": "output_text", "text": "...", "annotations": []})
+
+
+def _part_problems(where: str, part: Any) -> list[str]:
+    if not isinstance(part, dict):
+        return [f"{where} is {describe(part)}, not an object"]
+    kind = part.get("type")
+    if kind == "refusal":
+        return []
+    found = []
+    if kind != "output_text":
+        found.append(f"{where} has type {kind!r}, expected 'output_text'"
+                     + (" ('text' is the Chat/input part name)" if kind == "text" else ""))
+    if not isinstance(part.get("text"), str):
+        found.append(f"{where} has no `text` string")
+    if not isinstance(part.get("annotations"), list):
+        found.append(f"{where} annotations is {part.get('annotations')!r}, expected an array "
+                     "(empty when there are none)")
+    return found
 
 
 @check("responses.response.output-text", level=Level.SHOULD, operation=OP_CREATE,

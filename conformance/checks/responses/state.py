@@ -17,6 +17,7 @@ from conformance.checks.responses import (
 )
 from conformance.http import Client, Exchange
 from conformance.preconditions import require_object, require_response
+from conformance.shapes import member, object_member
 
 SOURCE = (f"{SOURCE_DOCS} `store`, `previous_response_id`; responses/get; conversation state "
           "guide")
@@ -79,7 +80,7 @@ def test_previous_response(responses_plain: Exchange, second_turn: Exchange) -> 
                     f"previous_response_id is echoed as {body.get('previous_response_id')!r}, "
                     f"expected {first['id']!r}")
     context = _visible_tokens(first.get("usage"))
-    second = (body.get("usage") or {}).get("input_tokens")
+    second = member(object_member(body, "usage"), "input_tokens")
     record(first_turn_context_tokens=context, second_turn_input_tokens=second)
     if context is None or not isinstance(second, int):
         problems.add("usage.input_tokens / output_tokens missing: the context cannot be "
