@@ -268,8 +268,9 @@ def _apply_outcome(
         report.longrepr = terminal.failure_text(meta, outcome, message, expected, actual, evidence)
 
 
-def _reported_outcome(report: pytest.TestReport) -> str | None:
-    for name, value in report.user_properties:
+def _reported_outcome(report: pytest.TestReport | pytest.CollectReport) -> str | None:
+    # Collection reports (a module that fails to import) carry no user properties.
+    for name, value in getattr(report, "user_properties", ()):
         if name == RESULT_PROPERTY:
             return str(json.loads(value)["result"]["outcome"])
     return None
