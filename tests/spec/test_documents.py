@@ -260,43 +260,12 @@ def test_event_types_match_official_union() -> None:
     assert official_types == RESPONSE_EVENT_TYPES
 
 
-@needs_reference
-def test_chat_request_fields_cover_official(chat_doc: dict[str, Any]) -> None:
-    official = json.loads((REFERENCE / "chat_completions_request.json").read_text())
-    fields: set[str] = set()
-    for part in official["$defs"]["CreateChatCompletionRequest"]["allOf"]:
-        stack = [part]
-        while stack:
-            node = stack.pop()
-            if "$ref" in node:
-                stack.append(official["$defs"][node["$ref"].split("/")[-1]])
-            fields |= set(node.get("properties", {}))
-            stack.extend(node.get("allOf", []))
-    ours = set(chat_doc["components"]["schemas"]["CreateChatCompletionRequest"]["properties"])
-    assert fields <= ours, sorted(fields - ours)
-
-
-@needs_reference
-def test_responses_request_fields_cover_official(responses_doc: dict[str, Any]) -> None:
-    official = json.loads((REFERENCE / "responses_request.json").read_text())
-    fields: set[str] = set()
-    stack = [official["$defs"]["CreateResponse"]]
-    while stack:
-        node = stack.pop()
-        if "$ref" in node:
-            stack.append(official["$defs"][node["$ref"].split("/")[-1]])
-        fields |= set(node.get("properties", {}))
-        stack.extend(node.get("allOf", []))
-    ours = set(responses_doc["components"]["schemas"]["CreateResponseRequest"]["properties"])
-    assert fields <= ours, sorted(fields - ours)
-
-
-@needs_reference
-def test_response_fields_cover_official(responses_doc: dict[str, Any]) -> None:
-    official = json.loads((REFERENCE / "response_object.json").read_text())
+def official_fields(file: str, root: str) -> tuple[set[str], set[str]]:
+    """Properties and required names of an official schema, through its allOf parts and $refs."""
+    official = json.loads((REFERENCE / file).read_text())
     fields: set[str] = set()
     required: set[str] = set()
-    stack = [official["$defs"]["Response"]]
+    stack = [official["$defs"][root]]
     while stack:
         node = stack.pop()
         if "$ref" in node:
@@ -304,6 +273,26 @@ def test_response_fields_cover_official(responses_doc: dict[str, Any]) -> None:
         fields |= set(node.get("properties", {}))
         required |= set(node.get("required", []))
         stack.extend(node.get("allOf", []))
+    return fields, required
+
+
+@needs_reference
+def test_chat_request_fields_cover_official(chat_doc: dict[str, Any]) -> None:
+    fields, _ = official_fields("chat_completions_request.json", "CreateChatCompletionRequest")
+    ours = set(chat_doc["components"]["schemas"]["CreateChatCompletionRequest"]["properties"])
+    assert fields <= ours, sorted(fields - ours)
+
+
+@needs_reference
+def test_responses_request_fields_cover_official(responses_doc: dict[str, Any]) -> None:
+    fields, _ = official_fields("responses_request.json", "CreateResponse")
+    ours = set(responses_doc["components"]["schemas"]["CreateResponseRequest"]["properties"])
+    assert fields <= ours, sorted(fields - ours)
+
+
+@needs_reference
+def test_response_fields_cover_official(responses_doc: dict[str, Any]) -> None:
+    fields, required = official_fields("response_object.json", "Response")
     schemas = responses_doc["components"]["schemas"]
     assert fields <= set(schemas["Response"]["properties"]), sorted(fields - set(
         schemas["Response"]["properties"]))
