@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import pytest
+
+from conformance.features import FEATURES
 
 
 class Level(StrEnum):
@@ -25,8 +27,10 @@ class Outcome(StrEnum):
     FAIL = "fail"  # a MUST requirement is violated
     WARN = "warn"  # a SHOULD requirement is violated: still conformant
     NOT_SUPPORTED = "not_supported"  # the gateway cleanly declines an optional feature
+    INCONCLUSIVE = "inconclusive"  # the subject of the check was not observed: nothing to judge
     ERROR = "error"  # transport or harness problem: never counted as a pass
-    SKIPPED = "skipped"  # not run (deselected, or a precondition of the run is missing)
+    SKIPPED = "skipped"  # not applicable to this run (e.g. no API key to test auth with)
+    NOT_RUN = "not_run"  # the run ended (interrupted) before the check ran
 
 
 ENDPOINTS = {
@@ -41,7 +45,8 @@ _ID = re.compile(r"^[a-z]+(\.[a-z0-9]+(-[a-z0-9]+)*){2,}$")
 class Check:
     id: str  # stable slug: <endpoint>.<family>.<name>
     level: Level
-    feature: str  # what the gateway must offer for the check to apply ("core" for everyone)
+    feature: str  # what the gateway must offer (conformance.features: core or optional)
+    observes: str  # what the exchange must show for a verdict; without it: inconclusive
     operation: str  # OpenAPI operationId
     spec: str  # pointer into openapi/, e.g. "openapi/chat.yaml#/components/schemas/Model"
     source: str  # where the requirement is stated: official docs, seed file
@@ -62,6 +67,7 @@ class Check:
             "family": self.family,
             "level": str(self.level),
             "feature": self.feature,
+            "observes": self.observes,
             "operation": self.operation,
             "spec": self.spec,
             "source": self.source,
@@ -70,6 +76,8 @@ class Check:
 
 
 REGISTRY: dict[str, Check] = {}
+# (module, function name) -> check id: how a pytest node id is traced back to its check.
+FUNCTIONS: dict[tuple[str, str], str] = {}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -78,19 +86,29 @@ def check(
     *,
     level: Level,
     feature: str = "core",
+    observes: str,
     operation: str,
     spec: str,
     source: str,
 ) -> Callable[[F], F]:
-    """Declare a test function as a conformance check (its docstring is the requirement)."""
+    """Declare a test function as a conformance check (its docstring is the requirement).
+
+    `observes` names the subject the check judges ("a streamed function call"): a check that
+    returns without having called `observe()` on it ends `inconclusive`, never `pass`.
+    """
 
     def decorate(fn: F) -> F:
         if not _ID.match(id):
             raise ValueError(f"check id {id!r} is not a slug like 'chat.stream.done-sentinel'")
         if id in REGISTRY and REGISTRY[id].requirement != _requirement(fn):
             raise ValueError(f"duplicate check id {id!r}")
-        meta = Check(id, level, feature, operation, spec, source, _requirement(fn))
+        if feature not in FEATURES:
+            raise ValueError(f"check {id!r}: unknown feature {feature!r} (see features.py)")
+        if not observes.strip():
+            raise ValueError(f"check {id!r} must say what it observes")
+        meta = Check(id, level, feature, observes, operation, spec, source, _requirement(fn))
         REGISTRY[id] = meta
+        FUNCTIONS[(fn.__module__, fn.__name__)] = id
         fn.conformance_check = meta  # type: ignore[attr-defined]
         return pytest.mark.conformance(id)(fn)
 
@@ -104,21 +122,52 @@ def _requirement(fn: Callable[..., Any]) -> str:
     return " ".join(doc.split())
 
 
-# --- details a check records for the report (seeds, counts, what it sent) ---------------------
+# --- the running check: what it observed and recorded ----------------------------------------
 
-_DETAILS: dict[str, Any] = {}
+
+@dataclass
+class Running:
+    """State of the check being run (one at a time per process)."""
+
+    check: Check | None = None
+    observed: dict[str, int] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+_RUNNING = Running()
+
+
+def begin(meta: Check | None) -> None:
+    """Start a check: nothing observed or recorded by an earlier check leaks into it."""
+    global _RUNNING
+    _RUNNING = Running(meta)
+
+
+def finish() -> Running:
+    """End the running check and hand over what it observed and recorded."""
+    global _RUNNING
+    done, _RUNNING = _RUNNING, Running()
+    return done
+
+
+def current() -> Check | None:
+    """The metadata of the running check (None outside a check, e.g. in a unit test)."""
+    return _RUNNING.check
 
 
 def record(**details: Any) -> None:
     """Attach information to the running check's result (shown in the report, never a verdict)."""
-    _DETAILS.update(details)
+    _RUNNING.details.update(details)
 
 
-def take_details() -> dict[str, Any]:
-    """The details recorded since the last call (the plugin calls this once per check)."""
-    taken = dict(_DETAILS)
-    _DETAILS.clear()
-    return taken
+def observe(subject: str, count: int = 1) -> int:
+    """Note that the check saw `count` instances of `subject` it is about to judge.
+
+    A check passes only after observing its subject at least once; returns `count`.
+    """
+    if count > 0:
+        _RUNNING.observed[subject] = _RUNNING.observed.get(subject, 0) + count
+    return count
 
 
 # --- verdicts -------------------------------------------------------------------------------
@@ -142,8 +191,20 @@ class NotSupported(Exception):
     """The gateway cleanly declines the feature the check needs."""
 
 
+class Inconclusive(Exception):
+    """The exchange holds nothing to judge (the model wrote no stop string, no tool call, ...)."""
+
+
 class HarnessError(Exception):
-    """The check could not judge: transport failure, a cut stream, a broken precondition."""
+    """The check could not judge: transport failure, a cut stream, a broken precondition.
+
+    `cause` groups errors for the run's one-line summary: "auth", "rate-limit", "unreachable",
+    "transport", or "harness".
+    """
+
+    def __init__(self, message: str, cause: str = "transport") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 def fail(message: str, *, expected: Any = None, actual: Any = None) -> None:
@@ -170,6 +231,18 @@ def not_supported(reason: str) -> None:
 
 def harness_error(reason: str) -> None:
     raise HarnessError(reason)
+
+
+def inconclusive(reason: str) -> NoReturn:
+    """End the check `inconclusive`: the exchange gave nothing to judge (say what was missing)."""
+    raise Inconclusive(reason)
+
+
+def require_observed(count: int, subject: str, reason: str) -> int:
+    """Observe `count` instances of `subject`; none at all ends the check inconclusive."""
+    if count <= 0:
+        raise Inconclusive(reason)
+    return observe(subject, count)
 
 
 class Problems:

@@ -1,17 +1,17 @@
 """The `conformance` command: run, list, serve.
 
 `run` is a thin front end: it validates the flags into a Config, then calls pytest.main with the
-plugin, exactly what plain `pytest --base-url ...` does. Exit codes: 0 no MUST failure; 1 a MUST
-failure or an error; 2 bad usage or config; 3 the target could not be reached at all.
+plugin, exactly what plain `pytest --base-url ...` does. Exit codes (conformance.results): 0
+conformant; 1 a MUST requirement failed; 2 bad usage or config; 3 the target could not be reached;
+4 incomplete (errors, an endpoint in scope not judged, nothing judged at all); 130 / 143 the run
+was interrupted by SIGINT / SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
-import pkgutil
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,12 +21,9 @@ from typing import Any
 import pytest
 
 from conformance import __version__
-from conformance.check import REGISTRY, Check
-from conformance.checks import CHECKS_DIR
+from conformance.checks import CHECKS_DIR, load_checks
 from conformance.config import DEFAULT_TIMEOUT, ConfigError, build_config
-from conformance.results import exit_code
-
-EXIT_USAGE = 2
+from conformance.results import EXIT_INCOMPLETE, EXIT_USAGE, exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                      "operation and mode (default 8; 0 turns generated checks off)")
     run.add_argument("--seed", type=int, metavar="N", help="seed of the generated cases; "
                      "results.json records it so a failure can be replayed")
+    run.add_argument("--endpoints", metavar="LIST", help="endpoints the gateway serves, e.g. "
+                     "'chat,responses' (default: judge every endpoint that answers; a claimed "
+                     "endpoint that is absent fails)")
     run.set_defaults(handler=_run)
 
     listing = commands.add_parser("list", help="print every check with its metadata")
@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=_list)
 
     report = commands.add_parser("report", help="render index.html and junit.xml again from a "
-                                 "results.json (e.g. after a template change)")
+                                 "results.json, or from the journal a killed run left")
     report.add_argument("dir", metavar="DIR", help="a run directory holding results.json")
     report.set_defaults(handler=_report)
 
@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--fault", help="violate exactly one requirement (see --list-faults)")
     serve.add_argument("--api-key", help="require this bearer key (default: none required)")
+    serve.add_argument("--behaviour", default="obedient",
+                       help="the model's clean behaviour: 'obedient' (default, follows the "
+                       "prompt) or 'fixed-reply' (ignores it; every API parameter still holds)")
     serve.add_argument("--list-faults", action="store_true", help="print the fault modes and exit")
     serve.set_defaults(handler=_serve)
     return parser
@@ -89,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     config = build_config(
         base_url=args.base_url, api_key=args.api_key, model=args.model, headers=args.header,
         output=args.output, select=args.select, timeout=args.timeout, cases=args.cases,
-        seed=args.seed,
+        seed=args.seed, endpoints=args.endpoints,
     )
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
@@ -106,6 +109,8 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args += ["--header", f"{name}: {value}"]
     for glob in config.select:
         pytest_args += ["--select", glob]
+    if config.endpoints:
+        pytest_args += ["--endpoints", ",".join(config.endpoints)]
     if args.workers > 1:
         pytest_args += ["-n", str(args.workers), "--dist", "loadgroup"]
     capture = _CaptureDocument()
@@ -117,7 +122,8 @@ def _run(args: argparse.Namespace) -> int:
     if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
         print("conformance: no check selected or bad options", file=sys.stderr)
         return EXIT_USAGE
-    return 1
+    print("conformance: the run ended before it could write results (see above)", file=sys.stderr)
+    return EXIT_INCOMPLETE
 
 
 @contextmanager
@@ -141,15 +147,6 @@ class _CaptureDocument:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         run = config.pluginmanager.get_plugin("conformance-run")
         self.document = getattr(run, "document", None)
-
-
-def load_checks() -> dict[str, Check]:
-    """Import every check module so that the registry is complete."""
-    import conformance.checks as package
-
-    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-        importlib.import_module(info.name)
-    return REGISTRY
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -177,18 +174,32 @@ def _report(args: argparse.Namespace) -> int:
     """Exit code as the run's own: the verdict lives in results.json, not in the renderer."""
     from conformance.redact import Redactor
     from conformance.reporting import render_reports, terminal
-    from conformance.results import load_document, validate_document
+    from conformance.results import load_document, validate_document, write_document
 
     out_dir = Path(args.dir)
     try:
-        document = load_document(out_dir / "results.json")
+        if (out_dir / "results.json").exists():
+            document = load_document(out_dir / "results.json")
+        else:
+            document = _rebuild(out_dir)
+            write_document(document, out_dir / "results.json", Redactor())
         validate_document(document)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{out_dir / 'results.json'}: {exc}") from None
+        raise ConfigError(f"{out_dir}: no readable results.json or journal ({exc})") from None
     render_reports(document, out_dir, Redactor())
     document["__dir__"] = str(out_dir)
     print(terminal.render(document, sys.stdout.isatty()), end="")
     return exit_code(document)
+
+
+def _rebuild(out_dir: Path) -> dict[str, Any]:
+    """The results of a run that was killed before it wrote results.json, from its journal."""
+    from conformance import journal
+    from conformance.results import build_document
+
+    run, extra, results, exchanges = journal.read(out_dir)
+    run.interrupt(None, "the run ended without finishing (killed?); rebuilt from its journal")
+    return build_document(run, results, exchanges, extra=extra)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -201,5 +212,8 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     if args.fault and args.fault not in FAULTS:
         raise ConfigError(f"unknown fault {args.fault!r}; see `conformance serve --list-faults`")
-    serve(port=args.port, fault=args.fault, api_key=args.api_key)
+    from conformance.gateway.behaviours import BEHAVIOURS
+    if args.behaviour not in BEHAVIOURS:
+        raise ConfigError(f"unknown behaviour {args.behaviour!r}; one of {', '.join(BEHAVIOURS)}")
+    serve(port=args.port, fault=args.fault, api_key=args.api_key, behaviour=args.behaviour)
     return 0

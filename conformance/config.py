@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.check import ENDPOINTS
+
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
@@ -34,6 +36,9 @@ class Config:
     max_bytes: int = DEFAULT_MAX_BYTES
     cases: int = DEFAULT_CASES
     seed: int = DEFAULT_SEED
+    # Endpoints the gateway claims to serve (`--endpoints chat,responses`): one that turns out
+    # absent is a failure. Empty: every endpoint that answers is judged, absent ones are noted.
+    endpoints: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -58,7 +63,12 @@ class Config:
             max_bytes=self.max_bytes,
             cases=self.cases,
             seed=self.seed,
+            endpoints=self.endpoints,
         )
+
+    def claims(self, endpoint: str) -> bool:
+        """True when the user said the gateway serves this endpoint (its id prefix, e.g. chat)."""
+        return endpoint in self.endpoints
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -86,6 +96,7 @@ def build_config(
     timeout: float | None = None,
     cases: int | None = None,
     seed: int | None = None,
+    endpoints: Sequence[str] | str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Flags win over the environment (OPENAI_BASE_URL, OPENAI_API_KEY, CONFORMANCE_MODEL)."""
@@ -107,4 +118,17 @@ def build_config(
         timeout=timeout,
         cases=cases,
         seed=DEFAULT_SEED if seed is None else int(seed),
+        endpoints=parse_endpoints(endpoints),
     )
+
+
+def parse_endpoints(value: Sequence[str] | str | None) -> tuple[str, ...]:
+    """`chat,responses` (or a list of such) as endpoint ids, each one the suite knows."""
+    items = [value] if isinstance(value, str) else list(value or ())
+    names = tuple(dict.fromkeys(n.strip() for item in items for n in item.split(",")
+                                if n.strip()))
+    unknown = [n for n in names if n not in ENDPOINTS]
+    if unknown:
+        raise ConfigError(f"--endpoints: unknown endpoint(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(ENDPOINTS)}")
+    return names

@@ -2,15 +2,20 @@
 
 It turns pytest options and the environment into the run's Config, starts the embedded reference
 gateway when no target is given, gives checks their fixtures, maps each check's exception to an
-outcome, and writes results.json plus the reports rendered from it.
+outcome, journals each result as it arrives, and writes results.json plus the reports rendered
+from it. SIGINT and SIGTERM end the run like this too: the checks that did not run are listed
+`not_run` and the run is marked interrupted.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import signal
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +23,13 @@ import pytest
 
 from conformance import check as check_model
 from conformance.check import CheckFailed, HarnessError, Level, NotSupported, Outcome
-from conformance.checks import CHECKS_DIR
+from conformance.checks import CHECKS_DIR, load_checks
 from conformance.config import Config, ConfigError, build_config
 from conformance.http import Client, Exchange
+from conformance.journal import Journal
+from conformance.preconditions import EndpointAbsent
 from conformance.redact import Redactor
-from conformance.reporting import terminal, write_reports
+from conformance.reporting import output_dir, terminal, write_reports
 from conformance.results import RunInfo, build_document, exit_code
 from conformance.target import Target, TargetUnreachable
 
@@ -43,6 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--request-timeout", type=float, help="per-request timeout in seconds")
     group.addoption("--cases", type=int, help="schema-generated cases per operation and mode")
     group.addoption("--seed", type=int, help="seed of the schema-generated cases (for replay)")
+    group.addoption("--endpoints", help="endpoints the gateway serves, e.g. 'chat,responses': "
+                    "one that is absent fails (default: judge every endpoint that answers)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,6 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
             base_url=option.base_url, api_key=option.api_key, model=option.model,
             headers=option.header, output=option.output, select=option.select,
             timeout=option.request_timeout, cases=option.cases, seed=option.seed,
+            endpoints=option.endpoints,
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -65,13 +75,16 @@ def _run(config: pytest.Config) -> ConformanceRun:
 
 @pytest.fixture(scope="session")
 def conformance(pytestconfig: pytest.Config) -> Target:
-    """The reachable target of this run (starts the embedded gateway on first use)."""
+    """The reachable target of this run (starts the embedded gateway on first use).
+
+    An unreachable target is one error, cached by pytest for every check (in every worker):
+    the results document then says "unreachable", whatever the number of workers.
+    """
     run = _run(pytestconfig)
     try:
         run.target.ensure_reachable()
     except TargetUnreachable as exc:
-        run.run.status, run.run.status_detail = "unreachable", str(exc)
-        pytest.exit(f"target unreachable: {exc}", returncode=3)
+        raise HarnessError(f"target unreachable: {exc}", cause="unreachable") from None
     return run.target
 
 
@@ -93,19 +106,47 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Mod
     return None
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so the run ends the way a Ctrl-C ends it."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 class ConformanceRun:
     """Per-process state of one run: target, client, collected results."""
 
     def __init__(self, pytest_config: pytest.Config, settings: Config) -> None:
         self.pytest_config = pytest_config
         self.settings = settings
-        self.target = Target(settings, worker_id=_worker_id(pytest_config))
+        self.worker = _worker_id(pytest_config)
+        self.target = Target(settings, worker_id=self.worker)
         self.results: list[dict[str, Any]] = []
         self.exchanges: dict[str, dict[str, Any]] = {}
         self.run = RunInfo(target=settings.base_url or "embedded reference gateway",
                            embedded=settings.embedded, model=settings.model,
-                           select=list(settings.select))
+                           select=list(settings.select), endpoints=list(settings.endpoints))
+        self.extra = {"generated": {"seed": settings.seed, "cases_per_operation": settings.cases}}
+        self.expected: dict[str, str] = {}  # node id -> check id, of every check to run
+        self.signal: str | None = None
+        self.journal: Journal | None = None
         self.document: dict[str, Any] | None = None
+        self._previous_sigterm: Any = None
+
+    # --- signals ----------------------------------------------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not self.worker and threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+            self._previous_sigterm = None
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.signal = "SIGTERM" if excinfo.errisinstance(Terminated) else "SIGINT"
 
     # --- collection -------------------------------------------------------------------------
 
@@ -131,10 +172,21 @@ class ConformanceRun:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.expected = {i.nodeid: m.id for i in session.items if (m := _meta(i)) is not None}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """The controller of `--workers N` never collects: it learns the checks from a worker."""
+        if not self.expected:
+            load_checks()
+            self.expected = {nodeid: check_id for nodeid in ids
+                             if (check_id := _check_of_nodeid(nodeid))}
+
     # --- outcomes ---------------------------------------------------------------------------
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        check_model.take_details()  # nothing recorded by an earlier check leaks into this one
+        check_model.begin(_meta(item))  # nothing observed by an earlier check leaks into it
         item.stash[_START] = (time.monotonic(), self.target.exchange_count())
 
     @pytest.hookimpl(wrapper=True)
@@ -145,22 +197,17 @@ class ConformanceRun:
         meta = _meta(item)
         if meta is None or call.when == "teardown" or (call.when == "setup" and report.passed):
             return report
-        outcome, message, expected, actual = _classify(meta, call, report)
-        message = self.target.redactor.text(message)
+        verdict = _classify(meta, call, check_model.finish())
+        verdict.message = self.target.redactor.text(verdict.message)
         started, first_exchange = item.stash.get(_START, (time.monotonic(), 0))
         evidence = self._evidence(item, first_exchange)
         result = {
-            **meta.as_dict(),
-            "outcome": outcome.value,
-            "message": message,
-            "expected": _jsonable(expected),
-            "actual": _jsonable(actual),
+            **_result(meta, verdict),
             "duration": round(time.monotonic() - started, 4),
             "exchanges": [e["id"] for e in evidence],
             "nodeid": item.nodeid,
-            "details": _jsonable(check_model.take_details()),
         }
-        _apply_outcome(report, outcome, meta, message, expected, actual, evidence, item)
+        _apply_outcome(report, verdict, meta, evidence, item)
         if isinstance(report.longrepr, str):  # what pytest prints: redacted like everything else
             report.longrepr = self.target.redactor.text(report.longrepr)
         payload = json.dumps({"result": result, "evidence": evidence})
@@ -174,6 +221,7 @@ class ConformanceRun:
                 self.results.append(payload["result"])
                 for exchange in payload["evidence"]:
                     self.exchanges.setdefault(exchange["id"], exchange)
+                self._journal().add(payload["result"], payload["evidence"])
 
     def pytest_report_teststatus(
         self, report: pytest.TestReport, config: pytest.Config
@@ -181,21 +229,44 @@ class ConformanceRun:
         outcome = _reported_outcome(report)
         return terminal.STATUS.get(outcome) if outcome else None
 
+    def _journal(self) -> Journal:
+        """Opened with the first result, so runs of the project's own tests write nothing."""
+        if self.journal is None:
+            out_dir = output_dir(self.settings.output)
+            self.journal = Journal(out_dir, self.run, self.extra)
+        return self.journal
+
     # --- end of run -------------------------------------------------------------------------
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.target.close()
-        if _worker_id(self.pytest_config) or not (self.results or self.run.status != "completed"):
+        if self.worker or not (self.results or self.expected):
             return  # xdist workers report to the controller; runs of the project's own tests
-        generated = {"seed": self.settings.seed, "cases_per_operation": self.settings.cases}
-        self.document = build_document(self.run, self.results, self.exchanges,
-                                       extra={"generated": generated})
-        out_dir = write_reports(self.document, self.settings.output,
-                                Redactor(self.settings.secrets() + self.target.secrets()))
+        interrupted = self.signal or session.exitstatus == pytest.ExitCode.INTERRUPTED
+        if interrupted:
+            self.run.interrupt(self.signal, f"interrupted by {self.signal or 'the user'}")
+        self._add_not_run("the run was interrupted before this check ran" if interrupted
+                          else "the run ended before this check ran")
+        journal = self._journal()
+        self.document = build_document(self.run, self.results, self.exchanges, extra=self.extra)
+        out_dir = write_reports(self.document, journal.path.parent,
+                                Redactor(self.settings.secrets() + self.target.secrets()),
+                                latest=self.settings.output is None)
+        journal.remove()
         self.document["__dir__"] = str(out_dir)
-        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, 3):
+        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
+                                  pytest.ExitCode.INTERRUPTED):
             session.exitstatus = exit_code(self.document)
+
+    def _add_not_run(self, message: str) -> None:
+        registry = load_checks() if self.expected else {}
+        done = {r["nodeid"] for r in self.results}
+        for nodeid, check_id in self.expected.items():
+            if nodeid not in done:
+                verdict = Verdict(Outcome.NOT_RUN, message)
+                self.results.append({**_result(registry[check_id], verdict), "duration": 0.0,
+                                     "exchanges": [], "nodeid": nodeid})
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.document is not None:
@@ -211,6 +282,42 @@ class ConformanceRun:
         return [e.evidence() for e in used.values()]
 
 
+@dataclass
+class Verdict:
+    """How one check ended: its outcome and what the report says about it."""
+
+    outcome: Outcome
+    message: str = ""
+    expected: Any = None
+    actual: Any = None
+    cause: str | None = None  # error: auth, rate-limit, ...; not_supported: absent or declined
+    observed: dict[str, int] | None = None
+    details: dict[str, Any] | None = None
+
+
+def _result(meta: check_model.Check, verdict: Verdict) -> dict[str, Any]:
+    return {
+        **meta.as_dict(),
+        "outcome": verdict.outcome.value,
+        "message": verdict.message,
+        "cause": verdict.cause,
+        "expected": _jsonable(verdict.expected),
+        "actual": _jsonable(verdict.actual),
+        "observed": verdict.observed or {},
+        "details": _jsonable(verdict.details or {}),
+    }
+
+
+def _check_of_nodeid(nodeid: str) -> str | None:
+    """`chat/streaming.py::test_x` (any rootdir) -> the id of the check that function declares."""
+    path, _, name = nodeid.partition("::")
+    dotted = path.removesuffix(".py").replace("/", ".")
+    name = name.split("[", 1)[0]
+    return next((check_id for (module, function), check_id in check_model.FUNCTIONS.items()
+                 if function == name and (module == dotted or module.endswith("." + dotted))),
+                None)
+
+
 _START = pytest.StashKey[tuple[float, int]]()
 
 
@@ -223,49 +330,62 @@ def _worker_id(config: pytest.Config) -> str:
 
 
 def _classify(
-    meta: check_model.Check, call: pytest.CallInfo[None], report: pytest.TestReport
-) -> tuple[Outcome, str, Any, Any]:
+    meta: check_model.Check, call: pytest.CallInfo[None], running: check_model.Running
+) -> Verdict:
+    verdict = _verdict_of(meta, call, running)
+    verdict.observed, verdict.details = running.observed, running.details
+    return verdict
+
+
+def _verdict_of(
+    meta: check_model.Check, call: pytest.CallInfo[None], running: check_model.Running
+) -> Verdict:
     if call.excinfo is None:
-        return Outcome.PASS, "", None, None
+        if not running.observed:  # a check never passes without having seen its subject
+            return Verdict(Outcome.INCONCLUSIVE, "nothing to judge: the exchanges showed no "
+                           f"{meta.observes or 'subject for this check'}")
+        return Verdict(Outcome.PASS)
     exc = call.excinfo.value
+    failed = Outcome.FAIL if meta.level == Level.MUST else Outcome.WARN
     if isinstance(exc, check_model.ShouldViolation):
-        return Outcome.WARN, exc.message, exc.expected, exc.actual
+        return Verdict(Outcome.WARN, exc.message, exc.expected, exc.actual)
     if isinstance(exc, CheckFailed):
-        outcome = Outcome.FAIL if meta.level == Level.MUST else Outcome.WARN
-        return outcome, exc.message, exc.expected, exc.actual
+        return Verdict(failed, exc.message, exc.expected, exc.actual)
     if isinstance(exc, NotSupported):
-        return Outcome.NOT_SUPPORTED, str(exc), None, None
+        cause = "absent" if isinstance(exc, EndpointAbsent) else "declined"
+        return Verdict(Outcome.NOT_SUPPORTED, str(exc), cause=cause)
+    if isinstance(exc, check_model.Inconclusive):
+        return Verdict(Outcome.INCONCLUSIVE, str(exc))
     if isinstance(exc, HarnessError):
-        return Outcome.ERROR, str(exc), None, None
+        return Verdict(Outcome.ERROR, str(exc), cause=exc.cause)
     if isinstance(exc, AssertionError):
-        outcome = Outcome.FAIL if meta.level == Level.MUST else Outcome.WARN
-        return outcome, str(exc).split("\nassert ")[0] or "assertion failed", None, None
+        return Verdict(failed, str(exc).split("\nassert ")[0] or "assertion failed")
     if call.excinfo.errisinstance(pytest.skip.Exception):
-        return Outcome.SKIPPED, str(exc.msg), None, None
-    return Outcome.ERROR, f"harness error: {type(exc).__name__}: {exc}", None, None
+        return Verdict(Outcome.SKIPPED, str(exc.msg))
+    return Verdict(Outcome.ERROR, f"harness error: {type(exc).__name__}: {exc}", cause="harness")
 
 
 def _apply_outcome(
     report: pytest.TestReport,
-    outcome: Outcome,
+    verdict: Verdict,
     meta: check_model.Check,
-    message: str,
-    expected: Any,
-    actual: Any,
     evidence: list[dict[str, Any]],
     item: pytest.Item,
 ) -> None:
     """Make pytest's own verdict agree with ours (so plain pytest exits the same way)."""
-    if outcome in (Outcome.PASS, Outcome.WARN):
+    outcome, message = verdict.outcome, verdict.message
+    if outcome in (Outcome.PASS, Outcome.WARN) and report.when == "call":
         report.outcome = "passed"
         report.longrepr = None
-    elif outcome in (Outcome.NOT_SUPPORTED, Outcome.SKIPPED):
+    elif outcome in (Outcome.NOT_SUPPORTED, Outcome.SKIPPED, Outcome.INCONCLUSIVE, Outcome.WARN):
+        # (a WARN found while setting up: the test body must not run after it)
         report.outcome = "skipped"
         path, lineno, _ = item.location
         report.longrepr = (path, (lineno or 0) + 1, f"{outcome.value}: {message}")
     else:
         report.outcome = "failed"
-        report.longrepr = terminal.failure_text(meta, outcome, message, expected, actual, evidence)
+        report.longrepr = terminal.failure_text(meta, outcome, message, verdict.expected,
+                                                verdict.actual, evidence)
 
 
 def _reported_outcome(report: pytest.TestReport | pytest.CollectReport) -> str | None:

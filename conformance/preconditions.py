@@ -1,8 +1,9 @@
 """What a check needs from an exchange before it can judge, and the verdict when it is missing.
 
 These helpers turn "the request did not give us anything to judge" into the right outcome:
-an error for transport trouble, `not_supported` for a clean refusal of an optional feature,
-a failure for anything else.
+an error for transport trouble or a rejected key, `not_supported` for a clean refusal (a 4xx
+with the error envelope) of an optional feature, a failure for anything else. The feature is
+the running check's own (its `@check` metadata), never an argument.
 """
 
 from __future__ import annotations
@@ -10,15 +11,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conformance.check import CheckFailed, HarnessError, NotSupported
+from conformance.check import CheckFailed, HarnessError, NotSupported, current
+from conformance.features import is_core
 from conformance.http import Exchange
+from conformance.refusals import envelope_problems
 
-# Statuses that say something about the harness or the account, not about conformance.
-_HARNESS_STATUSES = {
-    401: "the target rejected the API key (check --api-key / OPENAI_API_KEY)",
-    403: "the target refused access for this key or model",
-    429: "the target rate-limited the run; retry later or with fewer workers",
+# Statuses that say something about the harness or the account, not about conformance:
+# (cause, what to tell the user).
+HARNESS_STATUSES = {
+    401: ("auth", "the target rejected the API key (check --api-key / OPENAI_API_KEY)"),
+    403: ("auth", "the target refused access for this key or model"),
+    429: ("rate-limit", "the target rate-limited the run; retry later or with fewer workers"),
 }
+
+
+def harness_status(exchange: Exchange) -> None:
+    """A 401, 403 or 429 is about the account, not the gateway: the check cannot judge."""
+    if exchange.status in HARNESS_STATUSES:
+        cause, reason = HARNESS_STATUSES[exchange.status]
+        raise HarnessError(f"HTTP {exchange.status}: {reason} ({error_message(exchange)})",
+                           cause=cause)
 
 
 def require_response(exchange: Exchange) -> None:
@@ -36,18 +48,45 @@ def error_message(exchange: Exchange) -> str:
     return exchange.body[:300]
 
 
-def require_success(exchange: Exchange, feature: str = "core") -> None:
-    """Status 200; a clean 4xx for an optional feature means the gateway does not offer it."""
+def running_feature() -> str:
+    """The feature the running check needs ("core" outside a check)."""
+    meta = current()
+    return meta.feature if meta else "core"
+
+
+def _spec_document() -> str:
+    """The OpenAPI document of the running check (its error envelope is the one expected)."""
+    meta = current()
+    return meta.spec.split("#", 1)[0].removeprefix("openapi/") if meta else "chat.yaml"
+
+
+def require_success(exchange: Exchange) -> None:
+    """Status 200; a clean 4xx for an optional feature means the gateway does not offer it.
+
+    A 4xx refuses a core feature (a failure), or declines an optional one: `not_supported`
+    when its body is the error envelope, a failure when it is not.
+    """
     require_response(exchange)
     status = exchange.status
     if status == 200:
         return
-    if status in _HARNESS_STATUSES:
-        reason = _HARNESS_STATUSES[status]
-        raise HarnessError(f"HTTP {status}: {reason} ({error_message(exchange)})")
-    if feature != "core" and status is not None and 400 <= status < 500:
-        raise NotSupported(f"the gateway declined '{feature}' with HTTP {status}: "
-                           f"{error_message(exchange)}")
+    harness_status(exchange)
+    feature = running_feature()
+    if status is not None and 400 <= status < 500 and not is_core(feature):
+        problems = envelope_problems(exchange.json_or_none(), _spec_document())
+        if not problems:
+            raise NotSupported(f"the gateway declined '{feature}' with HTTP {status}: "
+                               f"{error_message(exchange)}")
+        raise CheckFailed(
+            f"the gateway declined '{feature}' with HTTP {status}, but its body is not the "
+            f"error envelope, so a client cannot tell a refusal from a fault: {problems[0]}",
+            expected="a 4xx whose body is {\"error\": {...}}",
+            actual=f"{status}: {exchange.body[:500]}")
+    if status is not None and 400 <= status < 500:
+        raise CheckFailed(
+            f"the gateway refused a valid request with HTTP {status}; '{feature}' is a core "
+            "feature (see features.py), so a refusal is a failure, not 'not supported'",
+            expected=200, actual=f"{status}: {exchange.body[:500]}")
     raise CheckFailed(
         f"expected HTTP 200 for a valid request, got {status}",
         expected=200,
@@ -56,19 +95,37 @@ def require_success(exchange: Exchange, feature: str = "core") -> None:
 
 
 def endpoint_missing(exchange: Exchange) -> bool:
-    """A 404/405 for a valid request that is not about its model: the route is not served."""
-    if exchange.status not in (404, 405):
-        return False
+    """A 404/405 for a valid request that is not about its model: the route is not served.
+
+    Only a request that names a model can be refused for it; on `GET /models` the word "model"
+    in a 404 is the route's own name.
+    """
+    if exchange.status not in (404, 405) or exchange.method == "GET":
+        return exchange.status in (404, 405)
     body = exchange.json_or_none()
     error = body.get("error") if isinstance(body, dict) else None
     return "model" not in json.dumps(error if error is not None else exchange.body[:500]).lower()
 
 
-def require_endpoint(exchange: Exchange, endpoint: str) -> None:
-    """The gateway serves the endpoint at all; a gateway that does not gets `not_supported`."""
+class EndpointAbsent(NotSupported):
+    """The gateway does not serve the endpoint at all (and the user did not claim it)."""
+
+
+def require_endpoint(exchange: Exchange, endpoint: str, claimed: bool) -> None:
+    """The endpoint is served and the key accepted, judged on its first plain request.
+
+    A 401/403/429 there is one error for every check of the endpoint (the account, not the
+    gateway); an endpoint that is not served is `not_supported`, or a failure when the user
+    said the gateway serves it (`--endpoints`).
+    """
+    harness_status(exchange)
     if exchange.ok and endpoint_missing(exchange):
-        raise NotSupported(f"the gateway does not serve {endpoint}: HTTP {exchange.status} "
-                           f"{exchange.body[:200]}")
+        message = (f"the gateway does not serve {endpoint}: HTTP {exchange.status} "
+                   f"{exchange.body[:200]}")
+        if claimed:
+            raise CheckFailed(message + " (the run was told it does: --endpoints)",
+                              expected=f"{endpoint} served", actual=exchange.status)
+        raise EndpointAbsent(message)
 
 
 def require_json(exchange: Exchange) -> Any:
@@ -82,18 +139,18 @@ def require_json(exchange: Exchange) -> Any:
         ) from None
 
 
-def require_object(exchange: Exchange, feature: str = "core") -> dict[str, Any]:
+def require_object(exchange: Exchange) -> dict[str, Any]:
     """A 200 whose body is a JSON object."""
-    require_success(exchange, feature)
+    require_success(exchange)
     body = require_json(exchange)
     if not isinstance(body, dict):
         raise CheckFailed("the body is not a JSON object", expected="object", actual=body)
     return body
 
 
-def require_stream(exchange: Exchange, feature: str = "streaming") -> None:
+def require_stream(exchange: Exchange) -> None:
     """A 200 whose body was read to the end (the framing checks judge what it contains)."""
-    require_success(exchange, feature)
+    require_success(exchange)
 
 
 def parse_event_data(data: str) -> Any:

@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance import schemas
-from conformance.check import CheckFailed, HarnessError, Problems, warn
+from conformance.check import CheckFailed, HarnessError, Problems, expect, warn
 from conformance.http import Exchange
 
+# A model name no gateway serves: the unknown-model checks of every endpoint send it.
+UNKNOWN_MODEL = "conformance-no-such-model-0000"
 ENVELOPE_SHAPE = {"error": {"message": "str", "type": "str", "param": "str|null",
                             "code": "str|null"}}
 
@@ -64,3 +66,22 @@ def judge_bad_request_statuses(exchanges: Mapping[str, Exchange]) -> None:
     off = {n: s for n, s in statuses.items() if s != 400}
     if off:
         warn("invalid requests got a 4xx other than 400", expected=400, actual=off)
+
+
+def judge_unknown_model(exchange: Exchange, doc: str, model: str = UNKNOWN_MODEL) -> None:
+    """A model the gateway does not serve gets 404 with the envelope (OpenAI's answer); 400
+    with code `model_not_found` is a SHOULD deviation; a 200 answered by another model fails."""
+    body = exchange.json_or_none()
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    answered_by = body.get("model") if isinstance(body, dict) and exchange.status == 200 else None
+    expect(exchange.status in (400, 404) and (exchange.status == 404 or code == "model_not_found"),
+           f"unknown model {model!r} got HTTP {exchange.status}"
+           + (f", answered by model {answered_by!r}" if answered_by else ""),
+           expected=404, actual={"status": exchange.status, "body": exchange.body[:300]})
+    problems = envelope_problems(body, doc)
+    expect(not problems, f"the {exchange.status} does not carry the error envelope",
+           expected=ENVELOPE_SHAPE, actual=problems)
+    if exchange.status == 400:
+        warn("unknown model got 400 model_not_found; OpenAI answers 404",
+             expected=404, actual={"status": 400, "code": code})

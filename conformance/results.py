@@ -17,11 +17,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from conformance import __version__, schemas
-from conformance.check import Level, Outcome
+from conformance.check import Outcome
 from conformance.redact import Redactor
 from conformance.shapes import member
 
-RESULTS_VERSION = "1.0"
+RESULTS_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 
 
@@ -32,8 +32,14 @@ class RunInfo:
     model: str
     select: list[str]
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    status: str = "completed"  # or "unreachable"
+    status: str = "completed"  # "interrupted", "unreachable"; "running" only in the journal
     status_detail: str = ""
+    interruption: dict[str, Any] | None = None  # {"signal": "SIGINT"|"SIGTERM"|None, "at": iso}
+    endpoints: list[str] = field(default_factory=list)  # claimed with --endpoints
+
+    def interrupt(self, signal_name: str | None, detail: str) -> None:
+        self.status, self.status_detail = "interrupted", detail
+        self.interruption = {"signal": signal_name, "at": iso(datetime.now(UTC))}
 
 
 def iso(moment: datetime) -> str:
@@ -48,6 +54,9 @@ def build_document(
 ) -> dict[str, Any]:
     finished = datetime.now(UTC)
     results = sorted(results, key=lambda r: r["id"])
+    if run.status == "completed" and _all_unreachable(results):
+        run.status = "unreachable"
+        run.status_detail = results[0]["message"]
     return {
         "version": RESULTS_VERSION,
         "run": {
@@ -62,24 +71,54 @@ def build_document(
             "duration": round((finished - run.started_at).total_seconds(), 3),
             "status": run.status,
             "status_detail": run.status_detail,
+            "interruption": run.interruption,
+            "endpoints_claimed": run.endpoints,
             "python": platform.python_version(),
             **(extra or {}),
         },
-        "summary": summarize(results),
+        "summary": summarize(results, run),
         "stats": usage_stats(exchanges),
         "results": results,
         "exchanges": exchanges,
     }
 
 
-def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+def _all_unreachable(results: list[dict[str, Any]]) -> bool:
+    causes = {r.get("cause") for r in results if r["outcome"] != Outcome.SKIPPED}
+    return causes == {"unreachable"}
+
+
+# What a judged check looks like: it reached a verdict on the gateway.
+JUDGED = frozenset({Outcome.PASS, Outcome.WARN, Outcome.FAIL})
+
+
+def endpoint_scope(results: list[dict[str, Any]]) -> dict[str, str]:
+    """Per endpoint: "judged" (some check reached a verdict), "not served" (absent and not
+    claimed) or "not judged" (in scope, but nothing could be judged)."""
+    scope: dict[str, str] = {}
+    for endpoint in sorted({r["endpoint"] for r in results}):
+        mine = [r for r in results if r["endpoint"] == endpoint]
+        if any(r["outcome"] in JUDGED for r in mine):
+            scope[endpoint] = "judged"
+        elif any(r.get("cause") == "absent" for r in mine):
+            scope[endpoint] = "not served"
+        else:
+            scope[endpoint] = "not judged"
+    return scope
+
+
+def summarize(results: list[dict[str, Any]], run: RunInfo) -> dict[str, Any]:
     by_endpoint: dict[str, dict[str, Counter[str]]] = {}
     for result in results:
         levels = by_endpoint.setdefault(result["endpoint"], {})
         levels.setdefault(result["level"], Counter())[result["outcome"]] += 1
     totals = Counter(r["outcome"] for r in results)
+    scope = endpoint_scope(results)
+    outcome, cause = verdict(results, scope, run)
     return {
-        "verdict": verdict(results),
+        "verdict": outcome,
+        "cause": cause,
+        "scope": scope,
         "counts": {o.value: totals.get(o.value, 0) for o in Outcome},
         "score": score(totals),
         "endpoints": {
@@ -100,25 +139,88 @@ def score(counts: Counter[str] | dict[str, int]) -> float | None:
     return round((counts.get("pass", 0) + 0.5 * counts.get("warn", 0)) / judged, 4)
 
 
-def verdict(results: list[dict[str, Any]]) -> str:
-    outcomes = {(r["level"], r["outcome"]) for r in results}
-    if any(o == Outcome.FAIL for _, o in outcomes):
-        return "non-conformant"
-    if any(o == Outcome.ERROR for _, o in outcomes):
-        return "incomplete"
-    if any(o == Outcome.WARN for _, o in outcomes):
-        return "conformant-with-warnings"
-    return "conformant" if results else "no-checks-run"
+def verdict(
+    results: list[dict[str, Any]], scope: dict[str, str], run: RunInfo
+) -> tuple[str, str]:
+    """The run's verdict and, unless it is conformant, its cause in one line.
+
+    `conformant` needs every endpoint in scope judged, no MUST failure and no error; an
+    interrupted or unreachable run is never more than `incomplete` / `not-judged`.
+    """
+    outcomes = Counter(r["outcome"] for r in results)
+    if run.status == "interrupted":
+        return "incomplete", f"{run.status_detail}; {outcomes[Outcome.NOT_RUN]} check(s) not run"
+    if run.status == "unreachable":
+        return "not-judged", f"the target could not be reached: {run.status_detail}"
+    if outcomes[Outcome.FAIL]:
+        return "non-conformant", f"{outcomes[Outcome.FAIL]} MUST requirement(s) failed"
+    if "judged" not in scope.values():
+        return "not-judged", _nothing_judged(results, scope)
+    unjudged = [e for e, s in scope.items() if s == "not judged"]
+    if outcomes[Outcome.ERROR] or unjudged or outcomes[Outcome.NOT_RUN]:
+        return "incomplete", _incomplete(results, unjudged)
+    if outcomes[Outcome.WARN]:
+        return "conformant-with-warnings", f"{outcomes[Outcome.WARN]} SHOULD deviation(s)"
+    return "conformant", ""
+
+
+def _error_causes(results: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(r.get("cause") or "harness" for r in results if r["outcome"] == Outcome.ERROR)
+
+
+def _nothing_judged(results: list[dict[str, Any]], scope: dict[str, str]) -> str:
+    if not results:
+        return "no check was run"
+    causes = _error_causes(results)
+    if causes and set(causes) <= {"auth"}:
+        return ("the target rejected the API key on every endpoint (HTTP 401/403): check "
+                "--api-key or the key's environment variable")
+    if scope and set(scope.values()) == {"not served"}:
+        return ("no endpoint is served at this base URL (every request got 404/405). Is the base "
+                "URL right? It must include the API prefix, e.g. http://host:8000/v1")
+    return "no check could reach a verdict" + _causes_text(causes)
+
+
+def _incomplete(results: list[dict[str, Any]], unjudged: list[str]) -> str:
+    parts = []
+    if unjudged:
+        parts.append(f"not judged: {', '.join(unjudged)}")
+    causes = _error_causes(results)
+    if causes:
+        parts.append(f"{sum(causes.values())} check(s) ended in error{_causes_text(causes)}")
+    not_run = sum(1 for r in results if r["outcome"] == Outcome.NOT_RUN)
+    if not_run:
+        parts.append(f"{not_run} check(s) did not run")
+    return "; ".join(parts)
+
+
+def _causes_text(causes: Counter[str]) -> str:
+    return (" (" + ", ".join(f"{c}: {n}" for c, n in causes.most_common()) + ")") if causes else ""
+
+
+# Exit codes: one meaning each, the same with or without worker processes.
+EXIT_CONFORMANT = 0
+EXIT_NON_CONFORMANT = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+EXIT_INCOMPLETE = 4
+EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}  # the shell's 128 + signal number
 
 
 def exit_code(document: dict[str, Any]) -> int:
-    """0: no MUST failure; 1: a MUST failure or an error (never a silent pass); 3: unreachable."""
-    if document["run"]["status"] == "unreachable":
-        return 3
-    bad = {Outcome.FAIL.value, Outcome.ERROR.value}
-    failed = any(r["outcome"] in bad and r["level"] == Level.MUST for r in document["results"])
-    errored = any(r["outcome"] == Outcome.ERROR for r in document["results"])
-    return 1 if failed or errored else 0
+    """0 conformant; 1 a MUST failed; 3 unreachable; 4 incomplete or nothing judged;
+    130/143 interrupted by SIGINT/SIGTERM (4 when the signal is unknown)."""
+    run = document["run"]
+    if run["status"] == "interrupted":
+        return EXIT_SIGNAL.get((run.get("interruption") or {}).get("signal"), EXIT_INCOMPLETE)
+    if run["status"] == "unreachable":
+        return EXIT_UNREACHABLE
+    verdict_ = document["summary"]["verdict"]
+    if verdict_ == "non-conformant":
+        return EXIT_NON_CONFORMANT
+    if verdict_ in ("incomplete", "not-judged"):
+        return EXIT_INCOMPLETE
+    return EXIT_CONFORMANT
 
 
 def usage_stats(exchanges: dict[str, dict[str, Any]]) -> dict[str, int]:

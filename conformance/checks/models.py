@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from conformance import schemas
-from conformance.check import Level, Problems, check, expect
+from conformance.check import Level, Problems, check, expect, observe
 from conformance.http import Client, Exchange
-from conformance.preconditions import require_object
+from conformance.preconditions import require_endpoint, require_object
 from conformance.shapes import objects
+from conformance.target import Target
 
 SOURCE = "OpenAI API reference, models/list"
 
@@ -18,11 +19,18 @@ def model_list(client: Client) -> Exchange:
     return client.get("/models")
 
 
-@check("models.list.contains-model", level=Level.SHOULD, feature="models", operation="listModels",
-       spec=schemas.pointer("chat.yaml", "ListModelsResponse"), source=SOURCE)
+@pytest.fixture(scope="session", autouse=True)
+def _endpoint_served(model_list: Exchange, conformance: Target) -> None:
+    """A gateway without a model list gets `not_supported` (absent) on these checks."""
+    require_endpoint(model_list, "GET /v1/models", conformance.config.claims("models"))
+
+
+@check("models.list.contains-model", level=Level.SHOULD, feature="models",
+       observes="the model list", operation="listModels", spec=schemas.pointer("chat.yaml", "ListModelsResponse"), source=SOURCE)
 def test_contains_model(model_list: Exchange, model: str) -> None:
     """`GET /v1/models` SHOULD return `object: "list"` with the model under test in `data`."""
-    body = require_object(model_list, feature="models")
+    body = require_object(model_list)
+    observe("model lists")
     expect(body.get("object") == "list", "the model list's object is not 'list'",
            expected="list", actual=body.get("object"))
     ids = [m.get("id") for m in objects(body.get("data"))]
@@ -30,14 +38,15 @@ def test_contains_model(model_list: Exchange, model: str) -> None:
            expected=model, actual=ids[:50])
 
 
-@check("models.list.entry-shape", level=Level.SHOULD, feature="models", operation="listModels",
-       spec=schemas.pointer("chat.yaml", "Model"), source=SOURCE + " (the model object)")
+@check("models.list.entry-shape", level=Level.SHOULD, feature="models",
+       observes="entries of the model list", operation="listModels", spec=schemas.pointer("chat.yaml", "Model"), source=SOURCE + " (the model object)")
 def test_entry_shape(model_list: Exchange) -> None:
     """Every entry of `data` SHOULD be a model object: `id`, `object: "model"`, `created` (Unix seconds) and `owned_by`."""
-    body = require_object(model_list, feature="models")
+    body = require_object(model_list)
     entries = body.get("data")
     expect(isinstance(entries, list) and entries, "the model list has no entries",
            expected="data: [{id, object, created, owned_by}, ...]", actual=entries)
+    observe("model entries", len(entries))
     problems = Problems()
     for number, entry in enumerate(entries):
         name = entry.get("id") if isinstance(entry, dict) else None

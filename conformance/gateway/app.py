@@ -1,8 +1,10 @@
-"""The Starlette application: routes, fault selection by path prefix, auth, error rendering."""
+"""The Starlette application: routes, fault and behaviour selection by path prefix, auth,
+error rendering."""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Collection
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -13,21 +15,37 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .behaviours import BEHAVIOURS, OBEDIENT
 from .chat import create_chat_completion
-from .context import FAULT_SCOPE_KEY, GatewayState, current_fault
+from .context import BEHAVIOUR_SCOPE_KEY, FAULT_SCOPE_KEY, GatewayState, current_fault
 from .errors import ApiError, error_response, server_error
 from .faults import AUTH_NOT_ENFORCED, FAULTS
 from .models import list_models, retrieve_model
 from .responses import create_response, delete_response, retrieve_response
 
-FAULT_PREFIX = "/fault/"
+
+def _take_prefix(path: str, kind: str, known: Collection[str],
+                 default: str | None) -> tuple[str | None, str]:
+    """`/<kind>/<name>/rest` -> (name, `/rest`); other paths keep `default`. Raises a 404
+    ApiError for a name that is not in `known`."""
+    prefix = f"/{kind}/"
+    if not path.startswith(prefix):
+        return default, path
+    name, _, rest = path[len(prefix):].partition("/")
+    if name not in known:
+        raise ApiError(404, f"Unknown {kind} '{name}'.", code=f"unknown_{kind}")
+    return name, "/" + rest
 
 
 class FaultAndAuthMiddleware:
-    """Picks the fault for a request and enforces the API key before any route runs.
+    """Picks the fault and model behaviour for a request and enforces the API key before any
+    route runs.
 
     ``/fault/<name>/v1/...`` is served as ``/v1/...`` with fault ``<name>``; other paths use
-    the app's default fault. Running this before routing lets one server expose every fault.
+    the app's default fault. Likewise ``/behaviour/<name>/...`` picks the model behaviour
+    (a clean mode, see ``behaviours``), and may precede a fault:
+    ``/behaviour/fixed-reply/fault/<name>/v1/...``. Running this before routing lets one server
+    expose every fault and behaviour.
     """
 
     def __init__(self, app: ASGIApp, state: GatewayState) -> None:
@@ -38,17 +56,17 @@ class FaultAndAuthMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        fault = self.state.default_fault
-        path: str = scope["path"]
-        if path.startswith(FAULT_PREFIX):
-            name, _, rest = path[len(FAULT_PREFIX):].partition("/")
-            if name not in FAULTS:
-                error = ApiError(404, f"Unknown fault '{name}'.", code="unknown_fault")
-                await error_response(error)(scope, receive, send)
-                return
-            fault, path = name, "/" + rest
+        try:
+            behaviour, path = _take_prefix(scope["path"], "behaviour", BEHAVIOURS,
+                                           self.state.default_behaviour)
+            fault, path = _take_prefix(path, "fault", FAULTS, self.state.default_fault)
+        except ApiError as error:
+            await error_response(error)(scope, receive, send)
+            return
+        if path != scope["path"]:
             scope = {**scope, "path": path, "raw_path": path.encode()}
         scope[FAULT_SCOPE_KEY] = fault
+        scope[BEHAVIOUR_SCOPE_KEY] = behaviour
         denied = self._auth_error(scope) if fault != AUTH_NOT_ENFORCED else None
         if denied is not None:
             await error_response(denied, fault)(scope, receive, send)
@@ -107,11 +125,15 @@ ROUTES = [
 ]
 
 
-def create_app(api_key: str | None = None, fault: str | None = None) -> Starlette:
-    """The reference gateway; ``fault`` (a name from FAULTS) applies to plain ``/v1`` paths."""
+def create_app(api_key: str | None = None, fault: str | None = None,
+               behaviour: str = OBEDIENT) -> Starlette:
+    """The reference gateway; ``fault`` (a name from FAULTS) and ``behaviour`` (a name from
+    BEHAVIOURS) apply to plain ``/v1`` paths."""
     if fault is not None and fault not in FAULTS:
         raise ValueError(f"unknown fault {fault!r}")
-    state = GatewayState(api_key=api_key, default_fault=fault)
+    if behaviour not in BEHAVIOURS:
+        raise ValueError(f"unknown behaviour {behaviour!r}")
+    state = GatewayState(api_key=api_key, default_fault=fault, default_behaviour=behaviour)
     app = Starlette(
         routes=ROUTES,
         middleware=[Middleware(FaultAndAuthMiddleware, state=state)],

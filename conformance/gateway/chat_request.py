@@ -100,6 +100,12 @@ def _refuse_shapes(body: dict[str, Any], fault: str | None) -> None:
         if fault == "chat-tool-followup-rejected" and role == "assistant" and \
                 message.get("content") is None:
             raise invalid_type(f"messages[{index}].content", "a string", None)
+    if fault == "chat-stream-options-refused" and "stream_options" in body:
+        raise bad_request("Unsupported parameter: 'stream_options' is not supported by this "
+                          "gateway.", "stream_options", "unsupported_parameter")
+    if fault == "chat-stream-refused" and body.get("stream") is True:
+        raise bad_request("Unsupported value: 'stream' does not support true with this gateway.",
+                          "stream", "unsupported_value")
     if fault == "chat-seed-rejected" and "seed" in body:
         raise bad_request("Unsupported parameter: 'seed' is not supported by this gateway.",
                           "seed", "unsupported_parameter")

@@ -1,4 +1,4 @@
-"""Per-request context: the active fault and the gateway's shared state."""
+"""Per-request context: the active fault and model behaviour, and the gateway's shared state."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from typing import Any
 
 from starlette.requests import Request
 
+from .behaviours import OBEDIENT
+
 # ASGI scope key under which the routing middleware records the active fault (or None).
 FAULT_SCOPE_KEY = "conformance.fault"
+# ... and the active model behaviour (a name from behaviours.BEHAVIOURS).
+BEHAVIOUR_SCOPE_KEY = "conformance.behaviour"
 
 
 class ResponseStore:
@@ -40,6 +44,7 @@ class ResponseStore:
 class GatewayState:
     api_key: str | None
     default_fault: str | None
+    default_behaviour: str = OBEDIENT
     store: ResponseStore = field(default_factory=ResponseStore)
     # Set when the server is stopping, so deliberately hanging streams end promptly.
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -47,6 +52,10 @@ class GatewayState:
 
 def current_fault(request: Request) -> str | None:
     return request.scope.get(FAULT_SCOPE_KEY)
+
+
+def current_behaviour(request: Request) -> str:
+    return request.scope.get(BEHAVIOUR_SCOPE_KEY) or OBEDIENT
 
 
 def gateway_state(request: Request) -> GatewayState:

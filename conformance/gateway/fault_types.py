@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Fault:
+    """One way to break the contract. A run against it changes the outcome of exactly
+    `trips` and `collateral` (the suite's tests assert that set, both ways)."""
+
     name: str
     description: str
     trips: tuple[str, ...]  # conformance check ids this fault must make fail
@@ -14,3 +18,6 @@ class Fault:
     # check, warn for a SHOULD check): "warn" for a tolerated deviation inside a MUST check,
     # "error" when the harness must cut the exchange.
     outcome: str | None = None
+    # Other checks whose outcome the fault changes too, each with the reason it must:
+    # check id -> why (e.g. "the stream it breaks is the one this check also reads").
+    collateral: Mapping[str, str] = field(default_factory=dict)

@@ -17,9 +17,9 @@ AUTH_NOT_ENFORCED = "auth-not-enforced"
 GATEWAY_FAULTS = (
     Fault(AUTH_NOT_ENFORCED, "a missing or wrong API key is accepted", ("chat.errors.auth",)),
     Fault(UNKNOWN_MODEL_200, "an unknown model is silently routed to gpt-4o-mini",
-          ("chat.errors.unknown-model",)),
+          ("chat.errors.unknown-model", "responses.errors.unknown-model")),
     Fault(UNKNOWN_MODEL_400, "an unknown model gives 400 model_not_found instead of 404",
-          ("chat.errors.unknown-model",), outcome="warn"),
+          ("chat.errors.unknown-model", "responses.errors.unknown-model"), outcome="warn"),
 )
 
 

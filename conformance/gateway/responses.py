@@ -23,19 +23,38 @@ from starlette.responses import JSONResponse, Response
 
 from conformance import tokens
 
+from . import behaviours
 from . import generation as gen
-from .context import GatewayState, current_fault, gateway_state
+from .context import GatewayState, current_behaviour, current_fault, gateway_state
 from .errors import ApiError
 from .fault_types import Fault
 from .responses_request import ResponsesRequest, read_request
 from .sse import EVENT_STREAM, data_frame, event_frame, stream_response, to_json
+
+# Why a fault also changes checks it does not target (`Fault.collateral`).
+_SCHEMA = "the faulty body or event breaks the schema this check validates too"
+_NOT_A_RESPONSE = "a chat.completion body is not a Response: no output items to read"
+_CHAT_USAGE = "usage carries the Chat names, so its Responses counts cannot be read"
+_FAILED_EARLY = "every stream fails after two events: no item or terminal event to judge"
+
+
+def _same(why: str, *checks: str) -> dict[str, str]:
+    """One reason for several collateral checks (ids given without `responses.`)."""
+    return {f"responses.{check}": why for check in checks}
+
 
 # Faults against the Responses contract checks (conformance/checks/responses); each is a bug
 # seen in real gateways, applied at one place, next to the behaviour it breaks.
 CONTRACT_FAULTS = (
     Fault("responses-output-item-bare", "non-stream message items lack 'id' and 'status' (a "
           "gateway that builds items from a chat message)",
-          ("responses.response.output-items", "responses.response.schema")),
+          ("responses.response.output-items", "responses.response.schema"),
+          collateral=_same(_SCHEMA, "generated.schema-conformance", "input.forms",
+                           "response.strict-schema")
+          | _same("the cut answer's message item has no status at all",
+                  "incomplete.item-status")
+          | _same("the stored response keeps its ids and statuses, so the created and "
+                  "the retrieved bodies differ", "state.retrieve")),
     Fault("responses-null-fields-dropped", "null fields (error, incomplete_details, "
           "instructions, ...) are left out of the non-stream body (exclude_none serialisation)",
           ("responses.response.strict-schema",)),
@@ -48,7 +67,15 @@ CONTRACT_FAULTS = (
     Fault("responses-usage-overbilled", "input_tokens include a hidden 200-token system prompt "
           "the client never sent", ("responses.usage.billing",)),
     Fault("responses-stream-json-content-type", "streams are sent as application/json",
-          ("responses.stream.content-type",)),
+          ("responses.stream.content-type",),
+          collateral=_same(
+              "no event of a stream sent as application/json can be read",
+              *(f"stream.{name}" for name in (
+                  "closes-after-terminal", "created-first", "event-name", "event-order",
+                  "event-schema", "function-call", "sequence-contiguous", "sequence-number",
+                  "sequence-order", "single-terminal", "terminal-last", "terminal-output",
+                  "terminal-status", "text-done-matches")),
+              "tools.hosted-tool", "usage.stream-input")),
     Fault("responses-stream-created-at-iso", "response.created / in_progress carry created_at "
           "as an ISO 8601 string", ("responses.stream.event-schema",)),
     Fault("responses-stream-no-event-lines", "stream frames carry no 'event:' line (Chat-style "
@@ -60,9 +87,13 @@ CONTRACT_FAULTS = (
     Fault("responses-stream-terminal-output-empty", "the terminal event's response.output is "
           "[] (the created snapshot's output)", ("responses.stream.terminal-output",)),
     Fault("responses-tool-choice-ignored", "a tool_choice naming a function is dropped; the "
-          "model answers in text", ("responses.tools.function-call",)),
+          "model answers in text", ("responses.tools.function-call",
+                                    "responses.stream.function-call"),
+          collateral=_same("there is no function call to read or answer",
+                           "tools.arguments-json", "tools.function-output")),
     Fault("responses-function-output-dropped", "function_call_output input items are dropped, "
-          "so the model calls the tool again", ("responses.tools.function-output",)),
+          "so the upstream refuses the unanswered function_call with a 400",
+          ("responses.tools.function-output",)),
     Fault("responses-parallel-calls-ignored", "parallel_tool_calls: false is not forwarded",
           ("responses.tools.parallel-calls",)),
     Fault("responses-hosted-tool-500", "a hosted tool (web_search_preview) crashes the "
@@ -81,24 +112,77 @@ CONTRACT_FAULTS = (
     Fault("responses-reasoning-effort-ignored", "the reasoning parameter is accepted on every "
           "model and silently dropped", ("responses.reasoning.effort",)),
     Fault("responses-validation-422", "invalid requests get a FastAPI-style 422 "
-          "{'detail': [...]} instead of the error envelope", ("responses.errors.envelope",)),
+          "{'detail': [...]} instead of the error envelope", ("responses.errors.envelope",),
+          collateral=_same("invalid requests get the 422 body too: a 4xx "
+                           "other than 400, without the envelope",
+                           "errors.bad-request-status", "generated.rejects-invalid",
+                           "reasoning.effort")),
     Fault("responses-invalid-json-500", "a body that is not JSON crashes into a 500",
-          ("responses.errors.bad-request-status",)),
+          ("responses.errors.bad-request-status",),
+          collateral=_same("a generated body that is not a JSON object (a "
+                           "bare number) crashes into the same 500",
+                           "generated.rejects-invalid")),
     Fault("responses-unknown-model-routed", "an unknown model on /v1/responses is answered by "
           "the default model", ("responses.errors.unknown-model",)),
 )
 
+# Faults a check once passed without judging (issue 8): each must now fail its checks.
+VERDICT_FAULTS = (
+    Fault("responses-stream-refused", "`stream: true` is refused with a 400 error envelope "
+          "(a gateway that only proxies non-streamed requests)", (
+              *(f"responses.stream.{name}" for name in (
+                  "content-type", "event-schema", "closes-after-terminal", "created-first",
+                  "sequence-number", "sequence-order", "sequence-contiguous", "event-name",
+                  "event-order", "text-done-matches", "function-call", "single-terminal",
+                  "terminal-last", "terminal-status", "terminal-output", "failure-shape")),
+              "responses.usage.stream-input"),
+          collateral=_same("every stream is refused, so that refusal says "
+                           "nothing about hosted tools", "tools.hosted-tool")),
+    Fault("responses-stream-tool-choice-ignored", "streamed requests lose a tool_choice naming "
+          "a function (only the non-stream path maps it); the stream answers in text",
+          ("responses.stream.function-call",)),
+    Fault("responses-hosted-tool-dropped", "hosted tools (web_search_preview) and a tool_choice "
+          "forcing them are stripped before forwarding; the answer is a 200 without any search",
+          ("responses.tools.hosted-tool",)),
+    Fault("responses-cut-reported-completed", "an answer cut at max_output_tokens is reported "
+          "'completed' (status, message item, no incomplete_details), as when a backend's "
+          "length stop is mapped to completed", ("responses.incomplete.details",
+                                                  "responses.incomplete.item-status")),
+)
+
 RESPONSES_FAULTS = (
     Fault("responses-part-type-text", "message content parts have type 'text', not "
-          "'output_text'", ("responses.response.output-text-part",)),
+          "'output_text'", ("responses.response.output-text-part",),
+          collateral=_same(_SCHEMA, "generated.schema-conformance", "input.forms",
+                           "response.schema", "response.strict-schema",
+                           "stream.event-schema")
+          | _same("no output_text part holds the text to read", "response.output-text",
+                  "structured.json-schema")
+          | _same("output_text deltas go into a 'text' part", "stream.event-order")),
     Fault("responses-chat-body", "non-stream /v1/responses returns a chat.completion body",
-          ("responses.response.object", "responses.response.schema")),
+          ("responses.response.object", "responses.response.schema"),
+          collateral=_same(_SCHEMA, "generated.schema-conformance", "input.forms",
+                           "response.output-items", "response.strict-schema",
+                           "usage.field-names")
+          | _same(_NOT_A_RESPONSE, "state.retrieve", "state.previous-response",
+                  "structured.json-schema", "tools.function-call", "tools.arguments-json",
+                  "tools.function-output", "tools.parallel-calls", "response.output-text",
+                  "response.output-text-part")
+          | _same(_CHAT_USAGE, "usage.billing", "usage.stream-input",
+                  "incomplete.max-output-tokens")),
     Fault("responses-usage-chat-names", "usage uses prompt_tokens/completion_tokens names",
-          ("responses.usage.field-names",)),
+          ("responses.usage.field-names",),
+          collateral=_same(_SCHEMA, "generated.schema-conformance", "input.forms",
+                           "response.schema", "response.strict-schema",
+                           "stream.event-schema")
+          | _same(_CHAT_USAGE, "usage.billing", "usage.stream-input", "usage.total",
+                  "incomplete.max-output-tokens", "state.previous-response")),
     Fault("responses-usage-total-wrong", "usage.total_tokens = input + output + 1",
           ("responses.usage.total",)),
     Fault("responses-stream-no-sequence-number", "stream events lack sequence_number",
-          ("responses.stream.sequence-number",)),
+          ("responses.stream.sequence-number",),
+          collateral=_same("each event's schema requires sequence_number",
+                           "stream.event-schema")),
     Fault("responses-stream-sequence-not-increasing", "sequence_number restarts at 0 for each "
           "output item", ("responses.stream.sequence-order",)),
     Fault("responses-stream-event-name-mismatch", "the SSE 'event:' of text events uses the "
@@ -107,17 +191,26 @@ RESPONSES_FAULTS = (
     Fault("responses-stream-no-created", "the stream starts with response.in_progress; no "
           "response.created", ("responses.stream.created-first",)),
     Fault("responses-stream-delta-after-part-done", "the last output_text.delta comes after "
-          "content_part.done", ("responses.stream.event-order",)),
+          "content_part.done", ("responses.stream.event-order",
+                                # output_text.done then differs from the deltas before it
+                                "responses.stream.text-done-matches")),
     Fault("responses-stream-done-text-mismatch", "output_text.done text lacks the last delta",
           ("responses.stream.text-done-matches",)),
     Fault("responses-stream-two-terminal", "response.completed is sent twice",
           ("responses.stream.single-terminal",)),
     Fault("responses-stream-terminal-not-last", "the last output_item.done comes after the "
-          "terminal event", ("responses.stream.terminal-last",)),
+          "terminal event", ("responses.stream.terminal-last",),
+          collateral=_same("the item closed after the terminal event "
+                           "was not closed before it", "stream.terminal-output")),
     Fault("responses-stream-status-mismatch", "response.completed carries status "
-          "'in_progress'", ("responses.stream.terminal-status",)),
+          "'in_progress'", ("responses.stream.terminal-status",),
+          collateral=_same("status 'in_progress' breaks the terminal "
+                           "event's schema", "stream.event-schema")),
     Fault("responses-max-output-ignored", "max_output_tokens is ignored",
-          ("responses.incomplete.max-output-tokens",)),
+          ("responses.incomplete.max-output-tokens",),
+          collateral=_same("no answer is cut, so no incomplete status "
+                           "is there to judge", "incomplete.details",
+                           "incomplete.item-status")),
     Fault("responses-incomplete-no-details", "an incomplete response has incomplete_details "
           "null", ("responses.incomplete.details",)),
     Fault("responses-incomplete-item-completed", "the message item of a cut answer is marked "
@@ -131,9 +224,16 @@ RESPONSES_FAULTS = (
     Fault("responses-function-args-not-json", "function_call arguments are a Python repr, "
           "not JSON", ("responses.tools.arguments-json",)),
     Fault("responses-stream-error-bare", "the stream fails mid-way with a bare "
-          "{'error': ...} payload and no response.failed", ("responses.stream.failure-shape",)),
+          "{'error': ...} payload and no response.failed", ("responses.stream.failure-shape",),
+          collateral=_same(_FAILED_EARLY, "stream.closes-after-terminal",
+                           "stream.event-order", "stream.function-call",
+                           "stream.single-terminal", "stream.terminal-last",
+                           "stream.terminal-output", "stream.terminal-status",
+                           "stream.text-done-matches", "tools.hosted-tool",
+                           "usage.stream-input")),
     Fault("responses-stream-not-closed", "the connection stays open (idle) after the "
           "terminal event", ("responses.stream.closes-after-terminal",)),
+    *VERDICT_FAULTS,
     *CONTRACT_FAULTS,
     Fault("responses-500-on-wrong-type", "a wrong-typed field (e.g. temperature as a string) "
           "crashes into a 500 server_error, not a 400",
@@ -172,10 +272,12 @@ def _last_user_text(context: list[dict[str, Any]]) -> str:
     return gen.last_user_text(item for item in context if item.get("type") == "message")
 
 
-def _functions_to_call(request: ResponsesRequest) -> list[dict[str, Any]]:
+def _functions_to_call(request: ResponsesRequest, behaviour: str) -> list[dict[str, Any]]:
     if request.input_items[-1].get("type") == "function_call_output":
         return []  # a tool result came back: answer it with text
     choice = request.tool_choice
+    if not behaviours.chooses_tools(behaviour, choice):
+        return []  # left to the model, which does not pick tools
     if isinstance(choice, dict) and choice["type"] != "function":
         return []  # the web search is forced
     forced = choice["name"] if isinstance(choice, dict) else None
@@ -183,17 +285,21 @@ def _functions_to_call(request: ResponsesRequest) -> list[dict[str, Any]]:
                                  request.parallel_tool_calls)
 
 
-def _searches_web(request: ResponsesRequest) -> bool:
-    """A declared web search runs unless tool_choice rules tools out or forces a function."""
+def _searches_web(request: ResponsesRequest, behaviour: str) -> bool:
+    """A declared web search runs unless tool_choice rules tools out or forces a function (or
+    leaves it to a model that does not pick tools)."""
     choice = request.tool_choice
+    if not behaviours.chooses_tools(behaviour, choice):
+        return False
     forces_function = isinstance(choice, dict) and choice.get("type") == "function"
     return request.offers_web_search and choice != "none" and not forces_function
 
 
 def _answer_text(request: ResponsesRequest, context: list[dict[str, Any]],
-                 query: str | None) -> str:
+                 query: str | None, behaviour: str) -> str:
     last = request.input_items[-1]
-    if last.get("type") == "function_call_output":
+    fixed = behaviours.ignores_instructions(behaviour)  # the wording only: JSON modes still hold
+    if last.get("type") == "function_call_output" and not fixed:
         output = last.get("output")
         text = output if isinstance(output, str) else tokens.content_text(output)
         return gen.tool_result_answer(context, text)
@@ -201,14 +307,17 @@ def _answer_text(request: ResponsesRequest, context: list[dict[str, Any]],
     if kind == "json_schema":
         return gen.compact_json(gen.schema_instance(request.text_format.get("schema") or {}))
     if kind == "json_object":
-        return gen.json_object_text(context, _last_user_text(context))
+        return behaviours.fixed_json_object() if fixed else \
+            gen.json_object_text(context, _last_user_text(context))
+    if fixed:
+        return behaviours.FIXED_REPLY_TEXT
     if query is not None:
         return gen.search_answer_text(context, query)
     return gen.answer_text(context, _last_user_text(context))
 
 
 def plan_output(request: ResponsesRequest, context: list[dict[str, Any]], response_id: str,
-                fault: str | None) -> OutputPlan:
+                fault: str | None, behaviour: str = behaviours.OBEDIENT) -> OutputPlan:
     encoding = request.model.encoding
     budget = None if fault == "responses-max-output-ignored" else request.max_output_tokens
     items: list[PlannedItem] = []
@@ -220,7 +329,7 @@ def plan_output(request: ResponsesRequest, context: list[dict[str, Any]], respon
         reasoning_tokens = used = summary.token_count
         items.append(PlannedItem(_reasoning_item(response_id, summary.text), summary.pieces))
     remaining = None if budget is None else budget - used
-    functions = _functions_to_call(request)
+    functions = _functions_to_call(request, behaviour)
     if functions:
         calls, calls_used = gen.generate_arguments(
             functions, encoding, remaining, lambda function: _arguments_text(function, fault))
@@ -233,16 +342,18 @@ def plan_output(request: ResponsesRequest, context: list[dict[str, Any]], respon
         truncated = calls[-1].truncated
     else:
         query = None
-        if _searches_web(request):
+        if _searches_web(request, behaviour):
             # The search runs on the gateway: its item costs no output tokens.
             query = gen.search_query(_last_user_text(context))
             items.append(PlannedItem(_web_search_item(response_id, len(items), query, fault), ()))
-        text = gen.generate(_answer_text(request, context, query), encoding,
+        text = gen.generate(_answer_text(request, context, query, behaviour), encoding,
                             max_tokens=remaining)
         used += text.token_count
         truncated = text.truncated
         items.append(PlannedItem(_message_item(response_id, len(items), text, fault),
                                  text.pieces))
+    if fault == "responses-cut-reported-completed":
+        truncated = False  # the bug: a length stop is mapped to "completed"
     return OutputPlan(items, used, reasoning_tokens, truncated)
 
 
@@ -288,7 +399,8 @@ def _web_search_item(response_id: str, index: int, query: str,
 
 def _message_item(response_id: str, index: int, text: gen.Generated,
                   fault: str | None) -> dict[str, Any]:
-    cut = text.truncated and fault != "responses-incomplete-item-completed"
+    cut = text.truncated and fault not in ("responses-incomplete-item-completed",
+                                           "responses-cut-reported-completed")
     part_type = "text" if fault == "responses-part-type-text" else "output_text"
     return {
         "id": gen.stable_id("msg_", response_id, index),
@@ -460,8 +572,8 @@ def _message_events(index: int, planned: PlannedItem, fault: str | None) -> list
         {"type": "response.output_item.done", "output_index": index, "item": item},
     ]
     if fault == "responses-stream-delta-after-part-done" and deltas:
-        position = next(i for i, e in enumerate(events) if e is deltas[-1])
-        events.insert(len(events) - 1, events.pop(position))  # after content_part.done
+        last = events.pop(next(i for i, e in enumerate(events) if e is deltas[-1]))
+        events.insert(len(events) - 1, last)  # after content_part.done, before item done
     return events
 
 
@@ -617,7 +729,7 @@ async def create_response(request: Request) -> Response:
     previous_id = None if fault == "responses-previous-id-ignored" else \
         parsed.previous_response_id
     response_id = f"resp_{uuid.uuid4().hex}"
-    plan = plan_output(parsed, context, response_id, fault)
+    plan = plan_output(parsed, context, response_id, fault, current_behaviour(request))
     input_tokens = tokens.count_responses_input(context, parsed.model.encoding,
                                                 parsed.instructions, parsed.tools)
     body = response_json(response_id, int(time.time()), parsed, plan, input_tokens,

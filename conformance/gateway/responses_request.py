@@ -143,14 +143,50 @@ def _request_faults(body: dict[str, Any], fault: str | None) -> dict[str, Any]:
                "responses-json-schema-ignored": "text",
                "responses-parallel-calls-ignored": "parallel_tool_calls"}
     body.pop(dropped.get(fault or "", ""), None)
-    if fault == "responses-tool-choice-ignored" and isinstance(body.get("tool_choice"), dict):
+    if fault == "responses-stream-refused" and body.get("stream") is True:
+        raise bad_request("Streaming is not supported by this gateway.", "stream",
+                          "unsupported_value")
+    if fault == "responses-tool-choice-ignored" and _names_function(body.get("tool_choice")):
         body["tool_choice"] = "none"
+    if fault == "responses-stream-tool-choice-ignored" and body.get("stream") is True and \
+            _names_function(body.get("tool_choice")):
+        body["tool_choice"] = "none"  # the bug: only the non-stream path maps named choices
+    if fault == "responses-hosted-tool-dropped":
+        body = _without_hosted_tools(body)
     if fault == "responses-function-output-dropped" and isinstance(body.get("input"), list):
         body["input"] = [i for i in body["input"] if not (
             isinstance(i, dict) and i.get("type") == "function_call_output")]
+        _refuse_unanswered_calls(body["input"])
     if fault == "responses-unknown-model-routed" and body.get("model") not in MODELS:
         body["model"] = DEFAULT_MODEL
     return body
+
+
+def _names_function(choice: Any) -> bool:
+    return isinstance(choice, dict) and choice.get("type") == "function"
+
+
+def _without_hosted_tools(body: dict[str, Any]) -> dict[str, Any]:
+    """The request as a gateway that only knows function tools forwards it."""
+    tools = body.get("tools")
+    if isinstance(tools, list):
+        body["tools"] = [t for t in tools if not (isinstance(t, dict) and t.get("type") in
+                                                    HOSTED_TOOLS)] or None
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") in HOSTED_TOOLS:
+        body["tool_choice"] = None
+    return {k: v for k, v in body.items() if v is not None or k not in ("tools", "tool_choice")}
+
+
+def _refuse_unanswered_calls(items: list[Any]) -> None:
+    """What the upstream (OpenAI) answers to a function_call whose output was dropped."""
+    answered = {i.get("call_id") for i in items
+                if isinstance(i, dict) and i.get("type") == "function_call_output"}
+    for item in items:
+        if isinstance(item, dict) and item.get("type") == "function_call" and \
+                item.get("call_id") not in answered:
+            raise bad_request(f"No tool output found for function call {item.get('call_id')}.",
+                              "input")
 
 
 def _has_part_content(items: Any) -> bool:

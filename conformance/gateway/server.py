@@ -9,6 +9,7 @@ from types import TracebackType
 import uvicorn
 
 from .app import create_app
+from .behaviours import OBEDIENT
 from .context import GatewayState
 
 HOST = "127.0.0.1"
@@ -35,11 +36,13 @@ class EmbeddedGateway:
         with EmbeddedGateway(api_key="sk-test") as gw:
             client = OpenAI(base_url=gw.base_url, api_key="sk-test")
             faulty = gw.fault_base_url("chat-stream-no-done")
+            mock = gw.behaviour_base_url("fixed-reply")
     """
 
     def __init__(self, api_key: str | None = None, fault: str | None = None,
-                 port: int = 0, start_timeout: float = 10.0) -> None:
-        self.app = create_app(api_key=api_key, fault=fault)
+                 port: int = 0, start_timeout: float = 10.0,
+                 behaviour: str = OBEDIENT) -> None:
+        self.app = create_app(api_key=api_key, fault=fault, behaviour=behaviour)
         self._state: GatewayState = self.app.state.gateway
         self._server = uvicorn.Server(_config(self.app, port))
         self._thread: threading.Thread | None = None
@@ -58,6 +61,10 @@ class EmbeddedGateway:
 
     def fault_base_url(self, name: str) -> str:
         return f"{self.root_url}/fault/{name}/v1"
+
+    def behaviour_base_url(self, name: str) -> str:
+        """The clean gateway whose model behaves as ``name`` (see ``behaviours``)."""
+        return f"{self.root_url}/behaviour/{name}/v1"
 
     def start(self) -> EmbeddedGateway:
         self._thread = threading.Thread(target=self._server.run, name="embedded-gateway",
@@ -86,6 +93,8 @@ class EmbeddedGateway:
         self.stop()
 
 
-def serve(port: int = 8000, fault: str | None = None, api_key: str | None = None) -> None:
+def serve(port: int = 8000, fault: str | None = None, api_key: str | None = None,
+          behaviour: str = OBEDIENT) -> None:
     """Run the gateway in the foreground until interrupted (``conformance serve``)."""
-    uvicorn.Server(_config(create_app(api_key=api_key, fault=fault), port)).run()
+    app = create_app(api_key=api_key, fault=fault, behaviour=behaviour)
+    uvicorn.Server(_config(app, port)).run()

@@ -13,13 +13,20 @@ from conformance.results import write_document
 DEFAULT_ROOT = Path("reports")
 
 
-def write_reports(document: dict[str, Any], output: Path | None, redactor: Redactor) -> Path:
-    """Write results.json, junit.xml and index.html; default DIR is reports/<UTC timestamp>/."""
+def output_dir(output: Path | None) -> Path:
+    """The run's report directory, created: `output`, or reports/<UTC timestamp>/."""
     out_dir = output or DEFAULT_ROOT / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def write_reports(document: dict[str, Any], out_dir: Path, redactor: Redactor,
+                  latest: bool = False) -> Path:
+    """Write results.json, junit.xml and index.html into `out_dir` (and point reports/latest
+    at it when `latest`)."""
     write_document(document, out_dir / "results.json", redactor)
     render_reports(document, out_dir, redactor)
-    if output is None:
+    if latest:
         _point_latest(out_dir)
     return out_dir
 

@@ -31,15 +31,16 @@ def _case(suite: ET.Element, result: dict[str, Any], exchanges: dict[str, Any]) 
     case = ET.SubElement(suite, "testcase", classname=f"{result['endpoint']}.{result['family']}",
                          name=result["id"], time=str(result["duration"]))
     props = ET.SubElement(case, "properties")
-    for key in ("level", "feature", "spec", "source", "outcome"):
-        ET.SubElement(props, "property", name=key, value=str(result[key]))
+    for key in ("level", "feature", "spec", "source", "outcome", "cause"):
+        if result.get(key) is not None:
+            ET.SubElement(props, "property", name=key, value=str(result[key]))
     detail = _detail(result, exchanges)
     outcome = result["outcome"]
     if outcome == "fail":
         ET.SubElement(case, "failure", message=result["message"]).text = detail
     elif outcome == "error":
         ET.SubElement(case, "error", message=result["message"]).text = detail
-    elif outcome in ("not_supported", "skipped"):
+    elif outcome in ("not_supported", "skipped", "inconclusive", "not_run"):
         ET.SubElement(case, "skipped", message=f"{outcome}: {result['message']}")
     elif outcome == "warn":
         ET.SubElement(case, "system-out").text = f"WARN (SHOULD): {result['message']}\n{detail}"

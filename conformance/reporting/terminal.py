@@ -18,12 +18,18 @@ STATUS: dict[str, tuple[str, str, Any]] = {
     Outcome.FAIL: ("failed", "F", ("FAIL", {"red": True})),
     Outcome.ERROR: ("error", "E", ("ERROR", {"red": True})),
     Outcome.NOT_SUPPORTED: ("not supported", "n", ("NOT SUPPORTED", {"cyan": True})),
+    Outcome.INCONCLUSIVE: ("inconclusive", "i", ("INCONCLUSIVE", {"purple": True})),
     Outcome.SKIPPED: ("skipped", "s", "SKIPPED"),
+    Outcome.NOT_RUN: ("not run", "-", "NOT RUN"),
 }
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "red",
-          "not_supported": "cyan", "skipped": "dim"}
+          "not_supported": "cyan", "inconclusive": "magenta", "skipped": "dim",
+          "not_run": "dim"}
 _VERDICT_STYLE = {"conformant": "bold green", "conformant-with-warnings": "bold yellow",
-                  "non-conformant": "bold red", "incomplete": "bold red"}
+                  "non-conformant": "bold red", "incomplete": "bold red",
+                  "not-judged": "bold red"}
+# Outcomes listed one line each under the table (passes and skips are only counted).
+_LISTED = ("fail", "error", "warn", "inconclusive")
 
 
 def failure_text(
@@ -44,21 +50,23 @@ def failure_text(
 
 def render(document: dict[str, Any], color: bool) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, width=110, highlight=False)
+    console = Console(file=buffer, force_terminal=color, width=130, highlight=False)
     summary = document["summary"]
     console.rule("conformance summary")
     console.print(_overview(document))
-    for result in document["results"]:
-        if result["outcome"] in ("fail", "error", "warn"):
+    for result in sorted(document["results"], key=lambda r: _LISTED.index(r["outcome"])
+                         if r["outcome"] in _LISTED else len(_LISTED)):
+        if result["outcome"] in _LISTED:
             style = _STYLE[result["outcome"]]
-            console.print(f"[{style}]{result['outcome'].upper():5}[/] [{result['level']}] "
-                          f"{result['id']}: {result['message']}", markup=True)
+            console.print(f"[{style}]{result['outcome'].upper():12}[/] [{result['level']}] "
+                          f"{result['id']}: {result['message']}", markup=True, soft_wrap=True)
+    scope = ", ".join(f"{e}: {s}" for e, s in summary["scope"].items())
+    if scope:
+        console.print(f"endpoints: {scope}", markup=False)
     verdict = summary["verdict"]
     stats = document["stats"]
-    judged = sum(summary["counts"][o] for o in ("pass", "fail", "warn", "error"))
-    if document["results"] and not judged:
-        console.print("[yellow]no check could be judged: every endpoint looks absent. Is the base "
-                      "URL right? It must include the API prefix, e.g. http://host:8000/v1[/]")
+    if summary["cause"]:
+        console.print(f"[{_VERDICT_STYLE.get(verdict, 'bold')}]{verdict}:[/] {summary['cause']}")
     console.print(
         f"[{_VERDICT_STYLE.get(verdict, 'bold')}]verdict: {verdict}[/]  "
         f"requests: {stats['requests']}  tokens: {stats['input_tokens']} in / "

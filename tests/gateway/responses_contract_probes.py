@@ -61,14 +61,25 @@ def _types(body: dict[str, Any]) -> list[str]:
     return [item["type"] for item in body["output"]]
 
 
-def _function_output_loops(base: str) -> bool:
+def _function_output_refused(base: str) -> bool:
+    """The output is dropped, so the upstream refuses the unanswered call (as OpenAI does)."""
     call = _create(base, **FORCED).json()["output"][0]
     history = [{"role": "user", "content": "Tell me a fact"},
                {"type": "function_call", "call_id": call["call_id"], "name": "f",
                 "arguments": call["arguments"]},
                {"type": "function_call_output", "call_id": call["call_id"], "output": "ok"}]
-    return "function_call" in _types(_post(base, {"model": "gpt-4o-mini", "input": history,
-                                                  "tools": [TOOL]}).json())
+    return _post(base, {"model": "gpt-4o-mini", "input": history,
+                        "tools": [TOOL]}).status_code == 400
+
+
+def _stream_without_call(base: str) -> bool:
+    return not any(e["type"] == "response.output_item.added" and
+                   e["item"]["type"] == "function_call" for e in _events(base, **FORCED))
+
+
+def _cut_reported_completed(base: str) -> bool:
+    body = _create(base, max_output_tokens=16).json()
+    return body["status"] == "completed" and body["usage"]["output_tokens"] == 16
 
 
 def _misreported_reasoning(base: str) -> bool:
@@ -110,7 +121,12 @@ CONTRACT_PROBES: dict[str, Callable[[str], bool]] = {
         e["type"] == "response.function_call_arguments.done" for e in _events(b, **FORCED)),
     "responses-stream-terminal-output-empty": lambda b: _terminal(b)["output"] == [],
     "responses-tool-choice-ignored": lambda b: _types(_create(b, **FORCED).json()) == ["message"],
-    "responses-function-output-dropped": _function_output_loops,
+    "responses-function-output-dropped": _function_output_refused,
+    "responses-stream-refused": lambda b: _stream(b).status_code == 400,
+    "responses-stream-tool-choice-ignored": _stream_without_call,
+    "responses-hosted-tool-dropped": lambda b: "web_search_call" not in _types(_create(
+        b, **WEB_SEARCH, tool_choice={"type": "web_search_preview"}).json()),
+    "responses-cut-reported-completed": _cut_reported_completed,
     "responses-parallel-calls-ignored": lambda b: len(_create(
         b, tools=[TOOL, TOOL_2], tool_choice="required", parallel_tool_calls=False).json()[
         "output"]) > 1,

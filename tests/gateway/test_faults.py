@@ -248,6 +248,13 @@ PROBES: dict[str, Probe] = {
     "chat-json-object-fenced": lambda b: _message(_chat(
         b, response_format={"type": "json_object"}).json())["content"].startswith("```"),
     "chat-error-200": lambda b: _chat(b, temperature=9).status_code == 200,
+    # chat, issue 8: refusals of stream parameters, and a correctly reported mid-stream failure
+    "chat-stream-options-refused": lambda b: _chat(
+        b, stream=True, stream_options={"include_usage": True}).status_code == 400 and
+        _chat(b, stream=True).status_code == 200,
+    "chat-stream-refused": lambda b: _chat(b, stream=True).status_code == 400 and
+        "error" in _chat(b, stream=True).json(),
+    "chat-stream-fails-midway": lambda b: any("error" in c for c in _chat_chunks(b)),
     "models-entry-incomplete": lambda b: any("owned_by" not in m for m in httpx.get(
         b + "/models", headers=HEADERS).json()["data"]),
     # responses, bodies

@@ -8,21 +8,19 @@ The suite must judge such a gateway (`fail` / `warn`), never crash on it (`error
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.suite.serving import serving
+
 STREAM_EVENTS = 3
-HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -111,21 +109,7 @@ async def _events(payload: Any) -> AsyncIterator[bytes]:
 
 
 @contextmanager
-def serve(mode: str, start_timeout: float = 10.0) -> Iterator[str]:
+def serve(mode: str) -> Iterator[str]:
     """Serve one mode on a free loopback port in a daemon thread; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(create_app(mode), host=HOST, port=0,
-                                           log_level="warning", access_log=False,
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, name=f"malformed-{mode}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + start_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the malformed gateway ({mode}) failed to start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://{HOST}:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(mode), f"malformed-{mode}") as root:
+        yield root + "/v1"

@@ -55,12 +55,6 @@ def test_a_should_violation_alone_exits_0(gateway, tmp_path: Path) -> None:
     assert run.exit_code == 0
 
 
-def test_unreachable_target_exits_3(tmp_path: Path) -> None:
-    run = run_suite(f"http://127.0.0.1:{free_port()}/v1", tmp_path)
-    assert run.exit_code == 3
-    assert run.document["run"]["status"] == "unreachable"
-
-
 @pytest.mark.parametrize("argv", [
     ["run", "--header", "no-colon-here"],
     ["run", "--base-url", "ftp://example.com/v1"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from conformance.check import Level
-from conformance.checks.responses import RULE_CHECKS
+from conformance.checks.responses import RULE_CHECKS, RULE_SUBJECTS
 from conformance.cli import load_checks
 from conformance.event_order import MUST, RULES
 
@@ -29,3 +29,8 @@ def test_should_checks_own_no_must_rule() -> None:
                  for check_id, rules in RULE_CHECKS.items()
                  if checks[check_id].level == Level.SHOULD}
     assert {k: v for k, v in misplaced.items() if v} == {}
+
+
+def test_every_rule_group_names_its_subject() -> None:
+    """A rule group passes only on streams that hold what its rules are about."""
+    assert sorted(RULE_SUBJECTS) == sorted(RULE_CHECKS)

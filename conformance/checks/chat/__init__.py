@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance import schemas
 from conformance.check import Problems, expect
+from conformance.http import Exchange
 from conformance.sampling import deterministic
 from conformance.shapes import array_member, describe, member, object_member, objects
-from conformance.streams import ChatStream
+from conformance.sse import SSEParser
+from conformance.streams import ChatStream, decode_chat_stream
 
 PATH = "/chat/completions"
 MAX_TOKENS = 48
@@ -15,14 +18,9 @@ OP = "createChatCompletion"
 DOC = "chat.yaml"
 RESPONSE_SCHEMA = "CreateChatCompletionResponse"
 
-# Limits: a prompt that needs hundreds of tokens, answered under a cap of a few.
+# Token caps: the plain request again, capped far below its own answer (which is the reference).
 LIMIT = 5
-LONG_PROMPT = "Write a detailed five-paragraph essay on the history of the printing press."
-# Stop sequences: a counting answer is near-deterministic for every model at temperature 0 and
-# is sure to contain the stop string, so an ignored `stop` shows up as a "4" in the content.
-COUNT_PROMPT = "Count from 1 to 10, separated by commas. Reply with the numbers only."
-STOP_SEQUENCES = ["4"]
-COUNT_MAX_TOKENS = 40
+
 
 def chat_body(model: str, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
@@ -40,12 +38,6 @@ def chat_body(model: str, **extra: Any) -> dict[str, Any]:
 
 def user_message(text: str) -> dict[str, Any]:
     return {"role": "user", "content": text}
-
-
-def count_body(model: str, **extra: Any) -> dict[str, Any]:
-    """The counting request that `stop` must cut (streamed and not: the same request)."""
-    return chat_body(model, messages=[user_message(COUNT_PROMPT)], stop=STOP_SEQUENCES,
-                     max_completion_tokens=COUNT_MAX_TOKENS, **extra)
 
 
 def choice_entries(body: Any) -> list[Any]:
@@ -113,3 +105,37 @@ def stream_finish_reason(stream: ChatStream, choice: int = 0) -> Any:
     reasons = [entry.get("finish_reason") for chunk in stream.content_chunks
                for entry in choices_of(chunk) if entry.get("index") == choice]
     return next((r for r in reversed(reasons) if r is not None), None)
+
+
+def read_chat_stream(exchange: Exchange) -> ChatStream:
+    """The stream as a client reads it: openai-python parses the 200 body of a streamed request
+    as SSE whatever its Content-Type, so a wrong header (chat.stream.content-type's verdict)
+    does not hide the events from every other stream check. Events read this way carry no
+    arrival times."""
+    if exchange.status == 200 and not exchange.is_sse and not exchange.events and exchange.body:
+        parser = SSEParser()
+        parser.feed(exchange.body.encode())
+        parser.close()
+        exchange.events, exchange.deviations = parser.events, parser.deviations
+    return decode_chat_stream(exchange)
+
+
+def new_schema_problems(body: Any, plain: Exchange) -> list[str]:
+    """The chat.completion schema problems of `body` that the plain completion does not share.
+
+    A problem every answer has (a missing `created`, a string token count) is
+    chat.response.schema's verdict on the plain request; an answer to another request shape
+    fails only for what is broken in it alone.
+    """
+    found = schemas.errors(DOC, RESPONSE_SCHEMA, body)
+    reference = plain.json_or_none() if plain.status == 200 else None
+    if not found or not isinstance(reference, dict):
+        return found
+    shared = {_problem_key(p) for p in schemas.errors(DOC, RESPONSE_SCHEMA, reference, limit=100)}
+    return [p for p in found if _problem_key(p) not in shared]
+
+
+def _problem_key(problem: str) -> str:
+    """A schema problem by where it is (values differ between answers); at the root, by what."""
+    path = problem.split(": ", 1)[0]
+    return problem if path == "(root)" else path

@@ -11,13 +11,14 @@ from __future__ import annotations
 import pytest
 
 from conformance import schemas, tokens, usage
-from conformance.check import Level, check, fail, record, warn
+from conformance.check import Level, check, fail, inconclusive, observe, record, warn
 from conformance.checks.chat import OP
 from conformance.http import Exchange
 from conformance.preconditions import require_object
 
 
 @check("chat.billing.prompt-tokens", level=Level.MUST, feature="usage", operation=OP,
+       observes="prompt_tokens reported for a request the suite can count offline",
        spec=f"{schemas.pointer('chat.yaml', 'CompletionUsage')}/properties/prompt_tokens",
        source="OpenAI cookbook, 'How to count tokens with tiktoken' (num_tokens_from_messages)")
 def test_prompt_tokens(chat_completion: Exchange, model: str) -> None:
@@ -30,13 +31,14 @@ def test_prompt_tokens(chat_completion: Exchange, model: str) -> None:
     reported = (body.get("usage") or {}).get("prompt_tokens") if isinstance(
         body.get("usage"), dict) else None
     if not usage.is_count(reported):
-        pytest.skip("the completion reports no prompt_tokens count (judged by "
-                    "chat.usage.present)")
+        inconclusive("the completion reports no prompt_tokens count (judged by "
+                     "chat.usage.present)")
     sent = chat_completion.request_json()
     local = tokens.count_chat_prompt(sent["messages"], encoding, sent.get("tools"))
     margin = usage.billing_margin(local)
     deviation = usage.billing_deviation(reported, local)
     record(encoding=encoding, local_count=local, reported=reported, margin=margin)
+    observe("reported prompt_tokens")
     expected = f"{local} ± {margin} ({encoding}, cookbook recipe)"
     if deviation > 0:
         fail(f"prompt_tokens = {reported}, {reported - local} more than the {local} tokens the "

@@ -7,8 +7,9 @@ from collections.abc import Hashable
 from typing import Any
 
 from conformance import schemas
-from conformance.check import Level, Problems, check, expect
+from conformance.check import Level, Problems, check, expect, inconclusive, observe
 from conformance.checks.chat import DOC, OP
+from conformance.checks.chat.midstream import judged_chunks, parts_of, require_intact
 from conformance.preconditions import require_stream
 from conformance.shapes import describe, hashable, member, ordered
 from conformance.streams import ChatStream
@@ -19,14 +20,17 @@ SOURCE = "OpenAI API reference, chat streaming (the chat completion chunk object
 
 
 def _chunks(stream: ChatStream) -> list[dict]:
+    """The chunks of a 200 stream (not a failure's report), each observed."""
     require_stream(stream.exchange)
-    expect(stream.chunks, "the stream carried no JSON chunk",
+    chunks = judged_chunks(stream)
+    expect(chunks, "the stream carried no JSON chunk",
            expected="data: {...chat.completion.chunk...}", actual=stream.exchange.body[:500])
-    return stream.chunks
+    observe("chunks", len(chunks))
+    return chunks
 
 
 @check("chat.chunk.schema", level=Level.MUST, feature="streaming", operation=OP, spec=SPEC,
-       source=SOURCE)
+       observes="the chunks of a stream", source=SOURCE)
 def test_schema(chat_stream: ChatStream) -> None:
     """Every chunk MUST be valid against the chat.completion.chunk schema."""
     problems = Problems()
@@ -38,7 +42,7 @@ def test_schema(chat_stream: ChatStream) -> None:
 
 
 @check("chat.chunk.object", level=Level.MUST, feature="streaming", operation=OP,
-       spec=f"{SPEC}/properties/object", source=SOURCE)
+       observes="the chunks of a stream", spec=f"{SPEC}/properties/object", source=SOURCE)
 def test_object(chat_stream: ChatStream) -> None:
     """Every chunk's `object` MUST be `chat.completion.chunk`."""
     found = sorted({str(c.get("object")) for c in _chunks(chat_stream)})
@@ -47,7 +51,8 @@ def test_object(chat_stream: ChatStream) -> None:
 
 
 @check("chat.chunk.stable-id", level=Level.MUST, feature="streaming", operation=OP,
-       spec=f"{SPEC}/properties/id", source=SOURCE + ": 'Each chunk has the same ID'")
+       observes="the chunks of a stream", spec=f"{SPEC}/properties/id",
+       source=SOURCE + ": 'Each chunk has the same ID'")
 def test_stable_identity(chat_stream: ChatStream) -> None:
     """Every chunk of one stream MUST carry the same `id`, `created` and `model`."""
     chunks = _chunks(chat_stream)
@@ -58,26 +63,35 @@ def test_stable_identity(chat_stream: ChatStream) -> None:
     problems.raise_if_any("chunk identity changes mid-stream", expected="one id/created/model")
 
 
-def _choices(stream: ChatStream, problems: Problems) -> list[tuple[int, Hashable, dict]]:
+def _choices(chunks: list[dict], problems: Problems) -> list[tuple[int, Hashable, dict]]:
     """(chunk number, index, choice) of every choice object; any other shape is a problem."""
-    problems.items += stream.malformed_choices()
     found = []
-    for number, entry in stream.choice_entries():
-        if isinstance(entry, dict):
-            found.append((number, hashable(entry.get("index", -1)), entry))
-        else:
-            problems.add(f"chunk {number}: a choice is {describe(entry)}, not a choice object")
+    for number, chunk in enumerate(chunks):
+        entries = chunk.get("choices")
+        if entries is not None and not isinstance(entries, list):
+            problems.add(f"chunk {number}: choices is {describe(entries)}, expected an array")
+            continue
+        for entry in entries or []:
+            if isinstance(entry, dict):
+                found.append((number, hashable(entry.get("index", -1)), entry))
+            else:
+                problems.add(f"chunk {number}: a choice is {describe(entry)}, not a choice "
+                             "object")
     return found
 
 
 @check("chat.chunk.first-role", level=Level.MUST, feature="streaming", operation=OP,
-       spec=f"{SPEC}/properties/choices", source=SOURCE + " and recorded OpenAI streams")
+       observes="the deltas of each streamed choice", spec=f"{SPEC}/properties/choices",
+       source=SOURCE + " and recorded OpenAI streams")
 def test_first_role(chat_stream: ChatStream) -> None:
     """Each choice's first delta MUST carry `role: "assistant"` and later deltas MUST NOT repeat it."""
-    _chunks(chat_stream)
+    chunks = _chunks(chat_stream)
+    if parts_of(chat_stream).invalid:  # a lost chunk may be the one that carried the role
+        inconclusive("a chunk's data is not JSON, so which delta came first cannot be told "
+                     "(chat.stream.data-json fails the stream)")
     problems = Problems()
     deltas: dict[Hashable, list[Any]] = defaultdict(list)
-    for _, index, choice in _choices(chat_stream, problems):
+    for _, index, choice in _choices(chunks, problems):
         deltas[index].append(choice.get("delta"))
     for index in ordered(deltas):
         first, *later = deltas[index]
@@ -90,14 +104,16 @@ def test_first_role(chat_stream: ChatStream) -> None:
 
 
 @check("chat.chunk.finish-reason-once", level=Level.MUST, feature="streaming", operation=OP,
-       spec=f"{SPEC}/properties/choices", source=SOURCE)
+       observes="the chunks of a stream that ran its course", spec=f"{SPEC}/properties/choices",
+       source=SOURCE)
 def test_finish_reason_once(chat_stream: ChatStream) -> None:
     """Each choice MUST get exactly one non-null `finish_reason`, on its last chunk."""
-    _chunks(chat_stream)
+    require_intact(chat_stream, "the finish_reason of each choice")
+    chunks = _chunks(chat_stream)
     problems = Problems()
     reasons: dict[Hashable, list[tuple[int, object]]] = defaultdict(list)
     last_seen: dict[Hashable, int] = {}
-    for number, index, choice in _choices(chat_stream, problems):
+    for number, index, choice in _choices(chunks, problems):
         last_seen[index] = number
         if choice.get("finish_reason") is not None:
             reasons[index].append((number, choice["finish_reason"]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import generated
-from conformance.check import Level, check
+from conformance.check import Level, check, observe
 from conformance.checks.chat import OP
 from conformance.generated import CHAT, NEGATIVE, POSITIVE, Sent
 from conformance.http import Client
@@ -35,14 +35,18 @@ def chat_generated_positive(client: Client, model: str, conformance: Target) -> 
 
 
 @check("chat.generated.rejects-invalid", level=Level.MUST, feature="generated", operation=OP,
-       spec=CHAT.spec, source=SOURCE)
+       observes="the answers to schema-invalid generated requests", spec=CHAT.spec,
+       source=SOURCE)
 def test_rejects_invalid(chat_generated_negative: list[Sent], conformance: Target) -> None:
     """Every schema-invalid request (wrong type, out of range, unknown enum value, missing required field) MUST get a 4xx with the error envelope: never a 2xx, never a 5xx."""
+    observe("generated invalid requests", len(chat_generated_negative))
     generated.judge_negative(CHAT, chat_generated_negative, conformance.config)
 
 
 @check("chat.generated.schema-conformance", level=Level.MUST, feature="generated",
-       operation=OP, spec=CHAT.spec, source=SOURCE)
+       observes="the answers to valid generated requests", operation=OP, spec=CHAT.spec,
+       source=SOURCE)
 def test_schema_conformance(chat_generated_positive: list[Sent], conformance: Target) -> None:
     """A valid generated request MUST never get a 5xx, and every 2xx answer MUST match the response schema (each stream chunk the chunk schema)."""
+    observe("generated valid requests", len(chat_generated_positive))
     generated.judge_positive(CHAT, chat_generated_positive, conformance.config)

@@ -1,4 +1,9 @@
-"""Chat Completions: the limits a request sets on its answer (token caps, `n`, `stop`)."""
+"""Chat Completions: the limits a request sets on its answer (token caps, `n`, `stop`).
+
+Caps and stop strings are judged against the model's own answer to the plain request
+(`chat_completion`, the reference), never against what a prompt asks the model to write: a tiny
+model or a fixed-reply mock gets the same verdict as a model that obeys.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,22 @@ from typing import Any
 import pytest
 
 from conformance import schemas, tokens
-from conformance.check import Level, Problems, check, expect, record
+from conformance.check import Level, Problems, check, expect, inconclusive, observe, record
 from conformance.checks.chat import (
     DOC,
     LIMIT,
-    LONG_PROMPT,
     OP,
     PATH,
-    STOP_SEQUENCES,
     chat_body,
     choice_entries,
     choices_of,
+    first_choice,
     message_of,
     not_a_message,
     stream_finish_reason,
-    user_message,
 )
+from conformance.checks.chat.midstream import intact
+from conformance.checks.chat.stop import StopPlan
 from conformance.http import Client, Exchange
 from conformance.preconditions import require_object
 from conformance.shapes import member, object_member
@@ -32,26 +37,22 @@ REQUEST = schemas.pointer(DOC, "CreateChatCompletionRequest")
 SOURCE = "OpenAI API reference, chat/create request parameters"
 
 
-def _capped_request(client: Client, model: str, field: str) -> Exchange:
-    body = chat_body(model, messages=[user_message(LONG_PROMPT)])
-    del body["max_completion_tokens"]
-    body[field] = LIMIT
-    return client.post(PATH, body)
-
-
 @pytest.fixture(scope="session")
 def capped_by_max_completion_tokens(client: Client, model: str) -> Exchange:
-    return _capped_request(client, model, "max_completion_tokens")
+    """The plain request with a cap far below its answer (`chat_completion` is the reference)."""
+    return client.post(PATH, chat_body(model, max_completion_tokens=LIMIT))
 
 
 @pytest.fixture(scope="session")
 def capped_by_max_tokens(client: Client, model: str) -> Exchange:
-    return _capped_request(client, model, "max_tokens")
+    body = chat_body(model, max_tokens=LIMIT)
+    del body["max_completion_tokens"]
+    return client.post(PATH, body)
 
 
-def _judge_cap(exchange: Exchange, field: str, model: str, feature: str = "core") -> None:
-    """The answer stays within the cap (by the reported usage, else a local count) and says so."""
-    body = require_object(exchange, feature=feature)
+def _judge_cap(capped: Exchange, reference: Exchange, field: str, model: str) -> None:
+    """Never more than the cap; `length` when the reference shows the cap had to cut."""
+    body = require_object(capped)
     choices = choices_of(body)
     expect(choices, "the completion has no choice objects",
            expected="choices: [{index, message, finish_reason}]", actual=body.get("choices"))
@@ -62,22 +63,71 @@ def _judge_cap(exchange: Exchange, field: str, model: str, feature: str = "core"
                         f"{field} = {LIMIT}")
     else:
         _judge_by_local_count(choices, model, problems, field)
-    for choice in choices:
-        reason = choice.get("finish_reason")
-        problems.expect(reason == "length", f"choice {choice.get('index')}: finish_reason is "
-                        f"{reason!r} although the answer was cut at {LIMIT} tokens")
-    record(cap=LIMIT, completion_tokens=reported,
+    natural = _answer_length(reference, model)
+    unexercised = _cut_not_exercised(natural, reported)
+    if unexercised is None:
+        _judge_length(choices, natural, problems)
+    record(cap=LIMIT, completion_tokens=reported, uncapped_completion_tokens=natural,
            finish_reasons=[c.get("finish_reason") for c in choices])
     problems.raise_if_any(f"{field} is not honoured", expected={
         "completion_tokens": f"<= {LIMIT}", "finish_reason": "length"})
+    if unexercised is not None:
+        inconclusive(unexercised)
+    observe("an answer cut by the token cap", len(choices))
+
+
+def _judge_length(choices: list[dict[str, Any]], natural: int | None,
+                  problems: Problems) -> None:
+    for choice in choices:
+        reason = choice.get("finish_reason")
+        problems.expect(reason == "length", f"choice {choice.get('index')}: finish_reason is "
+                        f"{reason!r} although the answer was cut at {LIMIT} tokens (the same "
+                        f"request uncapped is {natural} tokens)")
+
+
+def _answer_length(reference: Exchange, model: str) -> int | None:
+    """Completion tokens of the plain request's answer (its cap is far above LIMIT)."""
+    body = reference.json_or_none() if reference.status == 200 else None
+    choice = first_choice(body)
+    if choice is None:
+        return None
+    if choice.get("finish_reason") == "length":
+        return max(LIMIT + 1, _reported_tokens(body) or 0)  # cut at its own, larger cap
+    reported = _reported_tokens(body)
+    if reported is not None:
+        return reported
+    encoding = tokens.encoding_for_model(model)
+    content = member(message_of(choice), "content")
+    return tokens.count_text(content, encoding) if encoding and isinstance(content, str) \
+        else None
+
+
+def _reported_tokens(body: Any) -> int | None:
+    found = member(object_member(body, "usage"), "completion_tokens")
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
+def _cut_not_exercised(natural: int | None, reported: Any) -> str | None:
+    """Why the cap cannot be shown to cut (None: it had to cut this answer)."""
+    if natural is None:
+        return ("the plain request's answer reports no length, so whether the cap had to cut "
+                "cannot be told")
+    if natural <= LIMIT:
+        return (f"the same request uncapped is answered in {natural} tokens, within the cap "
+                f"of {LIMIT}: there was nothing to cut, and a gateway ignoring the cap would "
+                "give the same answer")
+    if isinstance(reported, int) and reported < LIMIT:
+        return (f"the capped answer ended on its own after {reported} tokens, before the cap "
+                "(the model answered differently from the uncapped request)")
+    return None
 
 
 def _judge_by_local_count(choices: list[dict[str, Any]], model: str, problems: Problems,
                           field: str) -> None:
     encoding = tokens.encoding_for_model(model)
     if encoding is None:
-        problems.add("usage.completion_tokens is missing and the model family is unknown, so "
-                     "the answer's length cannot be checked")
+        record(not_counted="usage.completion_tokens is missing and the model's tokenizer is "
+               "unknown, so the answer's length was not checked")
         return
     for choice in choices:
         content = member(message_of(choice), "content")
@@ -87,29 +137,38 @@ def _judge_by_local_count(choices: list[dict[str, Any]], model: str, problems: P
                         f"{counted} tokens ({encoding}), over {field} = {LIMIT}")
 
 
+# The plain request is the reference: when its answer fits within the cap, nothing was cut and a
+# gateway ignoring the cap answers the same, so the check is inconclusive (its observation is an
+# answer the cap had to cut); an answer over the cap fails either way.
 @check("chat.limits.max-completion-tokens", level=Level.MUST, operation=OP,
+       observes="an answer the cap had to cut (the same request uncapped is longer)",
        spec=f"{REQUEST}/properties/max_completion_tokens", source=SOURCE)
-def test_max_completion_tokens(capped_by_max_completion_tokens: Exchange, model: str) -> None:
-    """With `max_completion_tokens`, `completion_tokens` MUST NOT exceed the cap, and a cut answer MUST end with `finish_reason: "length"`."""
-    _judge_cap(capped_by_max_completion_tokens, "max_completion_tokens", model)
+def test_max_completion_tokens(capped_by_max_completion_tokens: Exchange,
+                               chat_completion: Exchange, model: str) -> None:
+    """With `max_completion_tokens`, `completion_tokens` MUST NOT exceed the cap, and an answer the cap cut MUST end with `finish_reason: "length"`."""
+    _judge_cap(capped_by_max_completion_tokens, chat_completion, "max_completion_tokens", model)
 
 
 # A feature of its own: OpenAI itself refuses `max_tokens` for reasoning models (400, "use
-# max_completion_tokens instead"), so a clean refusal is `not_supported`, not a failure.
+# max_completion_tokens instead"), so a clean refusal is `not_supported`, not a failure. Judged
+# against the plain request's answer, as chat.limits.max-completion-tokens is.
 @check("chat.limits.max-tokens", level=Level.MUST, feature="max-tokens", operation=OP,
+       observes="an answer the cap had to cut (the same request uncapped is longer)",
        spec=f"{REQUEST}/properties/max_tokens",
        source=SOURCE + " (`max_tokens` is deprecated, still accepted for non-reasoning models "
        "and sent by many clients)")
-def test_max_tokens(capped_by_max_tokens: Exchange, model: str) -> None:
-    """The deprecated `max_tokens`, when accepted, MUST be honoured like `max_completion_tokens`: no more completion tokens than the cap, and `finish_reason: "length"` when cut."""
-    _judge_cap(capped_by_max_tokens, "max_tokens", model, feature="max-tokens")
+def test_max_tokens(capped_by_max_tokens: Exchange, chat_completion: Exchange,
+                    model: str) -> None:
+    """The deprecated `max_tokens`, when accepted, MUST be honoured like `max_completion_tokens`: no more completion tokens than the cap, and `finish_reason: "length"` when it cut the answer."""
+    _judge_cap(capped_by_max_tokens, chat_completion, "max_tokens", model)
 
 
 @check("chat.limits.n", level=Level.MUST, feature="n", operation=OP,
-       spec=f"{REQUEST}/properties/n", source=SOURCE)
+       observes="the answer to a request for n = 2 choices", spec=f"{REQUEST}/properties/n", source=SOURCE)
 def test_n(chat_two_choices: Exchange) -> None:
     """`n: 2` MUST return two choices, indexed 0 and 1, each with a `message` object (a clean 4xx means `n` is not supported)."""
-    body = require_object(chat_two_choices, feature="n")
+    body = require_object(chat_two_choices)
+    observe("an n = 2 completion")
     choices = choices_of(body)
     indices = sorted(c.get("index") for c in choices if isinstance(c.get("index"), int))
     problems = Problems()
@@ -121,38 +180,57 @@ def test_n(chat_two_choices: Exchange) -> None:
     problems.raise_if_any("n = 2 is not honoured", expected="two choices, indices 0 and 1")
 
 
+# The stop string is a word from the middle of the plain request's answer, sent with the same
+# request (see stop.py): an answer still showing it ignored `stop`, whatever the model; an
+# answer equal to the plain one cut before it must say "stop"; an answer that went elsewhere
+# without reaching it (a non-deterministic model) shows nothing: inconclusive.
 @check("chat.limits.stop", level=Level.MUST, operation=OP, spec=f"{REQUEST}/properties/stop",
+       observes="an answer that reached the stop string (the plain answer cut before it)",
        source=SOURCE + ": 'The returned text will not contain the stop sequence'")
-def test_stop(chat_stop: Exchange, chat_stop_stream: ChatStream) -> None:
-    """With `stop`, the content MUST end before the first stop sequence (which is not returned) and `finish_reason` MUST be `stop`, streamed or not."""
+def test_stop(stop_plan: StopPlan | None, chat_stop: Exchange | None,
+              chat_stop_stream: ChatStream | None) -> None:
+    """With `stop`, the content MUST NOT contain the stop sequence, and an answer that ended at it MUST say `finish_reason: "stop"`, streamed or not."""
+    if stop_plan is None or chat_stop is None or chat_stop_stream is None:
+        inconclusive("the plain request's answer has no word to use as a stop string")
     body = require_object(chat_stop)
     choices = choice_entries(body)
     expect(choices, "the completion has no choices", actual=body)
     problems = Problems()
-    content = None
-    problem = not_a_message(0, choices[0])
+    halves = {"non-streamed": _stopped_answer(choices[0], problems)}
+    if intact(chat_stop_stream):  # a refused, cut or failed stream is the stream checks' call
+        halves["streamed"] = (chat_stop_stream.text(), stream_finish_reason(chat_stop_stream))
+    judged = [where for where, (content, reason) in halves.items()
+              if _judge_stop(content, reason, stop_plan, where, problems)]
+    record(stop=[stop_plan.stop], reference=stop_plan.reference, expected=stop_plan.prefix,
+           answers={where: content for where, (content, _) in halves.items()}, judged=judged)
+    problems.raise_if_any("the stop sequence is not honoured", expected=(
+        f"content {stop_plan.prefix!r} (cut before {stop_plan.stop!r}), finish_reason 'stop'"))
+    if not judged:
+        inconclusive(f"the answers never reached the stop string {stop_plan.stop!r}: the model "
+                     "answered differently from the plain request, so `stop` was not exercised")
+    observe("an answer cut at its stop string", len(judged))
+
+
+def _stopped_answer(choice: Any, problems: Problems) -> tuple[Any, Any]:
+    """(content, finish_reason) of the non-streamed answer (a malformed choice is a problem)."""
+    problem = not_a_message(0, choice)
     if problem:
         problems.add(f"non-streamed: {problem}")
-    else:
-        content = choices[0]["message"].get("content")
-        _judge_stop(content, choices[0].get("finish_reason"), "non-streamed", problems)
-    if chat_stop_stream.exchange.ok and chat_stop_stream.exchange.status == 200:
-        # a refused or cut stream is the stream checks' call; a complete one must stop too
-        _judge_stop(chat_stop_stream.text(), stream_finish_reason(chat_stop_stream),
-                    "streamed", problems)
-    record(stop=STOP_SEQUENCES, content=content, streamed_content=chat_stop_stream.text())
-    problems.raise_if_any("the stop sequence is not honoured",
-                          expected=f"content cut before {STOP_SEQUENCES}, finish_reason 'stop'")
+        return None, None
+    return choice["message"].get("content"), choice.get("finish_reason")
 
 
-def _judge_stop(content: Any, finish_reason: Any, where: str, problems: Problems) -> None:
+def _judge_stop(content: Any, finish_reason: Any, plan: StopPlan, where: str,
+                problems: Problems) -> bool:
+    """Judge one answer; False when it shows nothing about `stop` (it went elsewhere)."""
     if not isinstance(content, str):
-        problems.add(f"{where}: content is {content!r}, not text")
-        return
-    for stop in STOP_SEQUENCES:
-        if stop in content:
-            problems.add(f"{where}: content {content[:80]!r} contains the stop sequence {stop!r} "
-                         f"at offset {content.index(stop)}")
-    problems.expect(finish_reason == "stop",
-                    f"{where}: finish_reason is {finish_reason!r}, expected 'stop'")
-
+        return False
+    if plan.stop in content:
+        problems.add(f"{where}: content {content[:80]!r} contains the stop sequence "
+                     f"{plan.stop!r} at offset {content.index(plan.stop)}")
+        return True
+    if not plan.is_prefix(content):
+        return False
+    problems.expect(finish_reason == "stop", f"{where}: the answer ended at the stop sequence "
+                    f"but finish_reason is {finish_reason!r}, expected 'stop'")
+    return True

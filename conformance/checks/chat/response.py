@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from conformance import schemas
-from conformance.check import Level, Problems, check, expect, expect_equal
+from conformance.check import Level, Problems, check, expect, expect_equal, observe
 from conformance.checks.chat import DOC, OP, RESPONSE_SCHEMA, choice_messages, require_choices
+from conformance.checks.chat.midstream import judged_chunks
 from conformance.http import Exchange
 from conformance.preconditions import require_object, require_success
 from conformance.shapes import describe, member
@@ -13,12 +16,21 @@ from conformance.streams import ChatStream
 SPEC = schemas.pointer(DOC, RESPONSE_SCHEMA)
 SOURCE = "OpenAI API reference, chat/create (response); seed 003_440946b6d7473ee2.txt"
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
+COMPLETION = "a non-streamed completion"
 
 
-@check("chat.response.schema", level=Level.MUST, operation=OP, spec=SPEC, source=SOURCE)
+def _completion(exchange: Exchange) -> dict[str, Any]:
+    """The completion body (a 200 JSON object), observed."""
+    body = require_object(exchange)
+    observe(COMPLETION)
+    return body
+
+
+@check("chat.response.schema", level=Level.MUST, operation=OP, spec=SPEC, source=SOURCE,
+       observes=COMPLETION)
 def test_schema(chat_completion: Exchange) -> None:
     """A non-streamed completion MUST be a JSON body valid against the chat.completion schema."""
-    body = require_object(chat_completion)
+    body = _completion(chat_completion)
     problems = schemas.errors(DOC, RESPONSE_SCHEMA, body)
     expect(not problems, "the body does not match the chat.completion schema",
            expected=f"valid {SPEC}", actual=problems)
@@ -26,26 +38,27 @@ def test_schema(chat_completion: Exchange) -> None:
 
 @check("chat.response.content-type", level=Level.MUST, operation=OP,
        spec=f"openapi/{DOC}#/paths/~1chat~1completions/post/responses/200/content",
-       source="OpenAI API reference, chat/create")
+       source="OpenAI API reference, chat/create", observes=COMPLETION)
 def test_content_type(chat_completion: Exchange) -> None:
     """A non-streamed completion MUST be sent with `Content-Type: application/json`."""
     require_success(chat_completion)
+    observe(COMPLETION)
     expect_equal(chat_completion.media_type, "application/json", "Content-Type media type")
 
 
 @check("chat.response.object", level=Level.MUST, operation=OP, spec=f"{SPEC}/properties/object",
-       source=SOURCE)
+       source=SOURCE, observes=COMPLETION)
 def test_object(chat_completion: Exchange) -> None:
     """The `object` field of a non-streamed completion MUST be `chat.completion`."""
-    body = require_object(chat_completion)
+    body = _completion(chat_completion)
     expect_equal(body.get("object"), "chat.completion", "object")
 
 
 @check("chat.response.message-role", level=Level.MUST, operation=OP,
-       spec=f"{SPEC}/properties/choices", source=SOURCE)
+       spec=f"{SPEC}/properties/choices", source=SOURCE, observes=COMPLETION)
 def test_message_role(chat_completion: Exchange) -> None:
     """Every choice's `message.role` MUST be `assistant`."""
-    body = require_object(chat_completion)
+    body = _completion(chat_completion)
     problems = Problems()
     for position, message in choice_messages(body, problems):
         problems.expect(message.get("role") == "assistant",
@@ -54,10 +67,10 @@ def test_message_role(chat_completion: Exchange) -> None:
 
 
 @check("chat.response.finish-reason", level=Level.MUST, operation=OP,
-       spec=f"{SPEC}/properties/choices", source=SOURCE)
+       spec=f"{SPEC}/properties/choices", source=SOURCE, observes=COMPLETION)
 def test_finish_reason(chat_completion: Exchange) -> None:
     """Every choice's `finish_reason` MUST be one of the documented values."""
-    body = require_object(chat_completion)
+    body = _completion(chat_completion)
     problems = Problems()
     for position, choice in enumerate(require_choices(body)):
         reason = member(choice, "finish_reason")
@@ -70,10 +83,10 @@ def test_finish_reason(chat_completion: Exchange) -> None:
 
 
 @check("chat.response.content-present", level=Level.MUST, operation=OP,
-       spec=f"{SPEC}/properties/choices", source=SOURCE)
+       spec=f"{SPEC}/properties/choices", source=SOURCE, observes=COMPLETION)
 def test_content_present(chat_completion: Exchange) -> None:
     """Every choice's `message.content` MUST be present, as a string or null, never missing."""
-    body = require_object(chat_completion)
+    body = _completion(chat_completion)
     problems = Problems()
     for position, message in choice_messages(body, problems):
         if "content" not in message:
@@ -90,25 +103,27 @@ SECONDS_PER_DAY = 86_400
 
 
 @check("chat.response.id", level=Level.MUST, operation=OP, spec=f"{SPEC}/properties/id",
-       source=SOURCE)
+       source=SOURCE, observes=COMPLETION)
 def test_id(chat_completion: Exchange) -> None:
     """`id` MUST be a non-empty string (clients log it and use it to correlate requests)."""
-    body = require_object(chat_completion)
+    body = _completion(chat_completion)
     found = body.get("id")
     expect(isinstance(found, str) and found.strip(), "id is not a non-empty string",
            expected="e.g. 'chatcmpl-…'", actual=found)
 
 
 @check("chat.response.created", level=Level.MUST, operation=OP,
+       observes="the `created` of a completion (and of its streamed chunks)",
        spec=f"{SPEC}/properties/created", source=SOURCE + ": 'Unix timestamp (in seconds)'")
 def test_created(chat_completion: Exchange, chat_stream: ChatStream) -> None:
     """`created` MUST be the Unix time in whole seconds (an integer within a day of the request), in completions and in chunks."""
-    body = require_object(chat_completion)
+    body = _completion(chat_completion)
     problems = Problems()
     for problem in _created_problems(body.get("created"), chat_completion.started_at):
         problems.add(f"completion: {problem}")
     if chat_stream.exchange.status == 200:  # a broken stream is judged by the stream checks
-        stamps = dict.fromkeys(c.get("created") for c in chat_stream.chunks)
+        stamps = dict.fromkeys(c.get("created") for c in judged_chunks(chat_stream))
+        observe("streamed chunk timestamps", len(stamps))
         for stamp in stamps:
             for problem in _created_problems(stamp, chat_stream.exchange.started_at):
                 problems.add(f"stream chunks: {problem}")
@@ -129,22 +144,24 @@ def _created_problems(created: object, sent_at: float) -> list[str]:
 
 
 @check("chat.response.model", level=Level.MUST, operation=OP, spec=f"{SPEC}/properties/model",
-       source=SOURCE)
+       source=SOURCE, observes=COMPLETION)
 def test_model(chat_completion: Exchange) -> None:
     """`model` MUST be present: a non-empty string naming the model that answered."""
-    body = require_object(chat_completion)
+    body = _completion(chat_completion)
     found = body.get("model")
     expect(isinstance(found, str) and found.strip(), "model is missing or empty",
            expected="the model that answered, e.g. 'gpt-4o-mini-2024-07-18'", actual=found)
 
 
 @check("chat.response.choice-indices", level=Level.MUST, operation=OP,
+       observes="the choices of a completion (and of an n = 2 one when n is served)",
        spec=f"{SPEC}/properties/choices", source=SOURCE + "; `n` in chat/create")
 def test_choice_indices(chat_completion: Exchange, chat_two_choices: Exchange) -> None:
     """`choices[k].index` MUST equal k: choices are indexed from 0, in order, without gaps."""
-    judged = {"completion": require_object(chat_completion)}
+    judged = {"completion": _completion(chat_completion)}
     if chat_two_choices.status == 200 and isinstance(chat_two_choices.json_or_none(), dict):
         judged["n=2 completion"] = chat_two_choices.json()  # a refused n is chat.limits.n's
+        observe(COMPLETION)
     problems = Problems()
     for name, body in judged.items():
         indices = [c.get("index") for c in body.get("choices") or [] if isinstance(c, dict)]

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
 
 from conformance import schemas
-from conformance.check import Level, Problems, check, expect, expect_equal, record, warn
+from conformance.check import (
+    Level,
+    Problems,
+    check,
+    expect,
+    expect_equal,
+    inconclusive,
+    observe,
+    record,
+    require_observed,
+    warn,
+)
 from conformance.checks.chat import DOC, OP, first_message
+from conformance.checks.chat.midstream import StreamParts, parts_of, require_intact
 from conformance.http import Exchange
 from conformance.preconditions import require_object, require_stream
-from conformance.shapes import describe
+from conformance.shapes import member, object_member
 from conformance.sse import DEVIATION_KINDS, SSEEvent
-from conformance.streams import DONE, ChatStream, decode_chat_stream, transcript
+from conformance.streams import DONE, ChatStream, transcript
 
 STREAM_SPEC = "openapi/chat.yaml#/paths/~1chat~1completions/post/responses/200/content/text~1event-stream"
 SOURCE = "OpenAI API reference, chat/create `stream` and chat streaming guide"
@@ -22,31 +33,43 @@ FRAMING_DEVIATIONS = ("crlf", "cr", "no-space", "multi-line-data", "bom", "unkno
 
 
 @check("chat.stream.content-type", level=Level.MUST, feature="streaming", operation=OP,
-       spec=STREAM_SPEC, source=SOURCE)
+       observes="the Content-Type of a streamed completion", spec=STREAM_SPEC, source=SOURCE)
 def test_content_type(chat_stream: ChatStream) -> None:
     """A streamed completion MUST be sent with `Content-Type: text/event-stream`."""
     require_stream(chat_stream.exchange)
+    observe("a streamed completion's Content-Type")
     expect_equal(chat_stream.exchange.media_type, "text/event-stream", "Content-Type media type")
 
 
+# A failure reported mid-stream in another shape (a bare text line, a non-JSON payload after the
+# last chunk of a stream that stopped) is chat.stream.error-shape's to judge, not a chunk's.
 @check("chat.stream.data-json", level=Level.MUST, feature="streaming", operation=OP,
-       spec=schemas.pointer(DOC, "CreateChatCompletionStreamResponse"), source=SOURCE)
+       observes="the data payloads of a stream", source=SOURCE,
+       spec=schemas.pointer(DOC, "CreateChatCompletionStreamResponse"))
 def test_data_json(chat_stream: ChatStream) -> None:
     """Every `data:` payload before `[DONE]` MUST be one complete JSON object."""
     require_stream(chat_stream.exchange)
-    expect(chat_stream.chunks, "the stream carried no JSON chunk at all",
+    parts = parts_of(chat_stream)
+    expect(parts.chunks or parts.invalid, "the stream carried no data payload at all",
            expected="data: {...chat.completion.chunk...}",
            actual=chat_stream.exchange.body[:500])
-    bad = chat_stream.invalid
+    observe("data payloads", len(parts.chunks) + len(parts.invalid))
+    bad = parts.invalid
     expect(not bad, f"{len(bad)} event(s) carry data that is not a JSON object",
            expected="data: <JSON object>", actual=transcript(bad)[:5])
 
 
 @check("chat.stream.done-sentinel", level=Level.MUST, feature="streaming", operation=OP,
-       spec=f"{STREAM_SPEC}/x-sse-terminator", source=SOURCE)
+       observes="the end of a stream that ran its course", spec=f"{STREAM_SPEC}/x-sse-terminator",
+       source=SOURCE)
 def test_done_sentinel(chat_stream: ChatStream) -> None:
     """The stream MUST end with the event `data: [DONE]`, terminated by a blank line."""
     require_stream(chat_stream.exchange)
+    failure = parts_of(chat_stream).failure
+    if failure:  # after an error `[DONE]` is optional; how it was reported is error-shape's
+        inconclusive(f"{failure}, so it had no regular end to judge (chat.stream.error-shape "
+                     "judges the failure)")
+    observe("the end of a stream")
     unterminated = [d for d in chat_stream.exchange.deviations if d.kind == "unterminated-event"]
     expect(chat_stream.done is not None, "the stream ended without a `data: [DONE]` event"
            + (" (a final event was not terminated by a blank line, so clients drop it)"
@@ -56,25 +79,42 @@ def test_done_sentinel(chat_stream: ChatStream) -> None:
 
 
 @check("chat.stream.nothing-after-done", level=Level.MUST, feature="streaming", operation=OP,
+       observes="a `data: [DONE]` event and what follows it",
        spec=f"{STREAM_SPEC}/x-sse-terminator", source=SOURCE)
 def test_nothing_after_done(chat_stream: ChatStream) -> None:
     """After `data: [DONE]` the server MUST send no further event and close the stream."""
     require_stream(chat_stream.exchange)
+    if chat_stream.done is None:
+        inconclusive("the stream sent no `data: [DONE]`, so nothing can follow it (judged by "
+                     "chat.stream.done-sentinel)")
+    observe("a [DONE] event")
     expect(not chat_stream.after_done, f"{len(chat_stream.after_done)} event(s) after [DONE]",
            expected="end of stream after [DONE]", actual=transcript(chat_stream.after_done))
 
 
 @check("chat.stream.framing", level=Level.SHOULD, feature="streaming", operation=OP,
-       spec=STREAM_SPEC, source="WHATWG HTML, server-sent events; OpenAI's observed framing")
+       observes="the events of a stream", spec=STREAM_SPEC,
+       source="WHATWG HTML, server-sent events; OpenAI's observed framing")
 def test_framing(chat_stream: ChatStream) -> None:
     """Events SHOULD be framed as OpenAI frames them: `data: <json>` lines ending in LF, one per event."""
     require_stream(chat_stream.exchange)
-    found = [d for d in chat_stream.exchange.deviations if d.kind in FRAMING_DEVIATIONS]
+    require_observed(len(chat_stream.exchange.events), "events",
+                     "the stream carried no event at all (judged by chat.stream.data-json)")
+    judged = _framing_kinds(parts_of(chat_stream))
+    found = [d for d in chat_stream.exchange.deviations if d.kind in judged]
     kinds = Counter(d.kind for d in found)
     expect(not found, "framing deviations: " + ", ".join(
         f"{n}x {kind} ({DEVIATION_KINDS[kind]})" for kind, n in kinds.items()),
         expected="'data: ' + JSON + '\\n\\n' per event",
         actual=[f"line {d.line}: {d.raw!r}" for d in found[:10]])
+
+
+def _framing_kinds(parts: StreamParts) -> tuple[str, ...]:
+    """The deviations framing judges: in a stream that stopped mid-way, a stray non-SSE line is
+    how the failure was reported (chat.stream.error-shape's verdict), not a framing habit."""
+    if parts.stopped:
+        return tuple(k for k in FRAMING_DEVIATIONS if k != "unknown-field")
+    return FRAMING_DEVIATIONS
 
 
 # --- delivery: incremental, and the same text as without streaming ---------------------------
@@ -88,13 +128,22 @@ MIN_LEAD_SECONDS = 0.005
 
 
 @check("chat.stream.incremental", level=Level.SHOULD, feature="streaming", operation=OP,
-       spec=STREAM_SPEC, source=SOURCE + ": 'partial message deltas will be sent'")
-def test_incremental(chat_stream: ChatStream) -> None:
+       observes="the content deltas of an answer longer than one token", spec=STREAM_SPEC,
+       source=SOURCE + ": 'partial message deltas will be sent'")
+def test_incremental(chat_stream: ChatStream, chat_completion: Exchange) -> None:
     """Content SHOULD reach the client as it is generated: in several deltas, over at least two network reads, the first at least 5 ms before the end of the stream."""
     exchange = chat_stream.exchange
     require_stream(exchange)
-    times = [event.time for event in _delta_events(chat_stream) if event.time is not None]
-    expect(times, "the stream carried no content delta", actual=exchange.body[:300])
+    deltas = _delta_events(chat_stream)
+    times = [event.time for event in deltas if event.time is not None]
+    length = member(object_member(chat_completion.json_or_none(), "usage"), "completion_tokens")
+    if isinstance(length, int) and length <= 1:  # one token can only come in one delta
+        inconclusive(f"the same request not streamed is answered in {length} token(s), too "
+                     "short to be delivered in several deltas")
+    require_observed(len(times), "content deltas", "the stream's events carry no arrival "
+                     "times (its body was not declared SSE: chat.stream.content-type), so there "
+                     "was no delivery to time" if deltas else "the stream carried no content "
+                     "delta, so there was no delivery to time")
     last_byte = exchange.chunk_times[-1][0] if exchange.chunk_times else exchange.elapsed
     reads = sorted(set(times))
     lead = last_byte - times[0]
@@ -130,20 +179,21 @@ def _delta_events(stream: ChatStream) -> list[SSEEvent]:
 
 
 @check("chat.stream.matches-non-stream", level=Level.SHOULD, feature="streaming", operation=OP,
-       spec=STREAM_SPEC, source=SOURCE)
-def test_matches_non_stream(chat_stop: Exchange, chat_stop_stream: ChatStream) -> None:
-    """The concatenated content deltas SHOULD equal the non-streamed content of the same request at temperature 0 (a counting prompt, near-deterministic for every model)."""
-    body = require_object(chat_stop)
-    require_stream(chat_stop_stream.exchange)
+       observes="the text of one request answered both streamed and not", spec=STREAM_SPEC,
+       source=SOURCE)
+def test_matches_non_stream(chat_completion: Exchange, chat_stream: ChatStream) -> None:
+    """The concatenated content deltas SHOULD equal the non-streamed content of the same request at temperature 0."""
+    body = require_object(chat_completion)
+    require_intact(chat_stream, "the streamed text")
     expected = first_message(body).get("content")
-    streamed = chat_stop_stream.text()
+    streamed = chat_stream.text()
     record(non_streamed=expected, streamed=streamed)
-    if not isinstance(expected, str):
-        warn(f"the non-streamed answer has no text to compare: choices[0].message.content is "
-             f"{describe(expected)} (choices: {describe(body.get('choices'))})",
-             expected="the same text, streamed and not", actual=streamed)
+    if not isinstance(expected, str):  # chat.response.content-present judges a missing text
+        inconclusive(f"the non-streamed answer has no text to compare: choices[0].message."
+                     f"content is {expected!r}")
+    observe("an answer's text, streamed and not")
     if streamed != expected:
-        offset = _common_prefix_length(streamed, str(expected))
+        offset = _common_prefix_length(streamed, expected)
         warn(f"streamed text differs from the non-streamed text from offset {offset}",
              expected=expected, actual=streamed)
 
@@ -158,49 +208,57 @@ def _common_prefix_length(first: str, second: str) -> int:
 # --- a failure after the stream began --------------------------------------------------------
 
 
+# No request can make an arbitrary gateway fail mid-stream: every stream the run keeps is
+# searched for a failure (an error payload, or a stream that stopped before any finish_reason
+# and without [DONE]). A healthy gateway shows none, so the check is inconclusive there; a
+# failure reported in any other shape fails it.
 @check("chat.stream.error-shape", level=Level.MUST, feature="streaming", operation=OP,
-       spec=f"{STREAM_SPEC}/x-sse-error-schema",
+       observes="a failure after a 200 stream began", spec=f"{STREAM_SPEC}/x-sse-error-schema",
        source="openai-python: a `data:` payload with an `error` key is raised as APIError")
-def test_error_shape(chat_stream: ChatStream, chat_stream_without_usage: Exchange) -> None:
+def test_error_shape(chat_stream: ChatStream, chat_usage_stream: ChatStream) -> None:
     """An error after a 200 stream began MUST be a `data:` payload carrying the error envelope `{"error": {...}}`, after which no chunk follows (a `[DONE]` may)."""
-    # No request can make an arbitrary gateway fail mid-stream; every stream the run recorded is
-    # judged, and a failure that happened in any of them must have been reported this way.
-    streams = [chat_stream, decode_chat_stream(chat_stream_without_usage)]
+    require_stream(chat_stream.exchange)
+    streams = [chat_stream] + ([chat_usage_stream] if _complete(chat_usage_stream) else [])
     problems = Problems()
-    observed = 0
     for stream in streams:
-        require_stream(stream.exchange)
-        errors, strays = _error_reports(stream)
-        observed += len(errors) + len(strays)
-        problems.items += [f"{stream.exchange.id}: {s}" for s in strays]
-        for index, payload in errors:
-            problems.items += [f"{stream.exchange.id} event #{index}: {p}" for p in
-                               schemas.errors(DOC, "ErrorResponse", payload, limit=3)]
-            later = [e.index for e in stream.exchange.events[index + 1:]
-                     if e.data.strip() != DONE]
-            problems.expect(not later, f"{stream.exchange.id} event #{index} reports an error, "
-                            f"yet events {later[:5]} follow it")
-    record(streams_judged=len(streams), mid_stream_errors=observed)
+        problems.items += [f"{stream.exchange.id}: {p}" for p in _failure_problems(stream)]
+    record(streams_judged=[s.exchange.id for s in streams])
     problems.raise_if_any("a mid-stream failure is not reported as an error payload",
                           expected='data: {"error": {"message", "type", "param", "code"}}')
+    if not any(parts_of(stream).failure for stream in streams):
+        inconclusive(f"none of the {len(streams)} streams failed after it began, so there was "
+                     "no mid-stream error report to judge (a healthy gateway shows none)")
 
 
-def _error_reports(stream: ChatStream) -> tuple[list[tuple[int, Any]], list[str]]:
-    """Error payloads (event index, JSON) and the malformed ways a failure was reported."""
-    errors: list[tuple[int, Any]] = []
-    strays = [f"line {d.line}: {d.raw!r} is not an SSE field, so clients drop it silently"
-              for d in stream.exchange.deviations if d.kind == "unknown-field"]
-    for event in stream.exchange.events:
-        if event.data.strip() == DONE:
-            continue
-        try:
-            payload = json.loads(event.data)
-        except ValueError:
-            strays.append(f"event #{event.index}: data {event.data[:120]!r} is not JSON")
-            continue
-        if isinstance(payload, dict) and "error" in payload:
-            errors.append((event.index, payload))
-        elif not (isinstance(payload, dict) and "choices" in payload):
-            strays.append(f"event #{event.index}: {event.data[:120]} is neither a chunk nor "
-                          'the error envelope {"error": {...}}')
-    return errors, strays
+def _complete(stream: ChatStream) -> bool:
+    """A 200 stream read to its end (a refused or cut one has no failure report to judge)."""
+    return stream.exchange.ok and stream.exchange.status == 200
+
+
+def _failure_problems(stream: ChatStream) -> list[str]:
+    """What is wrong with how this stream reported its failure (observes each failure)."""
+    parts = parts_of(stream)
+    found: list[str] = []
+    for event, payload in parts.errors:
+        observe("mid-stream error payloads")
+        found += [f"event #{event.index}: {p}"
+                  for p in schemas.errors(DOC, "ErrorResponse", payload, limit=3)]
+        later = [e.index for e in stream.exchange.events[event.index + 1:]
+                 if e.data.strip() != DONE]
+        if later:
+            found.append(f"event #{event.index} reports an error, yet events {later[:5]} "
+                         "follow it")
+    if parts.stopped and not parts.errors:
+        observe("streams that stopped mid-way")
+        found.append("the stream stopped before any finish_reason, without [DONE] and without "
+                     "an error payload: " + "; ".join(_strays(stream, parts)))
+    return found
+
+
+def _strays(stream: ChatStream, parts: StreamParts) -> list[str]:
+    """How a failure was reported instead of as an error payload, for the evidence."""
+    found = [f"line {d.line}: {d.raw!r} is not an SSE field, so clients drop it silently"
+             for d in stream.exchange.deviations if d.kind == "unknown-field"]
+    found += [f"event #{e.index}: {e.data[:120]!r} is neither a chunk nor the error envelope"
+              for e in parts.report]
+    return found or ["nothing told the client why it ended"]

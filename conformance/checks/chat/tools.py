@@ -1,8 +1,10 @@
 """Chat Completions: function calling, non-streamed and streamed, and the tool-result round trip.
 
 The requests force the behaviour (a named `tool_choice`, or `required` with a prompt that needs
-both tools), so that any model answers with tool calls; the checks judge structure, never the
-values a model picks.
+both tools): the server enforces a forced choice, so any model answers with tool calls and a
+turn without one fails. The checks judge structure, never the values a model picks; only how
+many calls a `required` turn makes is the model's choice (one call leaves the parallel indices
+unjudged: inconclusive).
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from conformance import schemas
-from conformance.check import Level, Problems, check, expect, fail, record
+from conformance.check import (
+    Level,
+    Problems,
+    check,
+    expect,
+    fail,
+    observe,
+    record,
+    require_observed,
+)
 from conformance.checks.chat import (
     DOC,
     OP,
@@ -27,9 +38,12 @@ from conformance.checks.chat import (
     choices_of,
     delta_of,
     first_message,
+    new_schema_problems,
+    read_chat_stream,
     stream_finish_reason,
     user_message,
 )
+from conformance.checks.chat.midstream import require_intact, require_streaming_served
 from conformance.http import Client, Exchange
 from conformance.preconditions import (
     error_message,
@@ -39,7 +53,7 @@ from conformance.preconditions import (
     require_success,
 )
 from conformance.shapes import describe, hashable, member
-from conformance.streams import ChatStream, decode_chat_stream
+from conformance.streams import ChatStream
 
 FEATURE = "tools"
 SOURCE = "OpenAI API reference, chat/create `tools`, `tool_choice`; function calling guide"
@@ -94,7 +108,7 @@ def named_tool_call(client: Client, model: str) -> Exchange:
 @pytest.fixture(scope="session")
 def parallel_tool_stream(client: Client, model: str) -> ChatStream:
     """`tool_choice: "required"`, streamed, with a prompt that needs both tools."""
-    return decode_chat_stream(client.post(PATH, chat_body(
+    return read_chat_stream(client.post(PATH, chat_body(
         model, messages=[user_message(PARALLEL_PROMPT)], tools=TOOLS, tool_choice="required",
         stream=True, max_completion_tokens=TOOL_MAX_TOKENS)))
 
@@ -138,6 +152,13 @@ class StreamedCall:
     head: dict[str, Any]  # the first fragment: carries id, type and function.name
     arguments: list[str] = field(default_factory=list)
     later_heads: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    ids: list[Hashable] = field(default_factory=list)  # distinct call ids sent on this index
+
+    @property
+    def merged(self) -> bool:
+        """Several calls share this index: a client cannot tell them apart (the defect
+        chat.tools.parallel-indices judges), so their shape and fragments are not judged."""
+        return len(self.ids) > 1
 
     def as_call(self) -> dict[str, Any]:
         function = self.head.get("function") if isinstance(self.head.get("function"), dict) \
@@ -185,6 +206,8 @@ def _accumulate(stream: ChatStream) -> dict[Any, StreamedCall]:
             call = calls[index] = StreamedCall(index, number, fragment)
         elif _head_keys(fragment):
             call.later_heads.append((number, fragment))
+        if fragment.get("id") is not None and hashable(fragment["id"]) not in call.ids:
+            call.ids.append(hashable(fragment["id"]))
         function = fragment.get("function") if isinstance(fragment.get("function"), dict) \
             else {}
         if isinstance(function.get("arguments"), str):
@@ -192,16 +215,40 @@ def _accumulate(stream: ChatStream) -> dict[Any, StreamedCall]:
     return calls
 
 
-def _streamed_calls(stream: ChatStream) -> dict[Any, StreamedCall]:
-    require_stream(stream.exchange, feature=FEATURE)
+def _streamed_calls(stream: ChatStream, named: Exchange,
+                    plain: ChatStream) -> dict[Any, StreamedCall]:
+    """The calls of the `required` stream (the server enforces at least one)."""
+    _stream_accepted(stream, named, plain)
+    require_intact(stream, "its tool calls")
     calls = _accumulate(stream)
     expect(calls, 'tool_choice "required" produced no streamed tool call',
            expected="delta.tool_calls fragments", actual=stream.exchange.body[:500])
     return calls
 
 
+def _stream_accepted(stream: ChatStream, named: Exchange, plain: ChatStream) -> None:
+    """Tools served (the non-streamed call succeeded) and streaming is core: a refused tool
+    stream is a failure, not 'tools not supported' (unless streaming itself was refused)."""
+    require_streaming_served(plain, "a streamed tool call")
+    status = stream.exchange.status
+    if named.status == 200 and status is not None and 400 <= status < 500:
+        fail(f"tools are served (the non-streamed call got 200) and streaming is core, yet the "
+             f"streamed tool request got HTTP {status}: {error_message(stream.exchange)}",
+             expected=200, actual=f"{status}: {stream.exchange.body[:300]}")
+    require_stream(stream.exchange)
+
+
+def _unmerged(calls: dict[Any, StreamedCall]) -> dict[Any, StreamedCall]:
+    """The calls alone on their index (the others are recorded as not judged)."""
+    merged = [index for index, call in calls.items() if call.merged]
+    if merged:
+        record(not_judged=f"indices {merged} carry several calls each (judged by "
+               "chat.tools.parallel-indices)")
+    return {index: call for index, call in calls.items() if not call.merged}
+
+
 def _named_calls(exchange: Exchange) -> list[Any]:
-    body = require_object(exchange, feature=FEATURE)
+    body = require_object(exchange)
     calls = first_message(body).get("tool_calls")
     expect(isinstance(calls, list) and calls, "a tool_choice naming a function produced no "
            "tool_calls", expected=f"message.tool_calls calling {FORCED}",
@@ -213,16 +260,21 @@ def _named_calls(exchange: Exchange) -> list[Any]:
 
 
 @check("chat.tools.call-shape", level=Level.MUST, feature=FEATURE, operation=OP,
-       spec=TOOL_CALL_SPEC, source=SOURCE)
-def test_call_shape(named_tool_call: Exchange, parallel_tool_stream: ChatStream) -> None:
+       observes="tool calls forced by name and by `required`", spec=TOOL_CALL_SPEC,
+       source=SOURCE)
+def test_call_shape(named_tool_call: Exchange, parallel_tool_stream: ChatStream,
+                    chat_stream: ChatStream) -> None:
     """A forced tool choice MUST yield tool calls with an `id`, `type: "function"`, the name of a declared function (the named one, when named) and `arguments` that parse as JSON valid against that function's parameters, streamed or not."""
     problems = Problems()
-    for number, call in enumerate(_named_calls(named_tool_call)):
+    named = _named_calls(named_tool_call)
+    streamed = _unmerged(_streamed_calls(parallel_tool_stream, named_tool_call, chat_stream))
+    observe("tool calls", len(named) + len(streamed))
+    for number, call in enumerate(named):
         problems.items += [f"named choice, tool_calls[{number}]: {p}"
                            for p in _call_problems(call, only=FORCED)]
-    for index, streamed in _streamed_calls(parallel_tool_stream).items():
+    for index, call in streamed.items():
         problems.items += [f"streamed call index {index}: {p}"
-                           for p in _call_problems(streamed.as_call())]
+                           for p in _call_problems(call.as_call())]
     problems.raise_if_any("tool calls are malformed", expected={
         "id": "call_…", "type": "function",
         "function": {"name": "a declared function", "arguments": "JSON valid for it"}})
@@ -260,12 +312,14 @@ def _argument_problems(arguments: Any, parameters: dict[str, Any] | None) -> lis
 
 
 @check("chat.tools.finish-reason", level=Level.MUST, feature=FEATURE, operation=OP,
-       spec=schemas.pointer(DOC, "FinishReason"),
+       observes="turns forced to end in tool calls", spec=schemas.pointer(DOC, "FinishReason"),
        source=SOURCE + "; OpenAI ends a turn forced to a named function with 'stop'")
-def test_finish_reason(named_tool_call: Exchange, parallel_tool_stream: ChatStream) -> None:
+def test_finish_reason(named_tool_call: Exchange, parallel_tool_stream: ChatStream,
+                       chat_stream: ChatStream) -> None:
     """A turn that ends in tool calls MUST say `finish_reason: "tool_calls"` (`auto`, `required`); with a named function, `"stop"` is also allowed."""
     _named_calls(named_tool_call)
-    _streamed_calls(parallel_tool_stream)
+    _streamed_calls(parallel_tool_stream, named_tool_call, chat_stream)
+    observe("turns that ended in tool calls", 2)
     named = choices_of(named_tool_call.json())[0].get("finish_reason")
     streamed = stream_finish_reason(parallel_tool_stream)
     record(named=named, required_streamed=streamed)
@@ -278,11 +332,12 @@ def test_finish_reason(named_tool_call: Exchange, parallel_tool_stream: ChatStre
 
 
 @check("chat.tools.message-content", level=Level.MUST, feature=FEATURE, operation=OP,
-       spec=f"{schemas.pointer(DOC, 'ChatCompletionResponseMessage')}/properties/content",
+       observes="an assistant message carrying tool calls", spec=f"{schemas.pointer(DOC, 'ChatCompletionResponseMessage')}/properties/content",
        source=SOURCE)
 def test_message_content(named_tool_call: Exchange) -> None:
     """The assistant message that carries tool calls MUST still have `content`, as null or a string (never an array or a missing key)."""
     _named_calls(named_tool_call)
+    observe("an assistant message carrying tool calls")
     message = first_message(named_tool_call.json())
     expect("content" in message and isinstance(message["content"], (str, type(None))),
            "the tool-call message's content is missing or not a string/null",
@@ -291,13 +346,16 @@ def test_message_content(named_tool_call: Exchange) -> None:
 
 
 @check("chat.tools.stream-deltas", level=Level.MUST, feature=FEATURE, operation=OP,
-       spec=CHUNK_SPEC, source=SOURCE + "; recorded OpenAI streams; openai-python accumulates "
+       observes="streamed tool-call fragments", spec=CHUNK_SPEC, source=SOURCE + "; recorded OpenAI streams; openai-python accumulates "
        "fragments by index and concatenates their strings")
-def test_stream_deltas(parallel_tool_stream: ChatStream) -> None:
+def test_stream_deltas(parallel_tool_stream: ChatStream, named_tool_call: Exchange,
+                       chat_stream: ChatStream) -> None:
     """Every streamed tool-call fragment MUST carry `index`; `id`, `type` and `function.name` MUST come on the first fragment of each index only; the `arguments` fragments MUST concatenate to valid JSON."""
-    calls = _streamed_calls(parallel_tool_stream)
+    calls = _streamed_calls(parallel_tool_stream, named_tool_call, chat_stream)
     problems = Problems()
-    for number, fragment in _fragments(parallel_tool_stream):
+    fragments = _fragments(parallel_tool_stream)
+    observe("streamed tool-call fragments", len(fragments))
+    for number, fragment in fragments:
         index = member(fragment, "index")
         if not isinstance(fragment, dict):
             problems.add(f"chunk {number}: a tool_calls entry is {describe(fragment)}, not a "
@@ -305,7 +363,7 @@ def test_stream_deltas(parallel_tool_stream: ChatStream) -> None:
         elif not isinstance(index, int) or isinstance(index, bool):
             problems.add(f"chunk {number}: tool-call fragment without an integer index: "
                          f"{json.dumps(fragment)[:160]}")
-    for index, call in calls.items():
+    for index, call in _unmerged(calls).items():
         missing = [k for k in _HEAD_KEYS if k not in _head_keys(call.head)]
         problems.expect(not missing, f"index {index}: the first fragment (chunk "
                         f"{call.first_chunk}) lacks {missing}")
@@ -320,11 +378,15 @@ def test_stream_deltas(parallel_tool_stream: ChatStream) -> None:
         {"index": 0, "function": {"arguments": "{\"city\":"}}])
 
 
+# How many calls a `required` turn makes is the model's choice: with one call there is nothing
+# parallel to judge (inconclusive), never a pass.
 @check("chat.tools.parallel-indices", level=Level.MUST, feature=FEATURE, operation=OP,
-       spec=f"{CHUNK_SPEC}/properties/index", source=SOURCE + "; `parallel_tool_calls`")
-def test_parallel_indices(parallel_tool_stream: ChatStream) -> None:
-    """Parallel tool calls in one stream MUST each have their own `index`, numbered 0, 1, … in order of appearance (one call only is not a failure: what was sent is judged)."""
-    _streamed_calls(parallel_tool_stream)
+       observes="two or more tool calls in one stream", spec=f"{CHUNK_SPEC}/properties/index",
+       source=SOURCE + "; `parallel_tool_calls`")
+def test_parallel_indices(parallel_tool_stream: ChatStream, named_tool_call: Exchange,
+                          chat_stream: ChatStream) -> None:
+    """Parallel tool calls in one stream MUST each have their own `index`, numbered 0, 1, … in order of appearance."""
+    _streamed_calls(parallel_tool_stream, named_tool_call, chat_stream)
     ids_by_index: dict[Hashable, list[Hashable]] = defaultdict(list)
     order: list[Any] = []
     for _, fragment in _fragments(parallel_tool_stream):
@@ -334,7 +396,11 @@ def test_parallel_indices(parallel_tool_stream: ChatStream) -> None:
         ids_by_index[index].append(hashable(fragment["id"]))
         if index not in order:
             order.append(index)
-    record(calls=sum(len(set(v)) for v in ids_by_index.values()), indices=order)
+    calls = max(len({i for ids in ids_by_index.values() for i in ids}), len(order))
+    record(calls=calls, indices=order)
+    require_observed(calls if calls > 1 else 0, "parallel tool calls", f"the model made "
+                     f"{calls} tool call(s) in the stream, so no parallel calls were there to "
+                     "tell apart")
     problems = Problems()
     for index, ids in ids_by_index.items():
         distinct = list(dict.fromkeys(ids))
@@ -346,10 +412,12 @@ def test_parallel_indices(parallel_tool_stream: ChatStream) -> None:
 
 
 @check("chat.tools.follow-up", level=Level.MUST, feature=FEATURE, operation=OP,
+       observes="the answer to a tool result",
        spec=schemas.pointer(DOC, "ChatCompletionRequestAssistantMessage"), source=SOURCE)
-def test_follow_up(named_tool_call: Exchange, tool_follow_up: Exchange) -> None:
+def test_follow_up(named_tool_call: Exchange, tool_follow_up: Exchange,
+                   chat_completion: Exchange) -> None:
     """A request that carries the assistant's `tool_calls` message (with `content: null`) and the matching `tool` result MUST be accepted and answered with a valid completion."""
-    require_success(named_tool_call, feature=FEATURE)  # a gateway without tools: not_supported
+    require_success(named_tool_call)  # a gateway without tools: not_supported
     require_response(tool_follow_up)
     if tool_follow_up.status != 200:  # with tools offered, refusing the round trip is a failure
         fail(f"the conversation continued with the assistant's tool call (content: null) and "
@@ -357,6 +425,7 @@ def test_follow_up(named_tool_call: Exchange, tool_follow_up: Exchange) -> None:
              f"{error_message(tool_follow_up)}", expected=200,
              actual=f"{tool_follow_up.status}: {tool_follow_up.body[:300]}")
     body = require_object(tool_follow_up)
-    problems = schemas.errors(DOC, RESPONSE_SCHEMA, body)
+    observe("an answer to a tool result")
+    problems = new_schema_problems(body, chat_completion)  # shared ones: chat.response.schema
     expect(not problems, "the answer to the tool result is not a valid chat.completion",
            expected=f"valid {schemas.pointer(DOC, RESPONSE_SCHEMA)}", actual=problems)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from conformance import schemas
-from conformance.check import Problems, fail, record, warn
-from conformance.event_order import MUST, RULES, StreamSummary, Violation, validate_event_order
+from conformance.check import Problems, fail, inconclusive, record, require_observed, warn
+from conformance.event_order import (
+    ERROR,
+    ITEM_ADDED,
+    LIFECYCLE_START,
+    MUST,
+    RULES,
+    TERMINAL_STATUS,
+    StreamSummary,
+    Violation,
+    validate_event_order,
+)
 from conformance.http import Exchange
-from conformance.preconditions import require_stream
+from conformance.preconditions import harness_status, require_response
 from conformance.sampling import deterministic
 from conformance.shapes import array_member, describe, member, objects
 from conformance.streams import ResponsesStream
@@ -21,10 +32,9 @@ OP_GET = "getResponse"
 QUESTION = "In one short sentence, what is an API gateway?"
 # Room for a short answer (and a reasoning model's summary) without being cut.
 MAX_OUTPUT_TOKENS = 96
-# The documented minimum of max_output_tokens: the answer is cut long before it ends.
+# The documented minimum of max_output_tokens. The cut request asks QUESTION again, so the
+# plain answer (same input, MAX_OUTPUT_TOKENS) tells whether this cap must cut it.
 CUT_OUTPUT_TOKENS = 16
-LONG_QUESTION = ("Explain in detail, over several paragraphs, how an API gateway routes, "
-                 "authenticates and rate-limits requests.")
 STREAM_SPEC = ("openapi/responses.yaml#/paths/~1responses/post/responses/200/content/"
                "text~1event-stream")
 SOURCE_DOCS = "OpenAI API reference, responses/create"
@@ -97,6 +107,21 @@ def output_problem(body: Any) -> str | None:
         f"output is {describe(found)}, expected an array of output items")
 
 
+def require_output(body: Any) -> None:
+    """The output items can be read; else there is nothing to judge in them (the body's shape
+    is judged by responses.response.object)."""
+    problem = output_problem(body)
+    if problem:
+        inconclusive(f"{problem}, so its items cannot be read (see responses.response.object)")
+
+
+def chat_named(found: Any) -> bool:
+    """A usage object with Chat's names instead of the Responses ones (judged by
+    responses.usage.field-names, so the other usage checks have nothing to read)."""
+    return isinstance(found, dict) and "output_tokens" not in found and "input_tokens" not in \
+        found and ("prompt_tokens" in found or "completion_tokens" in found)
+
+
 def output_items(body: Any, item_type: str) -> list[dict[str, Any]]:
     """The output items of one type (robust to a malformed body)."""
     return [i for i in objects(member(body, "output")) if i.get("type") == item_type]
@@ -157,6 +182,57 @@ RULE_CHECKS: dict[str, frozenset[str]] = {
 }
 
 
+def _events(stream: ResponsesStream, types: Any = None) -> list[dict[str, Any]]:
+    """The stream's typed events (of the given types, when named)."""
+    return [p for p in stream.payloads if isinstance(p, dict)
+            and (types is None or p.get("type") in types)]
+
+
+def _of(*types: str) -> Callable[[ResponsesStream], int]:
+    """Counts the stream's events of these types (of every type when none is named)."""
+    return lambda stream: len(_events(stream, types or None))
+
+
+def _items_added(item_type: str) -> Callable[[ResponsesStream], int]:
+    def count(stream: ResponsesStream) -> int:
+        return sum(1 for e in _events(stream, (ITEM_ADDED,))
+                   if isinstance(e.get("item"), dict) and e["item"].get("type") == item_type)
+    return count
+
+
+def _failures(stream: ResponsesStream) -> int:
+    """Mid-stream failures: `error` and `response.failed` events, or bare error payloads."""
+    bare = sum(1 for p in stream.payloads
+               if isinstance(p, dict) and "type" not in p and "error" in p)
+    return _of(ERROR, "response.failed")(stream) + bare
+
+
+TERMINAL = ("terminal events", _of(*TERMINAL_STATUS))
+TEXT_DONE = ("response.output_text.done", "response.refusal.done",
+             "response.reasoning_summary_text.done", "response.reasoning_text.done",
+             "response.content_part.done", "response.reasoning_summary_part.done")
+# What each rule group is about, and how many of those a stream holds: a group passes only
+# when the streams it judged held its subject (no function_call item: nothing to judge).
+RULE_SUBJECTS: dict[str, tuple[str, Callable[[ResponsesStream], int]]] = {
+    "responses.stream.created-first": ("opening lifecycle events", _of(*LIFECYCLE_START)),
+    "responses.stream.sequence-number": ("events", _of()),
+    "responses.stream.sequence-order": ("consecutive events", lambda s: max(_of()(s) - 1, 0)),
+    "responses.stream.sequence-contiguous": ("events", _of()),
+    "responses.stream.event-name": ("SSE events", lambda s: len(s.payloads)),
+    "responses.stream.event-schema": ("events", lambda s: len(s.payloads)),
+    "responses.stream.event-order": ("output items (output_item.added)", _of(ITEM_ADDED)),
+    "responses.stream.text-done-matches": ("text and part `.done` events", _of(*TEXT_DONE)),
+    "responses.stream.function-call": ("function_call items", _items_added("function_call")),
+    "responses.stream.single-terminal": TERMINAL,
+    "responses.stream.terminal-last": TERMINAL,
+    "responses.stream.terminal-status": TERMINAL,
+    "responses.stream.terminal-output": TERMINAL,
+    "responses.stream.failure-shape": ("mid-stream failures (error, response.failed)",
+                                       _failures),
+    "responses.incomplete.details": ("response.incomplete events", _of("response.incomplete")),
+}
+
+
 @dataclass
 class JudgedStream:
     """One recorded stream with the event-order engine's verdict on it."""
@@ -171,30 +247,78 @@ class JudgedStream:
         return self.stream.exchange
 
 
+class JudgedStreams(list[JudgedStream]):
+    """Every readable recorded stream, judged; `text` is the plain stream, which must answer."""
+
+    def __init__(self, text: ResponsesStream, judged: list[JudgedStream]) -> None:
+        super().__init__(judged)
+        self.text = text
+
+
 def judge(label: str, stream: ResponsesStream) -> JudgedStream:
     violations, summary = validate_event_order(stream.payloads, stream.sse_names)
     return JudgedStream(label, stream, violations, summary)
 
 
-def require_stream_answer(stream: ResponsesStream, feature: str = "streaming") -> None:
+def require_stream_answer(stream: ResponsesStream) -> None:
     """A 200 event stream that the client could read up to its terminal event.
 
-    A connection left open after the terminal event is cut by the harness; only
-    `responses.stream.closes-after-terminal` judges that, the other checks judge what arrived.
+    Streaming is core whatever the running check's feature: a refusal fails, it never means
+    "not supported". A connection left open after the terminal event is cut by the harness;
+    only `responses.stream.closes-after-terminal` judges that, the others judge what arrived.
     """
     exchange = stream.exchange
     if not (exchange.cut and exchange.status == 200 and stream.complete):
-        require_stream(exchange, feature)
-    if not exchange.is_sse:
-        fail(f"the stream was sent as {exchange.media_type or 'no Content-Type'!r}, not "
-             "text/event-stream, so no event could be read",
-             expected="text/event-stream", actual=exchange.body[:300])
+        require_response(exchange)
+        if exchange.status != 200:
+            harness_status(exchange)
+            fail(f"the streamed request (`stream: true`) got HTTP {exchange.status}: streaming "
+                 "is core, so a refusal is a failure, not 'not supported'",
+                 expected=200, actual=f"{exchange.status}: {exchange.body[:500]}")
+    if not exchange.is_sse:  # responses.stream.content-type fails it; no event can be read
+        inconclusive(f"the stream was sent as {exchange.media_type or 'no Content-Type'!r}, "
+                     "not text/event-stream, so no event could be read (see "
+                     "responses.stream.content-type)")
+
+
+def require_core_streams(judged: JudgedStreams) -> JudgedStreams:
+    """The judged streams, once the plain stream is known to have answered."""
+    require_stream_answer(judged.text)
+    return judged
 
 
 def stream_usable(stream: ResponsesStream) -> bool:
-    """An optional stream (function call, cut answer, hosted tool) the engine can judge."""
+    """A stream (plain, function call, cut answer, hosted tool) the engine can judge."""
     exchange = stream.exchange
     return exchange.status == 200 and exchange.is_sse and (exchange.ok or stream.complete)
+
+
+def stream_answered(stream: ResponsesStream) -> bool:
+    """The stream delivered an answer: it ended with `response.completed` or `.incomplete`
+    (not `response.failed`, not cut short)."""
+    return (stream.terminal or {}).get("type") in ("response.completed", "response.incomplete")
+
+
+def stream_terminal(stream: ResponsesStream, plain: ResponsesStream) -> dict[str, Any] | None:
+    """The terminal response of `stream`, for a check that judges a non-stream answer too.
+
+    Such a check judges its non-stream part whatever the stream did. When streaming fails
+    altogether (the plain stream too) the streaming checks report it, so the stream part is
+    left unjudged here; a stream refused while the plain one answered is this check's failure.
+    """
+    exchange = stream.exchange
+    if not stream_usable(stream):
+        if exchange.status != 200 and stream is not plain and stream_usable(plain):
+            require_stream_answer(stream)  # refused while the plain stream answered: fails
+        if exchange.status == 200 and exchange.is_sse:
+            require_response(exchange)  # transport trouble: an error, not a verdict
+        record(stream_not_judged=f"the stream got HTTP {exchange.status} "
+               f"({exchange.media_type or 'no Content-Type'}): see responses.stream.*")
+        return None
+    if stream.terminal_response is None:
+        record(stream_not_judged="the stream has no terminal event (see "
+               "responses.stream.single-terminal)")
+    return stream.terminal_response
 
 
 def rule_problems(judged: list[JudgedStream], check_id: str) -> tuple[list[str], list[str]]:
@@ -212,7 +336,13 @@ def rule_problems(judged: list[JudgedStream], check_id: str) -> tuple[list[str],
 
 
 def judge_rules(judged: list[JudgedStream], check_id: str, summary: str) -> None:
-    """Fail on the check's MUST rules, warn on its SHOULD rules; record what was judged."""
+    """Fail on the check's MUST rules, warn on its SHOULD rules; inconclusive without subject.
+
+    The subject (RULE_SUBJECTS) is counted over the judged streams: a rule about function
+    calls passes only on streams that held a function call.
+    """
+    if isinstance(judged, JudgedStreams):
+        require_core_streams(judged)
     rules = sorted(RULE_CHECKS[check_id])
     record(streams_judged=[f"{j.label} ({len(j.stream.payloads)} events, exchange "
                            f"{j.exchange.id})" for j in judged],
@@ -221,6 +351,10 @@ def judge_rules(judged: list[JudgedStream], check_id: str, summary: str) -> None
     problems = Problems()
     problems.items.extend(musts)
     problems.raise_if_any(summary, expected=[RULES[r][1] for r in rules if RULES[r][0] == MUST])
+    subject, count = RULE_SUBJECTS[check_id]
+    require_observed(sum(count(j.stream) for j in judged), subject,
+                     f"the judged streams ({', '.join(j.label for j in judged) or 'none'}) "
+                     f"held no {subject}, so these rules had nothing to judge")
     if shoulds:
         warn(f"{summary} (SHOULD): {len(shoulds)} deviation(s)", actual=shoulds[:20],
              expected=[RULES[r][1] for r in rules if RULES[r][0] != MUST])

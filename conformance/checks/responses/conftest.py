@@ -4,6 +4,9 @@ One exchange, many checks: each fixture sends its request once per run (session 
 event-order checks all read the same judged streams: the plain answer, the forced function call,
 the answer cut by `max_output_tokens` and, when the gateway offers it, the hosted-tool answer.
 A reasoning model's plain answer carries its reasoning items, so they are judged there too.
+
+Fixtures only record: a session fixture that raised would hand the same verdict to every check
+that uses it, whatever that check's feature, so each check applies its own preconditions.
 """
 
 from __future__ import annotations
@@ -14,31 +17,34 @@ import pytest
 
 from conformance.checks.responses import (
     CUT_OUTPUT_TOKENS,
-    LONG_QUESTION,
     PATH,
-    JudgedStream,
+    JudgedStreams,
     function_call_body,
     judge,
-    require_stream_answer,
     responses_body,
     stream_usable,
 )
 from conformance.http import Client, Exchange
 from conformance.preconditions import require_endpoint
 from conformance.streams import ResponsesStream, decode_responses_stream
+from conformance.target import Target
 
 HOSTED_QUESTION = "Search the web: what is the capital of France? Answer in one word."
 
 
 def cut_body(model: str, **extra: Any) -> dict[str, Any]:
-    """A question whose answer cannot fit in the documented minimum `max_output_tokens`."""
-    return responses_body(model, input=LONG_QUESTION, max_output_tokens=CUT_OUTPUT_TOKENS,
-                          **extra)
+    """The plain request under the documented minimum `max_output_tokens`.
+
+    Same input as `responses_plain`, whose answer is the reference: when it took more output
+    tokens than this cap, this answer must be cut, whatever the model wrote.
+    """
+    return responses_body(model, max_output_tokens=CUT_OUTPUT_TOKENS, **extra)
 
 
 def hosted_tool_body(model: str, **extra: Any) -> dict[str, Any]:
-    return responses_body(model, input=HOSTED_QUESTION,
-                          tools=[{"type": "web_search_preview"}], **extra)
+    """A web search the request forces (server-enforced), so an answer without one is wrong."""
+    return responses_body(model, input=HOSTED_QUESTION, tools=[{"type": "web_search_preview"}],
+                          tool_choice={"type": "web_search_preview"}, **extra)
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +53,9 @@ def responses_plain(client: Client, model: str) -> Exchange:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _endpoint_served(responses_plain: Exchange) -> None:
+def _endpoint_served(responses_plain: Exchange, conformance: Target) -> None:
     """A gateway without the Responses API gets `not_supported` on every check, not failures."""
-    require_endpoint(responses_plain, "POST /v1/responses")
+    require_endpoint(responses_plain, "POST /v1/responses", conformance.config.claims("responses"))
 
 
 @pytest.fixture(scope="session")
@@ -88,17 +94,16 @@ def judged_streams(
     responses_function_stream: ResponsesStream,
     responses_cut_stream: ResponsesStream,
     responses_hosted_stream: ResponsesStream,
-) -> list[JudgedStream]:
-    """The engine's verdict on every recorded stream; the plain answer's stream is required.
+) -> JudgedStreams:
+    """The engine's verdict on every readable recorded stream.
 
-    The optional ones join when the gateway answered them with a readable stream (a refused
-    tool or hosted tool is judged by the tools checks, not here).
+    The plain stream is required by each check that judges these (`require_core_streams`);
+    the others join when the gateway answered them with a readable stream (a refused tool,
+    cut answer or hosted tool is judged by the tools and incomplete checks, not here).
     """
-    require_stream_answer(responses_text_stream)
-    judged = [judge("text", responses_text_stream)]
-    optional = {"function call": responses_function_stream,
-                "max_output_tokens cut": responses_cut_stream,
-                "hosted tool": responses_hosted_stream}
-    judged += [judge(label, stream) for label, stream in optional.items()
-               if stream_usable(stream)]
-    return judged
+    streams = {"text": responses_text_stream,
+               "function call": responses_function_stream,
+               "max_output_tokens cut": responses_cut_stream,
+               "hosted tool": responses_hosted_stream}
+    return JudgedStreams(responses_text_stream, [judge(label, stream) for label, stream
+                                                 in streams.items() if stream_usable(stream)])

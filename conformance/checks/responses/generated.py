@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import generated
-from conformance.check import Level, check
+from conformance.check import Level, check, observe
 from conformance.checks.responses import OP_CREATE
 from conformance.generated import NEGATIVE, POSITIVE, RESPONSES, Sent
 from conformance.http import Client
@@ -34,15 +34,19 @@ def responses_generated_positive(client: Client, model: str, conformance: Target
                                 model=model)
 
 
-@check("responses.generated.rejects-invalid", level=Level.MUST, feature="generated", operation=OP_CREATE,
-       spec=RESPONSES.spec, source=SOURCE)
+@check("responses.generated.rejects-invalid", level=Level.MUST, feature="generated",
+       observes="schema-invalid generated requests", operation=OP_CREATE, spec=RESPONSES.spec,
+       source=SOURCE)
 def test_rejects_invalid(responses_generated_negative: list[Sent], conformance: Target) -> None:
     """Every schema-invalid request (wrong type, out of range, unknown enum value, missing required field) MUST get a 4xx with the error envelope: never a 2xx, never a 5xx."""
+    observe("generated requests", len(responses_generated_negative))  # none: skipped
     generated.judge_negative(RESPONSES, responses_generated_negative, conformance.config)
 
 
 @check("responses.generated.schema-conformance", level=Level.MUST, feature="generated",
-       operation=OP_CREATE, spec=RESPONSES.spec, source=SOURCE)
+       observes="valid generated requests", operation=OP_CREATE, spec=RESPONSES.spec,
+       source=SOURCE)
 def test_schema_conformance(responses_generated_positive: list[Sent], conformance: Target) -> None:
     """A valid generated request MUST never get a 5xx, and every 2xx answer MUST match the response schema (each stream event the schema of its type)."""
+    observe("generated requests", len(responses_generated_positive))  # none: skipped
     generated.judge_positive(RESPONSES, responses_generated_positive, conformance.config)

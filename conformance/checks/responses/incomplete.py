@@ -1,19 +1,38 @@
-"""Responses: `max_output_tokens` and the `incomplete` status of a cut answer."""
+"""Responses: `max_output_tokens` and the `incomplete` status of a cut answer.
+
+Whether the cap must cut an answer is never guessed from the answer itself (an answer of exactly
+`max_output_tokens` tokens may be complete, or cut): the cut request asks the same question as
+the plain request, whose larger cap leaves the answer whole. When that reference answer took
+more output tokens than the cap, the capped answer was cut, whatever the model wrote; when it
+fit, nothing was cut and these checks are inconclusive.
+"""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from conformance.check import Level, Problems, check, expect
+from conformance import usage
+from conformance.check import (
+    Level,
+    Problems,
+    check,
+    inconclusive,
+    observe,
+    record,
+    require_observed,
+)
 from conformance.checks.responses import (
     CUT_OUTPUT_TOKENS,
+    MAX_OUTPUT_TOKENS,
     OP_CREATE,
     SOURCE_DOCS,
-    JudgedStream,
+    chat_named,
+    judge,
     judge_rules,
     output_items,
-    require_stream_answer,
     spec,
+    stream_terminal,
+    stream_usable,
 )
 from conformance.http import Exchange
 from conformance.preconditions import require_object
@@ -22,38 +41,81 @@ from conformance.streams import ResponsesStream
 
 SOURCE = (f"{SOURCE_DOCS} `max_output_tokens` (an upper bound for visible output and "
           "reasoning tokens) and `incomplete_details`; Open Responses (incomplete items)")
+CUT_LABEL = "max_output_tokens cut"
 
 
-def _answers(cut: Exchange, cut_stream: ResponsesStream) -> dict[str, dict]:
-    """The cut answer, non-streamed and as the streamed terminal response."""
+def _answers(cut: Exchange, cut_stream: ResponsesStream,
+             plain_stream: ResponsesStream) -> dict[str, dict[str, Any]]:
+    """The capped answer, non-streamed and as the streamed terminal response."""
     answers = {"non-stream": require_object(cut)}
-    require_stream_answer(cut_stream)
-    if cut_stream.terminal_response is not None:
-        answers["stream terminal event"] = cut_stream.terminal_response
+    terminal = stream_terminal(cut_stream, plain_stream)
+    if terminal is not None:
+        answers["stream terminal event"] = terminal
     return answers
 
 
-def _require_cut(answers: dict[str, dict]) -> None:
-    """The requirement is about cut answers: an answer that fit cannot be judged."""
-    statuses = {where: a.get("status") for where, a in answers.items()}
-    output_tokens = member(object_member(answers["non-stream"], "usage"), "output_tokens")
-    within = not isinstance(output_tokens, (int, float)) or output_tokens <= CUT_OUTPUT_TOKENS
-    if all(s == "completed" for s in statuses.values()) and within:
-        pytest.skip(f"the answer fit in {CUT_OUTPUT_TOKENS} output tokens, so no cut answer "
-                    "could be observed")
+def _output_tokens(answer: Any) -> Any:
+    return member(object_member(answer, "usage"), "output_tokens")
+
+
+def _reference(plain: Exchange) -> int | None:
+    """Output tokens of the same input under the larger cap (None: not reported)."""
+    body = plain.json_or_none() if plain.status == 200 else None
+    tokens = _output_tokens(body)
+    record(reference_output_tokens=tokens, reference_max_output_tokens=MAX_OUTPUT_TOKENS,
+           max_output_tokens=CUT_OUTPUT_TOKENS)
+    return tokens if usage.is_count(tokens) else None
+
+
+def _exercised(reference: int | None) -> bool:
+    """The cap must cut the answer: uncapped, the same input took more tokens than it."""
+    return reference is not None and reference > CUT_OUTPUT_TOKENS
+
+
+def _not_exercised(reference: int | None) -> str:
+    if reference is None:
+        return ("the plain answer to the same input reports no usage.output_tokens, so "
+                f"whether max_output_tokens {CUT_OUTPUT_TOKENS} cut the answer is unknown")
+    return (f"the same input answered with max_output_tokens {MAX_OUTPUT_TOKENS} took "
+            f"{reference} output tokens, within the cap of {CUT_OUTPUT_TOKENS}: nothing was cut")
+
+
+def _cut_answers(answers: dict[str, dict[str, Any]], reference: int | None
+                 ) -> dict[str, dict[str, Any]]:
+    """The answers the cap cut: reported `incomplete`, or held to the cap on an input that
+    needs more. An answer longer than the cap was not cut (responses.incomplete.max-output-tokens
+    judges it)."""
+    def cut(answer: dict[str, Any]) -> bool:
+        tokens = _output_tokens(answer)
+        over = usage.is_count(tokens) and tokens > CUT_OUTPUT_TOKENS
+        return answer.get("status") == "incomplete" or (_exercised(reference) and not over)
+    return {where: answer for where, answer in answers.items() if cut(answer)}
+
+
+def _none_cut(reference: int | None) -> str:
+    """Why no capped answer was cut."""
+    if not _exercised(reference):
+        return _not_exercised(reference)
+    return ("the capped answer went past the cap instead of being cut (see "
+            "responses.incomplete.max-output-tokens)")
 
 
 @check("responses.incomplete.max-output-tokens", level=Level.MUST, operation=OP_CREATE,
+       observes="answers capped by max_output_tokens on an input that needs more tokens",
        spec=f"{spec('CreateResponseRequest')}/properties/max_output_tokens", source=SOURCE)
-def test_max_output_tokens(responses_cut: Exchange,
-                           responses_cut_stream: ResponsesStream) -> None:
+def test_max_output_tokens(responses_plain: Exchange, responses_cut: Exchange,
+                           responses_cut_stream: ResponsesStream,
+                           responses_text_stream: ResponsesStream) -> None:
     """With `max_output_tokens` set, `usage.output_tokens` (visible plus reasoning tokens) MUST NOT exceed it, streamed or not."""
+    answers = _answers(responses_cut, responses_cut_stream, responses_text_stream)
     problems = Problems()
-    for where, answer in _answers(responses_cut, responses_cut_stream).items():
-        usage = answer.get("usage")
-        output = member(usage, "output_tokens")
-        if not isinstance(usage, dict):
-            problems.add(f"{where}: usage is {describe(usage)}; the limit cannot be verified "
+    for where, answer in answers.items():
+        found = answer.get("usage")
+        output = member(found, "output_tokens")
+        if chat_named(found):  # judged by responses.usage.field-names
+            continue
+        if not isinstance(found, dict):
+            problems.add(f"{where}: usage is {describe(found)}; the limit cannot be verified "
                          "without usage.output_tokens")
         elif not isinstance(output, int):
             problems.add(f"{where}: usage.output_tokens is {output!r}; the limit cannot be "
@@ -63,53 +125,83 @@ def test_max_output_tokens(responses_cut: Exchange,
                          f"{CUT_OUTPUT_TOKENS} (status {answer.get('status')!r})")
     problems.raise_if_any("max_output_tokens was not honoured",
                           expected=f"output_tokens <= {CUT_OUTPUT_TOKENS}")
+    # Within the cap proves nothing when the answer would have fit anyway.
+    reference = _reference(responses_plain)
+    if not _exercised(reference):
+        inconclusive(_not_exercised(reference))
+    require_observed(sum(1 for a in answers.values() if not chat_named(a.get("usage"))),
+                     "answers held to max_output_tokens", "usage uses the Chat names, so "
+                     "output_tokens cannot be read (see responses.usage.field-names)")
 
 
 @check("responses.incomplete.details", level=Level.MUST, operation=OP_CREATE,
+       observes="answers cut by max_output_tokens",
        spec=f"{spec('Response')}/properties/incomplete_details", source=SOURCE)
-def test_details(responses_cut: Exchange, responses_cut_stream: ResponsesStream,
-                 judged_streams: list[JudgedStream]) -> None:
+def test_details(responses_plain: Exchange, responses_cut: Exchange,
+                 responses_cut_stream: ResponsesStream,
+                 responses_text_stream: ResponsesStream) -> None:
     """An answer cut by `max_output_tokens` MUST have `status: "incomplete"` and `incomplete_details.reason: "max_output_tokens"`, streamed (`response.incomplete`) or not."""
-    answers = _answers(responses_cut, responses_cut_stream)
-    _require_cut(answers)
+    answers = _answers(responses_cut, responses_cut_stream, responses_text_stream)
+    reference = _reference(responses_plain)
+    cut = _cut_answers(answers, reference)
     problems = Problems()
-    for where, answer in answers.items():
-        problems.expect(answer.get("status") == "incomplete",
-                        f"{where}: status is {answer.get('status')!r}, expected 'incomplete'")
+    for where, answer in cut.items():
+        # Streamed, the event type says it (below); its response.status must agree with the
+        # type, which responses.stream.terminal-status judges.
+        problems.expect(where != "non-stream" or answer.get("status") == "incomplete",
+                        f"{where}: status is {answer.get('status')!r}, expected 'incomplete' "
+                        f"(output_tokens {_output_tokens(answer)!r}; the same input took "
+                        f"{reference} without this cap)")
         details = answer.get("incomplete_details")
         reason = details.get("reason") if isinstance(details, dict) else None
         problems.expect(reason == "max_output_tokens",
                         f"{where}: incomplete_details is {details!r}, expected "
                         "{'reason': 'max_output_tokens'}")
     terminal = responses_cut_stream.terminal or {}
-    problems.expect(terminal.get("type") in (None, "response.incomplete"),
-                    f"stream: the terminal event is {terminal.get('type')!r}, expected "
-                    "'response.incomplete'")
+    if "stream terminal event" in cut:
+        problems.expect(terminal.get("type") == "response.incomplete",
+                        f"stream: the terminal event is {terminal.get('type')!r}, expected "
+                        "'response.incomplete' (output_tokens "
+                        f"{_output_tokens(cut['stream terminal event'])!r}; the same input "
+                        f"took {reference} without this cap)")
     problems.raise_if_any("the cut answer is not reported as incomplete",
                           expected={"status": "incomplete",
                                     "incomplete_details": {"reason": "max_output_tokens"}})
-    judge_rules(judged_streams, "responses.incomplete.details",
-                "a response.incomplete event lacks incomplete_details.reason")
+    if not cut:
+        inconclusive(_none_cut(reference))
+    observe("answers cut by max_output_tokens", len(cut))
+    if stream_usable(responses_cut_stream) and terminal.get("type") == "response.incomplete":
+        judge_rules([judge(CUT_LABEL, responses_cut_stream)], "responses.incomplete.details",
+                    "a response.incomplete event lacks incomplete_details.reason")
 
 
 @check("responses.incomplete.item-status", level=Level.MUST, operation=OP_CREATE,
+       observes="the last message or function_call item of answers cut by max_output_tokens",
        spec=f"{spec('OutputMessage')}/properties/status", source=SOURCE)
-def test_item_status(responses_cut: Exchange, responses_cut_stream: ResponsesStream) -> None:
+def test_item_status(responses_plain: Exchange, responses_cut: Exchange,
+                     responses_cut_stream: ResponsesStream,
+                     responses_text_stream: ResponsesStream) -> None:
     """The message item of an answer cut by `max_output_tokens` MUST have `status: "incomplete"`, not `completed`."""
-    answers = _answers(responses_cut, responses_cut_stream)
-    _require_cut(answers)
+    answers = _answers(responses_cut, responses_cut_stream, responses_text_stream)
+    reference = _reference(responses_plain)
+    cut = _cut_answers(answers, reference)
+    if not cut:
+        inconclusive(_none_cut(reference))
     problems = Problems()
-    for where, answer in answers.items():
+    judged = 0
+    for where, answer in cut.items():
         items = output_items(answer, "message") + output_items(answer, "function_call")
         if not items:
-            continue  # a cut during reasoning leaves no message; nothing to judge here
+            continue  # a cut during reasoning leaves no message: nothing to judge there
+        judged += 1
         last = items[-1]
         problems.expect(last.get("status") == "incomplete",
                         f"{where}: the last {last.get('type')} item {last.get('id')!r} has "
                         f"status {last.get('status')!r}, expected 'incomplete' (its text was "
                         "cut by max_output_tokens)")
-    expect(any(output_items(a, "message") or output_items(a, "function_call")
-               for a in answers.values()),
-           "the cut answer has no message item at all", actual=answers["non-stream"].get("output"))
     problems.raise_if_any("the cut answer's item is not marked incomplete",
                           expected={"status": "incomplete"})
+    if not judged:
+        inconclusive(f"no answer cut by max_output_tokens ({', '.join(cut)}) has a message or "
+                     "function_call item: a cut during reasoning leaves none")
+    observe("items of cut answers", judged)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import schemas
-from conformance.check import Level, Problems, check
+from conformance.check import Level, Problems, check, observe
 from conformance.checks.responses import DOC, OP_CREATE, PATH, QUESTION, responses_body, spec
 from conformance.http import Client, Exchange
 from conformance.preconditions import error_message, require_response
@@ -31,13 +31,14 @@ def input_forms(client: Client, model: str, responses_plain: Exchange) -> dict[s
     }
 
 
-@check("responses.input.forms", level=Level.MUST, operation=OP_CREATE,
-       spec=f"{spec('CreateResponseRequest')}/properties/input", source=SOURCE)
+@check("responses.input.forms", level=Level.MUST, observes="answers to each input form",
+       operation=OP_CREATE, spec=f"{spec('CreateResponseRequest')}/properties/input", source=SOURCE)
 def test_forms(input_forms: dict[str, Exchange]) -> None:
     """Each documented input form MUST be accepted with a 200 and a valid Response: `input` as a string, as a list of role/content messages (with `instructions`), and content as `input_text` parts."""
     problems = Problems()
     for form, exchange in input_forms.items():
         require_response(exchange)
+        observe("input forms")
         if exchange.status != 200:
             problems.add(f"{form}: HTTP {exchange.status}: {error_message(exchange)}")
             continue

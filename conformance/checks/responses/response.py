@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import schemas
-from conformance.check import Level, Problems, check, expect, fail
+from conformance.check import Level, Problems, check, expect, fail, inconclusive, observe
 from conformance.checks.responses import (
     DOC,
     OP_CREATE,
     SEED_CHAT_BODY,
     SOURCE_DOCS,
+    content_parts,
     message_text,
     output_entries,
     output_items,
@@ -26,32 +27,36 @@ STATUSES = ("completed", "failed", "in_progress", "cancelled", "queued", "incomp
 ITEMS_WITH_STATUS = ("message", "function_call", "web_search_call", "file_search_call")
 
 
-@check("responses.response.schema", level=Level.MUST, operation=OP_CREATE,
-       spec=spec("Response"), source=SOURCE)
+@check("responses.response.schema", level=Level.MUST, observes="the non-streamed Response body",
+       operation=OP_CREATE, spec=spec("Response"), source=SOURCE)
 def test_schema(responses_plain: Exchange) -> None:
     """A non-streamed response MUST be a JSON body valid against the Response schema."""
     body = require_object(responses_plain)
+    observe("Response bodies")
     problems = schemas.errors(DOC, "Response", body)
     expect(not problems, f"the body does not match the Response schema{_chat_hint(body)}",
            expected=f"valid {spec('Response')}", actual=problems)
 
 
-@check("responses.response.strict-schema", level=Level.SHOULD, operation=OP_CREATE,
+@check("responses.response.strict-schema", level=Level.SHOULD,
+       observes="the non-streamed Response body", operation=OP_CREATE,
        spec=spec("ResponseStrict"), source=SOURCE_DOCS + " (fields the official schema requires)")
 def test_strict_schema(responses_plain: Exchange) -> None:
     """A non-streamed response SHOULD carry every field the official schema requires (`error`, `incomplete_details`, `instructions`, `tools`, `parallel_tool_calls`, `metadata`, `tool_choice`, `temperature`, `top_p`), null where not applicable."""
     body = require_object(responses_plain)
+    observe("Response bodies")
     problems = schemas.errors(DOC, "ResponseStrict", body)
     expect(not problems, "the body lacks fields the official Response schema requires "
            "(SDKs that validate strictly reject it)",
            expected=f"valid {spec('ResponseStrict')}", actual=problems)
 
 
-@check("responses.response.object", level=Level.MUST, operation=OP_CREATE,
-       spec=f"{spec('Response')}/properties/object", source=SOURCE)
+@check("responses.response.object", level=Level.MUST, observes="the non-streamed Response body",
+       operation=OP_CREATE, spec=f"{spec('Response')}/properties/object", source=SOURCE)
 def test_object(responses_plain: Exchange) -> None:
     """The body MUST be a Response: `object: "response"`, a string `id`, a numeric `created_at`, the `model`, a documented `status` and an `output` array; a `chat.completion` body is not a Response."""
     body = require_object(responses_plain)
+    observe("Response bodies")
     if body.get("object") == "chat.completion" or "choices" in body:
         fail("the gateway answered POST /v1/responses with a Chat Completions body "
              "(object 'chat.completion', choices[].message): it proxied the request to "
@@ -76,7 +81,8 @@ def test_object(responses_plain: Exchange) -> None:
     problems.raise_if_any("the body is not a Response object")
 
 
-@check("responses.response.output-items", level=Level.MUST, operation=OP_CREATE,
+@check("responses.response.output-items", level=Level.MUST,
+       observes="output items of the non-streamed Response", operation=OP_CREATE,
        spec=spec("OutputItem"), source=SOURCE_DOCS + " (output items)")
 def test_output_items(responses_plain: Exchange) -> None:
     """Every output item MUST carry `type` and `id` (and `status` where its schema has one), and the answer MUST be a `message` item with `role: "assistant"`."""
@@ -84,6 +90,7 @@ def test_output_items(responses_plain: Exchange) -> None:
     items = body.get("output")
     expect(isinstance(items, list) and items, "the response has no output items",
            expected="output: [{type: 'message', ...}]", actual=items)
+    observe("output items", len(items))
     problems = Problems()
     for position, item in enumerate(items):
         for problem in _item_problems(item):
@@ -116,14 +123,16 @@ def _label(item: Any) -> str:
     return str(item.get("type")) if isinstance(item, dict) else type(item).__name__
 
 
-@check("responses.response.output-text-part", level=Level.MUST, operation=OP_CREATE,
+@check("responses.response.output-text-part", level=Level.MUST,
+       observes="content parts of the message items", operation=OP_CREATE,
        spec=spec("OutputTextContent"), source=SOURCE_DOCS + " (output_text content)")
 def test_output_text_part(responses_plain: Exchange) -> None:
     """A message's text content parts MUST have `type: "output_text"` (never Chat's `text`) with a `text` string and an `annotations` array."""
     body = require_object(responses_plain)
     messages = output_items(body, "message")
-    expect(messages, "the response has no message item to inspect",
-           actual=[_label(i) for i in output_entries(body)] or body.get("output"))
+    if not messages:  # responses.response.output-items requires the message item
+        inconclusive("the response has no message item whose parts could be inspected "
+                     f"(output: {[_label(i) for i in output_entries(body)]})")
     problems = Problems()
     for message in messages:
         content = message.get("content")
@@ -133,6 +142,7 @@ def test_output_text_part(responses_plain: Exchange) -> None:
             problems.add(f"message {message.get('id')!r} content is {describe(content)}, "
                          "expected an array of parts")
             continue
+        observe("content parts", len(content))
         for c, part in enumerate(content):
             problems.items += _part_problems(f"message {message.get('id')!r} content[{c}]", part)
     problems.raise_if_any("message content parts are not output_text parts",
@@ -157,15 +167,23 @@ def _part_problems(where: str, part: Any) -> list[str]:
     return found
 
 
-@check("responses.response.output-text", level=Level.SHOULD, operation=OP_CREATE,
+@check("responses.response.output-text", level=Level.SHOULD,
+       observes="the output_text convenience field", operation=OP_CREATE,
        spec=f"{spec('Response')}/properties/output_text", source=SOURCE_DOCS + "; openai-python "
        "`Response.output_text` joins the output_text parts")
 def test_output_text(responses_plain: Exchange) -> None:
     """The `output_text` convenience field, when present, SHOULD equal the joined text of every output_text part of the message items."""
     body = require_object(responses_plain)
     if "output_text" not in body or body["output_text"] is None:
-        return  # optional: the SDKs compute it from output when absent
+        # Optional (OpenAI's raw body has none; the SDKs compute it): nothing to compare.
+        inconclusive("the body has no output_text field (optional: SDKs compute it)")
     joined = message_text(body)
+    if not joined and not any(part.get("type") == "output_text"
+                              for item in output_items(body, "message")
+                              for part in content_parts(item)):
+        inconclusive("the message items have no output_text part to compare output_text with "
+                     "(see responses.response.output-text-part)")
+    observe("output_text fields")
     expect(body["output_text"] == joined,
            "output_text differs from the text of the message items",
            expected=joined, actual=body["output_text"])

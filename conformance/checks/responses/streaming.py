@@ -5,17 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import schemas
-from conformance.check import Level, Problems, check, expect_equal, record
+from conformance.check import (
+    Level,
+    Problems,
+    check,
+    observe,
+    record,
+    require_observed,
+)
 from conformance.checks.responses import (
     DOC,
     OP_CREATE,
     PATH,
     SOURCE_STREAMING,
     STREAM_SPEC,
-    JudgedStream,
+    JudgedStreams,
     judge_rules,
+    require_core_streams,
+    require_stream_answer,
 )
-from conformance.preconditions import require_stream
 from conformance.stream_contract import stream_contract
 from conformance.streams import ResponsesStream, transcript
 
@@ -23,18 +31,34 @@ SOURCE = SOURCE_STREAMING + "; OpenAI API reference, responses/create `stream`"
 
 
 @check("responses.stream.content-type", level=Level.MUST, feature="streaming",
-       operation=OP_CREATE, spec=STREAM_SPEC, source=SOURCE)
-def test_content_type(responses_text_stream: ResponsesStream) -> None:
+       observes="the Content-Type of each answered stream", operation=OP_CREATE,
+       spec=STREAM_SPEC, source=SOURCE)
+def test_content_type(responses_text_stream: ResponsesStream,
+                      responses_function_stream: ResponsesStream,
+                      responses_cut_stream: ResponsesStream,
+                      responses_hosted_stream: ResponsesStream) -> None:
     """A streamed response MUST be sent with `Content-Type: text/event-stream`."""
-    exchange = responses_text_stream.exchange
-    if not (exchange.cut and responses_text_stream.complete):
-        require_stream(exchange)
-    expect_equal(exchange.media_type, "text/event-stream", "Content-Type media type")
+    if responses_text_stream.exchange.status != 200:
+        require_stream_answer(responses_text_stream)  # refused: a failure, streaming is core
+    streams = {"text": responses_text_stream, "function call": responses_function_stream,
+               "max_output_tokens cut": responses_cut_stream,
+               "hosted tool": responses_hosted_stream}
+    # Every answered stream: the other checks read events only from text/event-stream ones.
+    answered = {label: s.exchange for label, s in streams.items() if s.exchange.status == 200}
+    observe("answered streams", len(answered))
+    problems = Problems()
+    for label, exchange in answered.items():
+        problems.expect(exchange.media_type == "text/event-stream",
+                        f"{label} stream: Content-Type is "
+                        f"{exchange.media_type or 'missing'!r}")
+    problems.raise_if_any("streams are not sent as text/event-stream",
+                          expected="text/event-stream")
 
 
 @check("responses.stream.event-schema", level=Level.MUST, feature="streaming",
-       operation=OP_CREATE, spec=f"{STREAM_SPEC}/x-sse-events", source=SOURCE)
-def test_event_schema(judged_streams: list[JudgedStream]) -> None:
+       observes="events in the recorded streams", operation=OP_CREATE,
+       spec=f"{STREAM_SPEC}/x-sse-events", source=SOURCE)
+def test_event_schema(judged_streams: JudgedStreams) -> None:
     """Every event MUST be a JSON object with a string `type`, valid against the schema of its type (`x-sse-events`); an unknown type is not a Responses event."""
     judge_rules(judged_streams, "responses.stream.event-schema",
                 "stream payloads are not typed event objects")
@@ -57,10 +81,12 @@ def _payload_problems(index: int, payload: Any) -> list[str]:
 
 
 @check("responses.stream.closes-after-terminal", level=Level.MUST, feature="streaming",
-       operation=OP_CREATE, spec=f"{STREAM_SPEC}/x-sse-optional-terminator", source=SOURCE
+       observes="streams that reached their terminal event", operation=OP_CREATE,
+       spec=f"{STREAM_SPEC}/x-sse-optional-terminator", source=SOURCE
        + "; openai-python reads the stream until the server closes it (or `data: [DONE]`)")
-def test_closes_after_terminal(judged_streams: list[JudgedStream]) -> None:
+def test_closes_after_terminal(judged_streams: JudgedStreams) -> None:
     """After the terminal event (and an optional `data: [DONE]`) the server MUST close the stream; nothing may follow `[DONE]`."""
+    require_core_streams(judged_streams)
     record(done_sentinel={j.label: _sentinel_convention(j.stream) for j in judged_streams})
     problems = Problems()
     for entry in judged_streams:
@@ -78,6 +104,10 @@ def test_closes_after_terminal(judged_streams: list[JudgedStream]) -> None:
     problems.raise_if_any("the stream does not end after its terminal event",
                           expected="the server closes the stream after the terminal event "
                                    "(optionally after data: [DONE])")
+    # How a stream ends can only be seen on a stream that reached its end.
+    require_observed(sum(1 for j in judged_streams if j.stream.complete),
+                     "streams that reached their terminal event",
+                     "no stream sent a terminal event (see responses.stream.single-terminal)")
 
 
 def _sentinel_convention(stream: ResponsesStream) -> str:

@@ -7,13 +7,24 @@ from typing import Any
 import pytest
 
 from conformance import tokens, usage
-from conformance.check import Level, Problems, check, expect, record, warn
+from conformance.check import (
+    Level,
+    Problems,
+    check,
+    expect,
+    inconclusive,
+    observe,
+    record,
+    require_observed,
+    warn,
+)
 from conformance.checks.responses import (
     OP_CREATE,
     SEED_USAGE,
     SOURCE_DOCS,
     require_stream_answer,
     spec,
+    stream_terminal,
 )
 from conformance.http import Exchange
 from conformance.preconditions import require_object
@@ -26,20 +37,27 @@ CHAT_NAMES = ("prompt_tokens", "completion_tokens", "prompt_tokens_details",
 
 
 def _usages(plain: Exchange, stream: ResponsesStream) -> dict[str, Any]:
-    """The usage of the plain answer, non-streamed and in the streamed terminal event."""
+    """The usage of the plain answer, non-streamed and in the streamed terminal event.
+
+    The non-stream usage is judged whatever the stream did; a refused or broken stream is
+    reported by the streaming checks, so its part is then left out (and recorded).
+    """
     found = {"non-stream": require_object(plain).get("usage")}
-    require_stream_answer(stream)
-    if stream.terminal_response is not None:
-        found["stream terminal event"] = stream.terminal_response.get("usage")
+    terminal = stream_terminal(stream, stream)
+    if terminal is not None:
+        found["stream terminal event"] = terminal.get("usage")
     return found
 
 
 @check("responses.usage.field-names", level=Level.MUST, feature="usage", operation=OP_CREATE,
-       spec=SPEC, source=f"{SOURCE}; {SEED_USAGE}")
+       observes="usage objects, non-streamed and streamed", spec=SPEC,
+       source=f"{SOURCE}; {SEED_USAGE}")
 def test_field_names(responses_plain: Exchange, responses_text_stream: ResponsesStream) -> None:
     """`usage` MUST use the Responses names `input_tokens`, `output_tokens`, `total_tokens` (with `input_tokens_details` / `output_tokens_details`), never Chat's `prompt_tokens` / `completion_tokens`."""
     problems = Problems()
-    for where, found in _usages(responses_plain, responses_text_stream).items():
+    usages = _usages(responses_plain, responses_text_stream)
+    observe("usage objects", len(usages))
+    for where, found in usages.items():
         if not isinstance(found, dict):
             problems.add(f"{where}: usage is {found!r}, expected an object")
             continue
@@ -55,32 +73,43 @@ def test_field_names(responses_plain: Exchange, responses_text_stream: Responses
 
 
 @check("responses.usage.total", level=Level.MUST, feature="usage", operation=OP_CREATE,
-       spec=SPEC, source=SOURCE + ": total is input + output; cached within input, reasoning "
+       observes="usage objects with the Responses names", spec=SPEC, source=SOURCE + ": total is input + output; cached within input, reasoning "
        "within output")
 def test_total(responses_plain: Exchange, responses_text_stream: ResponsesStream) -> None:
     """`total_tokens` MUST equal `input_tokens + output_tokens`, `cached_tokens` MUST NOT exceed `input_tokens` and `reasoning_tokens` MUST NOT exceed `output_tokens`."""
     problems = Problems()
+    judged = 0
     for where, found in _usages(responses_plain, responses_text_stream).items():
         if isinstance(found, dict) and "input_tokens" not in found:
             continue  # wrong names: judged by responses.usage.field-names
+        judged += 1
         problems.items += [f"{where}: {p}"
                            for p in usage.arithmetic_problems(found, usage.RESPONSES)]
     problems.raise_if_any("usage arithmetic is inconsistent",
                           expected="total = input + output; cached <= input; "
                                    "reasoning <= output")
+    require_observed(judged, "usage objects", "no usage carries input_tokens, so there is no "
+                     "arithmetic to verify (see responses.usage.field-names)")
 
 
 @check("responses.usage.stream-input", level=Level.MUST, feature="usage", operation=OP_CREATE,
-       spec=SPEC, source=SOURCE + "; the terminal event carries the full Response")
+       observes="the streamed and non-streamed input_tokens of one request", spec=SPEC,
+       source=SOURCE + "; the terminal event carries the full Response")
 def test_stream_input(responses_plain: Exchange, responses_text_stream: ResponsesStream) -> None:
     """The streamed terminal event's `usage.input_tokens` MUST equal the non-streamed `usage.input_tokens` for the same request (the input does not depend on streaming)."""
+    # Its subject is the stream: a refused stream is a failure here (streaming is core).
+    require_stream_answer(responses_text_stream)
     found = _usages(responses_plain, responses_text_stream)
+    if "stream terminal event" not in found:
+        inconclusive("the stream ended without a terminal response, so it reports no usage "
+                     "(see responses.stream.single-terminal and .failure-shape)")
     plain = _count(found["non-stream"], "input_tokens")
-    streamed = _count(found.get("stream terminal event"), "input_tokens")
-    expect(plain is not None and streamed is not None,
-           "input_tokens is missing, so the two answers cannot be compared",
-           actual=found)
+    streamed = _count(found["stream terminal event"], "input_tokens")
     record(non_stream_input_tokens=plain, stream_input_tokens=streamed)
+    if plain is None or streamed is None:  # presence and names: responses.usage.field-names
+        inconclusive(f"input_tokens is not a count in both answers ({found}), so they cannot "
+                     "be compared (see responses.usage.field-names)")
+    observe("input_tokens pairs")
     expect(streamed == plain, f"the stream reports input_tokens {streamed}, the same request "
            f"without streaming reports {plain}", expected=plain, actual=streamed)
 
@@ -91,7 +120,7 @@ def _count(found: Any, key: str) -> int | None:
 
 
 @check("responses.usage.billing", level=Level.MUST, feature="usage", operation=OP_CREATE,
-       spec=f"{SPEC}/properties/input_tokens",
+       observes="the plain answer's usage.input_tokens", spec=f"{SPEC}/properties/input_tokens",
        source=SOURCE + "; tiktoken encodings (o200k_base, cl100k_base); this project's "
        "Responses counting convention (conformance/tokens.py)")
 def test_billing(responses_plain: Exchange, model: str) -> None:
@@ -105,13 +134,15 @@ def test_billing(responses_plain: Exchange, model: str) -> None:
     local = tokens.count_responses_input(sent["input"], encoding, sent.get("instructions"),
                                          sent.get("tools"))
     reported = _count(body.get("usage"), "input_tokens")
-    expect(reported is not None, "usage.input_tokens is missing; billing cannot be verified",
-           actual=body.get("usage"))
+    if reported is None:  # presence and names: responses.usage.field-names
+        inconclusive(f"usage.input_tokens is not a count ({body.get('usage')!r}), so billing "
+                     "cannot be verified (see responses.usage.field-names)")
     margin = usage.billing_margin(local)
     record(local_input_tokens=local, reported_input_tokens=reported, margin=margin,
            encoding=encoding)
     deviation = usage.billing_deviation(reported, local)
     expected = f"{local} +/- {margin} (local {encoding} count and tolerance)"
+    observe("reported input_tokens")
     expect(deviation <= 0, f"the gateway bills {reported} input tokens for a request counted "
            f"locally as {local}: {deviation} more than the tolerance of {margin} allows",
            expected=expected, actual=reported)

@@ -1,0 +1,68 @@
+"""The run journal: every result is on disk the moment its check finishes.
+
+`DIR/results.jsonl` holds one JSON line for the run's header, then one line per finished check
+(its result and the evidence exchanges not written before). A finished run replaces it by
+`results.json`; a run that was killed leaves the journal, from which `conformance report DIR`
+rebuilds a results document marked interrupted. Lines are already redacted by the plugin.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from conformance.results import RunInfo
+
+NAME = "results.jsonl"
+
+
+class Journal:
+    """Appends to DIR/results.jsonl, one flushed line per finished check."""
+
+    def __init__(self, out_dir: Path, run: RunInfo, extra: dict[str, Any]) -> None:
+        self.path = out_dir / NAME
+        self._written: set[str] = set()
+        header = {**asdict(run), "started_at": run.started_at.isoformat(), "extra": extra}
+        self._file = self.path.open("w", encoding="utf-8")
+        self._line({"run": header})
+
+    def add(self, result: dict[str, Any], evidence: list[dict[str, Any]]) -> None:
+        fresh = [e for e in evidence if e["id"] not in self._written]
+        self._written.update(e["id"] for e in fresh)
+        self._line({"result": result, "evidence": fresh})
+
+    def _line(self, entry: dict[str, Any]) -> None:
+        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def remove(self) -> None:
+        """The run finished and results.json holds everything: the journal goes."""
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def read(out_dir: Path) -> tuple[RunInfo, dict[str, Any], list[dict[str, Any]],
+                                 dict[str, dict[str, Any]]]:
+    """The run header, its extra run fields, the results and the exchanges of a journal.
+
+    A last line cut by the kill is ignored. Raises OSError or ValueError when there is no
+    readable header.
+    """
+    lines = (out_dir / NAME).read_text(encoding="utf-8").splitlines()
+    entries = []
+    for line in lines:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            break  # the line being written when the process died
+    if not entries or "run" not in entries[0]:
+        raise ValueError(f"{out_dir / NAME} has no run header")
+    header = dict(entries[0]["run"])
+    extra = header.pop("extra", {})
+    header["started_at"] = datetime.fromisoformat(header["started_at"])
+    results = [e["result"] for e in entries[1:] if "result" in e]
+    exchanges = {x["id"]: x for e in entries[1:] for x in e.get("evidence", ())}
+    return RunInfo(**header), extra, results, exchanges

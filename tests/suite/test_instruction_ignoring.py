@@ -1,0 +1,68 @@
+"""Verdicts do not depend on the model obeying the prompt.
+
+The reference gateway's ``fixed-reply`` behaviour is a clean gateway whose model ignores every
+instruction, like the fixed-reply mocks and tiny models real gateways serve: it answers one
+fixed sentence, never counts on request, never picks a tool under "auto", while the server
+still honours every API parameter (caps, ``stop``, ``n``, forced tools, JSON modes, usage).
+A correct gateway must never fail or error because of what its model chose to write: where the
+exchange shows nothing to judge, a check ends inconclusive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.cli import load_checks
+from conformance.gateway.behaviours import FIXED_REPLY
+from tests.suite.harness import SuiteRun, run_suite
+from tests.suite.test_faults import DECLINED_BY_REFERENCE
+
+CHECKS = load_checks()
+# Outcomes a correct gateway may get whatever its model writes.
+ALLOWED = {"pass", "inconclusive"}
+
+
+@pytest.fixture(scope="module")
+def fixed_reply_run(gateway, tmp_path_factory) -> SuiteRun:
+    return run_suite(gateway.behaviour_base_url(FIXED_REPLY),
+                     tmp_path_factory.mktemp("fixed-reply"))
+
+
+def _listed(run: SuiteRun, outcomes: set[str]) -> dict[str, str]:
+    return {r["id"]: f"{r['outcome']}: {r.get('message')}" for r in run.document["results"]
+            if r["outcome"] in outcomes}
+
+
+def _inconclusive(run: SuiteRun) -> str:
+    found = ", ".join(sorted(_listed(run, {"inconclusive"}))) or "(none)"
+    return f"inconclusive against the fixed reply: {found}"
+
+
+def test_every_check_ran(fixed_reply_run: SuiteRun) -> None:
+    assert set(fixed_reply_run.outcomes()) == set(CHECKS), fixed_reply_run.document
+
+
+def test_no_failure_and_no_error(fixed_reply_run: SuiteRun) -> None:
+    assert _listed(fixed_reply_run, {"fail", "error"}) == {}, _inconclusive(fixed_reply_run)
+
+
+def test_no_warning(fixed_reply_run: SuiteRun) -> None:
+    assert _listed(fixed_reply_run, {"warn"}) == {}, _inconclusive(fixed_reply_run)
+
+
+def test_conformant(fixed_reply_run: SuiteRun) -> None:
+    results: list[dict[str, Any]] = fixed_reply_run.document["results"]
+    assert fixed_reply_run.exit_code == 0, _listed(fixed_reply_run, {"fail", "error"}) or results
+
+
+def test_supported_features_stay_supported(fixed_reply_run: SuiteRun) -> None:
+    """A feature the gateway serves is not "not supported" (nor the check "skipped") because the
+    model ignored the prompt: only the clean gateway's own declines end that way."""
+    unexpected = {check_id: found for check_id, found in fixed_reply_run.outcomes().items()
+                  if found not in ALLOWED
+                  and not (found == "not_supported" and check_id in DECLINED_BY_REFERENCE)}
+    details = _listed(fixed_reply_run, {"not_supported", "skipped"})
+    assert {i: details.get(i, found) for i, found in unexpected.items()} == {}, \
+        _inconclusive(fixed_reply_run)
