@@ -10,6 +10,7 @@ was interrupted by SIGINT / SIGTERM.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import sys
@@ -22,8 +23,9 @@ import pytest
 
 from conformance import __version__
 from conformance.checks import CHECKS_DIR, load_checks
-from conformance.config import DEFAULT_TIMEOUT, ConfigError, build_config
+from conformance.config import DEFAULT_TIMEOUT, Config, ConfigError, build_config
 from conformance.results import EXIT_INCOMPLETE, EXIT_USAGE, exit_code
+from conformance.signals import signal_name, sigterm_raises
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,8 +117,11 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args += ["-n", str(args.workers), "--dist", "loadgroup"]
     capture = _CaptureDocument()
     # The key travels by environment (inherited by xdist workers), never in pytest's arguments.
-    with _environment("OPENAI_API_KEY", config.api_key):
-        status = pytest.main(pytest_args, plugins=[capture])
+    try:
+        with _environment("OPENAI_API_KEY", config.api_key), sigterm_raises():
+            status = pytest.main(pytest_args, plugins=[capture])
+    except KeyboardInterrupt as exc:  # before pytest's session began: no plugin to report it
+        return _interrupted_before_start(config, signal_name(exc))
     if capture.document is not None:
         return exit_code(capture.document)
     if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
@@ -124,6 +129,27 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print("conformance: the run ended before it could write results (see above)", file=sys.stderr)
     return EXIT_INCOMPLETE
+
+
+def _interrupted_before_start(config: Config, signal: str) -> int:
+    """Write the report of a run interrupted while it was starting: every check `not_run`."""
+    from conformance import journal
+    from conformance.redact import Redactor
+    from conformance.reporting import output_dir, write_reports
+    from conformance.results import RunInfo, build_document
+
+    run = RunInfo(target=config.base_url or "embedded reference gateway",
+                  embedded=config.embedded, model=config.model, select=list(config.select),
+                  endpoints=list(config.endpoints))
+    run.interrupt(signal, f"interrupted by {signal} while starting")
+    selected = {c: c for c in load_checks() if not config.select
+                or any(fnmatch.fnmatchcase(c, g) for g in config.select)}
+    results = journal.not_run(selected, [], "the run was interrupted before this check ran")
+    document = build_document(run, results, {})
+    write_reports(document, output_dir(config.output), Redactor(config.secrets()),
+                  latest=config.output is None)
+    print(f"conformance: interrupted by {signal} while starting", file=sys.stderr)
+    return exit_code(document)
 
 
 @contextmanager
@@ -144,14 +170,13 @@ class _CaptureDocument:
 
     document: dict[str, Any] | None = None
 
+    @pytest.hookimpl(trylast=True)  # after the plugin wrote it, even when interrupted early
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         run = config.pluginmanager.get_plugin("conformance-run")
         self.document = getattr(run, "document", None)
 
 
 def _list(args: argparse.Namespace) -> int:
-    import fnmatch
-
     checks = sorted(load_checks().values(), key=lambda c: c.id)
     if args.select:
         checks = [c for c in checks if any(fnmatch.fnmatchcase(c.id, g) for g in args.select)]
@@ -172,17 +197,18 @@ def _list(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     """Exit code as the run's own: the verdict lives in results.json, not in the renderer."""
+    from conformance import journal
     from conformance.redact import Redactor
     from conformance.reporting import render_reports, terminal
     from conformance.results import load_document, validate_document, write_document
 
     out_dir = Path(args.dir)
     try:
-        if (out_dir / "results.json").exists():
-            document = load_document(out_dir / "results.json")
-        else:
+        if journal.exists(out_dir):  # a run that never finished: its journal is the newest
             document = _rebuild(out_dir)
             write_document(document, out_dir / "results.json", Redactor())
+        else:
+            document = load_document(out_dir / "results.json")
         validate_document(document)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{out_dir}: no readable results.json or journal ({exc})") from None

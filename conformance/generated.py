@@ -4,7 +4,13 @@ Two modes per operation, both deterministic for a given `Config.seed`:
 
 * **positive**: whole request bodies drawn from the request schema, then made cheap (the
   configured model, at most 16 output tokens, one choice, no audio, hosted tools, stored state
-  or file inputs) and re-validated against the real request schema.
+  or file inputs), made to keep the rules the API reference states only in prose (an assistant
+  message says something, tool calls and their results come in pairs, a named tool choice
+  names a declared tool, no undocumented top-level field), and re-validated against the real
+  request schema. Such a body is valid input: it must be answered. One may still be refused
+  cleanly (a 4xx with the error envelope: a parameter the model does not take, a tool kind the
+  gateway does not relay), but a refusal without the envelope fails, and so does refusing every
+  one (`generated` is a core feature, never `not_supported`).
 * **negative**: a minimal valid body with exactly one property made invalid. The first cases
   remove each property the body cannot do without (`model`, `messages`); the others put a
   schemathesis NEGATIVE-mode value (wrong type, out of range, unknown enum value, ...) into one
@@ -42,7 +48,7 @@ from typing import Any
 import pytest
 
 from conformance import schemas
-from conformance.check import HarnessError, NotSupported, Problems, record
+from conformance.check import HarnessError, Problems, record
 from conformance.config import Config
 from conformance.http import Client, Exchange
 from conformance.preconditions import error_message
@@ -151,6 +157,97 @@ def _consistent_chat_options(body: Any, model: str) -> Any:
     return body
 
 
+def _assistant_content(body: Any, model: str) -> Any:
+    """An assistant message says something: the API reference documents its `content` as
+    "required unless tool_calls or function_call is specified", a rule the schema cannot state
+    (`content` alone is optional there), and the API refuses a message with neither."""
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return body
+    messages = [{**m, "content": SHORT_TEXT} if _says_nothing(m) else m
+                for m in body["messages"]]
+    return {**body, "messages": messages}
+
+
+def _says_nothing(message: Any) -> bool:
+    return (isinstance(message, dict) and message.get("role") == "assistant"
+            and message.get("content") is None and not message.get("tool_calls")
+            and message.get("function_call") is None)
+
+
+def _answered_tool_calls(body: Any, model: str) -> Any:
+    """Tool calls and tool results come in pairs, as the API requires (a rule of the
+    conversation, stated in the API reference's prose, that no schema can state): a `tool`
+    message answers a call of the assistant message before it (one is made up for an orphan
+    result), and each call gets its result before the conversation goes on."""
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return body
+    paired: list[Any] = []
+    waiting: list[str] = []  # ids of the last assistant message's calls without a result yet
+    for message in body["messages"]:
+        role = message.get("role") if isinstance(message, dict) else None
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id in waiting:
+                waiting.remove(call_id)
+            elif isinstance(call_id, str):
+                paired.append({"role": "assistant", "content": None, "tool_calls": [
+                    {"id": call_id, "type": "function",
+                     "function": {"name": "lookup", "arguments": "{}"}}]})
+            paired.append(message)
+            continue
+        paired += [_tool_result(call_id) for call_id in waiting]
+        paired.append(message)
+        waiting = _call_ids(message) if role == "assistant" else []
+    paired += [_tool_result(call_id) for call_id in waiting]
+    return {**body, "messages": paired}
+
+
+def _call_ids(message: dict[str, Any]) -> list[str]:
+    calls = message.get("tool_calls")
+    return [c["id"] for c in calls if isinstance(c, dict) and isinstance(c.get("id"), str)] \
+        if isinstance(calls, list) else []
+
+
+def _tool_result(call_id: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": SHORT_TEXT}
+
+
+def _declared_tool_choice(body: Any, model: str) -> Any:
+    """A `tool_choice` naming a tool names one the request declares (the API refuses others)."""
+    if not isinstance(body, dict) or not isinstance(body.get("tool_choice"), dict):
+        return body
+    choice = body["tool_choice"]
+    kind = choice.get("type")
+    named = choice.get(kind) if kind in ("function", "custom") else None
+    if not isinstance(named, dict):
+        named = choice if kind in ("function", "custom") else None  # Responses: {type, name}
+    if named is None:
+        return body
+    declared = {_tool_name(t) for t in body.get("tools") or [] if isinstance(t, dict)}
+    if named.get("name") in declared:
+        return body
+    return {k: v for k, v in body.items() if k != "tool_choice"}
+
+
+def _tool_name(tool: dict[str, Any]) -> Any:
+    inner = tool.get(tool.get("type")) if isinstance(tool.get("type"), str) else None
+    return inner.get("name") if isinstance(inner, dict) else tool.get("name")
+
+
+def _known_fields(operation_name: str) -> Step:
+    """Only the request's documented top-level fields: an unknown one may be refused (a SHOULD,
+    judged by `*.request.unknown-fields`), so it has no place in a request that must be
+    answered."""
+    def known(body: Any, model: str) -> Any:
+        if not isinstance(body, dict):
+            return body
+        operation = OPERATIONS[operation_name]
+        names = schemas.document(operation.document)["components"]["schemas"][
+            operation.request_schema].get("properties", {})
+        return {k: v for k, v in body.items() if k in names}
+    return known
+
+
 _CHAT_TEXT_PARTS = ("text", "refusal")
 
 
@@ -225,6 +322,32 @@ def _cheap_item(item: dict[str, Any]) -> dict[str, Any]:
     return _text_only(item, _RESPONSES_TEXT_PARTS, key="output")
 
 
+def _answered_function_calls(body: Any, model: str) -> Any:
+    """Function calls and their outputs come in pairs, as the API requires: an output answers
+    a `function_call` item before it (one is made up for an orphan output), and every call
+    gets its output."""
+    if not isinstance(body, dict) or not isinstance(body.get("input"), list):
+        return body
+    paired: list[Any] = []
+    open_calls: list[str] = []
+    for item in body["input"]:
+        kind = item.get("type") if isinstance(item, dict) else None
+        call_id = item.get("call_id") if isinstance(item, dict) else None
+        if kind == "function_call_output" and isinstance(call_id, str):
+            if call_id in open_calls:
+                open_calls.remove(call_id)
+            else:
+                paired.append({"type": "function_call", "call_id": call_id or "call_0",
+                               "name": "lookup", "arguments": "{}"})
+                item = {**item, "call_id": call_id or "call_0"}
+        elif kind == "function_call" and isinstance(call_id, str):
+            open_calls.append(call_id)
+        paired.append(item)
+    paired += [{"type": "function_call_output", "call_id": call_id, "output": SHORT_TEXT}
+               for call_id in open_calls]
+    return {**body, "input": paired}
+
+
 def _consistent_responses_options(body: Any, model: str) -> Any:
     if isinstance(body, dict) and body.get("stream") is not True:
         return {k: v for k, v in body.items() if k != "stream_options"}
@@ -247,6 +370,11 @@ CHAT = Operation(
         ("max-tokens", _capped_tokens("max_completion_tokens", "max_tokens")),
         ("n", _one_choice),
         ("text-only", _text_only_messages),
+        # rules of a valid request the schema cannot state (the API reference's prose)
+        ("known-fields", _known_fields("chat")),
+        ("assistant-content", _assistant_content),
+        ("tool-results", _answered_tool_calls),
+        ("tool-choice", _declared_tool_choice),
         ("consistent-options", _consistent_chat_options),
     ),
 )
@@ -269,6 +397,10 @@ RESPONSES = Operation(
         ("tools", _cheap_tools),
         ("input", _some_input),
         ("text-only", _cheap_input),
+        # rules of a valid request the schema cannot state (the API reference's prose)
+        ("known-fields", _known_fields("responses")),
+        ("function-outputs", _answered_function_calls),
+        ("tool-choice", _declared_tool_choice),
         ("consistent-options", _consistent_responses_options),
     ),
 )
@@ -825,11 +957,40 @@ def _event_problems(operation: Operation, sent: Sent) -> list[str]:
 
 
 def declined(sent: Sent) -> str | None:
-    """A positive case the gateway cleanly refused (a 4xx): allowed, worth a note."""
+    """A positive case the gateway refused with a 4xx (account statuses aside), in words."""
     status = sent.status or 0
     if 400 <= status < 500 and status not in HARNESS_STATUSES:
         return f"{sent.case.label()}: HTTP {status} {error_message(sent.exchange)[:200]}"
     return None
+
+
+def refusal_problem(operation: Operation, sent: Sent) -> str | None:
+    """Why a refused positive case is not a clean refusal (None: it was not refused, or its
+    4xx carries the error envelope). Without the envelope a client cannot tell a refusal from
+    a fault, whatever the reason for refusing."""
+    if declined(sent) is None:
+        return None
+    envelope = schemas.errors(operation.document, "ErrorResponse", sent.exchange.json_or_none(),
+                              limit=3)
+    if not envelope:
+        return None
+    return (f"{sent.case.label()}: a valid request was refused with HTTP {sent.status} without "
+            f"the error envelope ({'; '.join(envelope)}): {sent.exchange.body[:200]!r}; "
+            f"body {sent.request()}")
+
+
+def all_refused_problem(refused: list[str], judged: list[Sent]) -> str | None:
+    """A gateway that refuses every valid generated request refuses valid input.
+
+    A single clean refusal may be right: the documents do not encode every rule the API keeps
+    (a parameter a model does not take, a tool kind a gateway does not relay), so a 4xx with the
+    envelope on some cases is noted, not failed. Refusing all of them is refusing the request
+    schema itself, and `generated` is a core feature: a failure, never `not_supported`.
+    """
+    if not judged or len(refused) < len(judged):
+        return None
+    return (f"all {len(judged)} valid generated requests were refused with a 4xx: the gateway "
+            f"answers none of the bodies the request schema allows, e.g. {refused[0]}")
 
 
 def judge_negative(operation: Operation, sent: list[Sent], config: Config) -> None:
@@ -854,12 +1015,14 @@ def judge_positive(operation: Operation, sent: list[Sent], config: Config) -> No
     problems = Problems()
     for item in judged:
         problems.items += conformance_problems(operation, item)
-    _raise(problems, trouble, f"valid generated {operation.name} requests got a 5xx or an "
-           f"answer that breaks the response schema (seed {config.seed})",
-           expected=f"no 5xx; 2xx bodies valid against {operation.response_schema}")
-    if len(refused) == len(sent):
-        raise NotSupported(f"the gateway declined all {len(sent)} valid generated requests "
-                           f"with a 4xx, e.g. {refused[0]}")
+        if problem := refusal_problem(operation, item):
+            problems.add(problem)
+    if problem := all_refused_problem(refused, judged):
+        problems.add(problem)
+    _raise(problems, trouble, f"valid generated {operation.name} requests were refused, got a "
+           f"5xx or an answer that breaks the response schema (seed {config.seed})",
+           expected=f"no 5xx; a 4xx only with the error envelope, and not for every case; "
+           f"2xx bodies valid against {operation.response_schema}")
 
 
 def _split_harness_trouble(sent: list[Sent]) -> tuple[list[str], list[Sent]]:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import signal
-import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 
 from conformance import check as check_model
+from conformance import journal, signals
 from conformance.check import CheckFailed, HarnessError, Level, NotSupported, Outcome
 from conformance.checks import CHECKS_DIR, load_checks
 from conformance.config import Config, ConfigError, build_config
@@ -66,7 +66,10 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.pluginmanager.register(ConformanceRun(config, settings), "conformance-run")
+    run = ConformanceRun(config, settings)
+    config.pluginmanager.register(run, "conformance-run")
+    if run.suite_run:
+        run.install_sigterm()
 
 
 def _run(config: pytest.Config) -> ConformanceRun:
@@ -106,14 +109,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Mod
     return None
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so the run ends the way a Ctrl-C ends it."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated()
-
-
 class ConformanceRun:
     """Per-process state of one run: target, client, collected results."""
 
@@ -132,21 +127,20 @@ class ConformanceRun:
         self.signal: str | None = None
         self.journal: Journal | None = None
         self.document: dict[str, Any] | None = None
-        self._previous_sigterm: Any = None
+        self._restore = ExitStack()  # the signal handlers to put back at the end
+        # A run of the checks (`conformance run`, `pytest conformance/checks`), not of the
+        # project's own tests: only such a run writes reports, even when interrupted early.
+        self.suite_run = any(_within_checks(arg) for arg in pytest_config.args)
 
     # --- signals ----------------------------------------------------------------------------
 
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if not self.worker and threading.current_thread() is threading.main_thread():
-            self._previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
-
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        if self._previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, self._previous_sigterm)
-            self._previous_sigterm = None
+    def install_sigterm(self) -> None:
+        """From configuration on, SIGTERM ends the run like Ctrl-C: reports still get written."""
+        if not self.worker:
+            self._restore.enter_context(signals.sigterm_raises())
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        self.signal = "SIGTERM" if excinfo.errisinstance(Terminated) else "SIGINT"
+        self.signal = signals.signal_name(excinfo.value)
 
     # --- collection -------------------------------------------------------------------------
 
@@ -233,7 +227,7 @@ class ConformanceRun:
         """Opened with the first result, so runs of the project's own tests write nothing."""
         if self.journal is None:
             out_dir = output_dir(self.settings.output)
-            self.journal = Journal(out_dir, self.run, self.extra)
+            self.journal = Journal(out_dir, self.run, self.extra, self.expected)
         return self.journal
 
     # --- end of run -------------------------------------------------------------------------
@@ -241,32 +235,44 @@ class ConformanceRun:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.target.close()
-        if self.worker or not (self.results or self.expected):
-            return  # xdist workers report to the controller; runs of the project's own tests
-        interrupted = self.signal or session.exitstatus == pytest.ExitCode.INTERRUPTED
-        if interrupted:
-            self.run.interrupt(self.signal, f"interrupted by {self.signal or 'the user'}")
-        self._add_not_run("the run was interrupted before this check ran" if interrupted
-                          else "the run ended before this check ran")
-        journal = self._journal()
-        self.document = build_document(self.run, self.results, self.exchanges, extra=self.extra)
-        out_dir = write_reports(self.document, journal.path.parent,
-                                Redactor(self.settings.secrets() + self.target.secrets()),
-                                latest=self.settings.output is None)
-        journal.remove()
-        self.document["__dir__"] = str(out_dir)
+        stopped_early = self.signal and self.suite_run
+        if self.worker or not (self.results or self.expected or stopped_early):
+            # xdist workers report to the controller; the project's own tests and a selection
+            # of no check (a usage error) write nothing
+            return
+        self._write_document(bool(self.signal)
+                             or session.exitstatus == pytest.ExitCode.INTERRUPTED)
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
                                   pytest.ExitCode.INTERRUPTED):
             session.exitstatus = exit_code(self.document)
 
-    def _add_not_run(self, message: str) -> None:
-        registry = load_checks() if self.expected else {}
-        done = {r["nodeid"] for r in self.results}
-        for nodeid, check_id in self.expected.items():
-            if nodeid not in done:
-                verdict = Verdict(Outcome.NOT_RUN, message)
-                self.results.append({**_result(registry[check_id], verdict), "duration": 0.0,
-                                     "exchanges": [], "nodeid": nodeid})
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # Interrupted while configuring or starting workers: pytest skips sessionfinish.
+        if self.signal and self.suite_run and not self.worker and self.document is None:
+            self.target.close()
+            self._write_document(interrupted=True)
+        self._restore.close()
+
+    def _write_document(self, interrupted: bool) -> None:
+        if interrupted:
+            self.run.interrupt(self.signal, f"interrupted by {self.signal or 'the user'}")
+            self.expected = self.expected or self._selected_checks()  # stopped before collection
+        self.results += journal.not_run(
+            self.expected, self.results, "the run was interrupted before this check ran"
+            if interrupted else "the run ended before this check ran")
+        run_journal = self._journal()
+        self.document = build_document(self.run, self.results, self.exchanges, extra=self.extra)
+        out_dir = write_reports(self.document, run_journal.path.parent,
+                                Redactor(self.settings.secrets() + self.target.secrets()),
+                                latest=self.settings.output is None)
+        run_journal.remove()
+        self.document["__dir__"] = str(out_dir)
+
+    def _selected_checks(self) -> dict[str, str]:
+        """Every registered check the selection keeps (id -> id): the plan before collection."""
+        return {i: i for i in load_checks() if not self.settings.select
+                or any(fnmatch.fnmatchcase(i, g) for g in self.settings.select)}
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.document is not None:
@@ -306,6 +312,11 @@ def _result(meta: check_model.Check, verdict: Verdict) -> dict[str, Any]:
         "observed": verdict.observed or {},
         "details": _jsonable(verdict.details or {}),
     }
+
+
+def _within_checks(arg: str) -> bool:
+    path = Path(arg.split("::", 1)[0]).resolve()
+    return path == CHECKS_DIR or CHECKS_DIR in path.parents
 
 
 def _check_of_nodeid(nodeid: str) -> str | None:

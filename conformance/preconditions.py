@@ -14,19 +14,19 @@ from typing import Any
 from conformance.check import CheckFailed, HarnessError, NotSupported, current
 from conformance.features import is_core
 from conformance.http import Exchange
-from conformance.refusals import envelope_problems
+from conformance.refusals import envelope_problems, require_not_rate_limited
 
 # Statuses that say something about the harness or the account, not about conformance:
 # (cause, what to tell the user).
 HARNESS_STATUSES = {
     401: ("auth", "the target rejected the API key (check --api-key / OPENAI_API_KEY)"),
     403: ("auth", "the target refused access for this key or model"),
-    429: ("rate-limit", "the target rate-limited the run; retry later or with fewer workers"),
 }
 
 
 def harness_status(exchange: Exchange) -> None:
     """A 401, 403 or 429 is about the account, not the gateway: the check cannot judge."""
+    require_not_rate_limited(exchange)
     if exchange.status in HARNESS_STATUSES:
         cause, reason = HARNESS_STATUSES[exchange.status]
         raise HarnessError(f"HTTP {exchange.status}: {reason} ({error_message(exchange)})",
@@ -34,11 +34,12 @@ def harness_status(exchange: Exchange) -> None:
 
 
 def require_response(exchange: Exchange) -> None:
-    """The exchange produced a complete HTTP response."""
+    """The exchange produced a complete HTTP response, and not a rate limit (429)."""
     if exchange.transport_error:
         raise HarnessError(f"transport error: {exchange.transport_error}")
     if exchange.cut:
         raise HarnessError(exchange.cut)
+    require_not_rate_limited(exchange)
 
 
 def error_message(exchange: Exchange) -> str:
@@ -107,6 +108,19 @@ def endpoint_missing(exchange: Exchange) -> bool:
     return "model" not in json.dumps(error if error is not None else exchange.body[:500]).lower()
 
 
+def model_refused(exchange: Exchange) -> bool:
+    """A 400/404 that says the requested model is not served (code, param or wording)."""
+    if exchange.status not in (400, 404) or exchange.method == "GET":
+        return False
+    body = exchange.json_or_none()
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    fields = f"{error.get('code')} {error.get('param')}".lower()
+    return "model" in fields or (exchange.status == 404 and "model" in
+                                 str(error.get("message", "")).lower())
+
+
 class EndpointAbsent(NotSupported):
     """The gateway does not serve the endpoint at all (and the user did not claim it)."""
 
@@ -119,6 +133,11 @@ def require_endpoint(exchange: Exchange, endpoint: str, claimed: bool) -> None:
     said the gateway serves it (`--endpoints`).
     """
     harness_status(exchange)
+    if exchange.ok and model_refused(exchange):
+        model = (exchange.request_json() or {}).get("model")
+        raise HarnessError(f"the target does not serve the model {model!r} (HTTP "
+                           f"{exchange.status}: {error_message(exchange)}); check --model",
+                           cause="model")
     if exchange.ok and endpoint_missing(exchange):
         message = (f"the gateway does not serve {endpoint}: HTTP {exchange.status} "
                    f"{exchange.body[:200]}")

@@ -27,6 +27,13 @@ def envelope_problems(body: Any, doc: str) -> list[str]:
     return found or schemas.errors(doc, "ErrorResponse", body)
 
 
+def require_not_rate_limited(exchange: Exchange) -> None:
+    """A 429 answers the account's rate, not the request: there is nothing to judge."""
+    if exchange.status == 429:
+        raise HarnessError("HTTP 429: the target rate-limited the run; retry later or with "
+                           "fewer workers", cause="rate-limit")
+
+
 def answered(exchanges: Mapping[str, Exchange]) -> tuple[dict[str, Exchange], list[str]]:
     """The exchanges that got an HTTP response, and one problem per request that got none.
 
@@ -34,6 +41,8 @@ def answered(exchanges: Mapping[str, Exchange]) -> tuple[dict[str, Exchange], li
     its answer to that input (typically a crash on it), not a harness problem.
     """
     replied = {name: e for name, e in exchanges.items() if e.ok}
+    for exchange in replied.values():
+        require_not_rate_limited(exchange)
     if not replied:
         first = next(iter(exchanges.values()))
         raise HarnessError(f"no request got an HTTP response: {first.transport_error or first.cut}")

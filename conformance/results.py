@@ -154,7 +154,8 @@ def verdict(
         return "not-judged", f"the target could not be reached: {run.status_detail}"
     if outcomes[Outcome.FAIL]:
         return "non-conformant", f"{outcomes[Outcome.FAIL]} MUST requirement(s) failed"
-    if "judged" not in scope.values():
+    if not any(r["level"] == "MUST" and r["outcome"] in JUDGED for r in results):
+        # e.g. only the (SHOULD-level) model list answered: no LLM endpoint was judged at all
         return "not-judged", _nothing_judged(results, scope)
     unjudged = [e for e, s in scope.items() if s == "not judged"]
     if outcomes[Outcome.ERROR] or unjudged or outcomes[Outcome.NOT_RUN]:
@@ -175,9 +176,12 @@ def _nothing_judged(results: list[dict[str, Any]], scope: dict[str, str]) -> str
     if causes and set(causes) <= {"auth"}:
         return ("the target rejected the API key on every endpoint (HTTP 401/403): check "
                 "--api-key or the key's environment variable")
-    if scope and set(scope.values()) == {"not served"}:
-        return ("no endpoint is served at this base URL (every request got 404/405). Is the base "
-                "URL right? It must include the API prefix, e.g. http://host:8000/v1")
+    if causes and set(causes) <= {"model"}:
+        return "the target does not serve the model under test on any endpoint: check --model"
+    if "not served" in scope.values() and "not judged" not in scope.values():
+        return ("no endpoint with MUST requirements is served at this base URL (their requests "
+                "got 404/405). Is the base URL right? It must include the API prefix, e.g. "
+                "http://host:8000/v1")
     return "no check could reach a verdict" + _causes_text(causes)
 
 

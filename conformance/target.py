@@ -9,6 +9,9 @@ from conformance.config import Config
 from conformance.http import Client, Exchange
 from conformance.redact import Redactor
 
+# httpx's names for "no connection could be made" (Exchange.transport_error starts with them).
+_NO_CONNECTION = ("ConnectError", "ConnectTimeout", "UnsupportedProtocol")
+
 
 class TargetUnreachable(Exception):
     """No HTTP response at all from the target (exit code 3)."""
@@ -44,12 +47,15 @@ class Target:
         self._client = Client(self.config, prefix=self._prefix)
 
     def ensure_reachable(self) -> None:
-        """One GET /models; a transport failure there means the target is not there at all."""
+        """One GET /models; no connection at all means the target is not there.
+
+        Anything else (a slow or failing model list included) is the checks' to judge.
+        """
         if self._reachable:
             return
         probe = self.client.get("/models")
         self._probe_id = probe.id
-        if probe.transport_error:
+        if (probe.transport_error or "").startswith(_NO_CONNECTION):
             raise TargetUnreachable(f"{self.config.base_url}: {probe.transport_error}")
         self._reachable = True
 

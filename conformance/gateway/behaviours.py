@@ -34,9 +34,12 @@ BEHAVIOURS = {
                  "honoured",
 }
 
-# ASCII, no digits, no JSON, 14 o200k tokens: longer than the suite's small caps, so a cap cuts
-# it, and free of the strings a prompt could ask for.
-FIXED_REPLY_TEXT = "I am a fixed reply from a mock model, whatever you ask."
+# ASCII, no digits, no JSON, one sentence of 29 o200k tokens: longer than every cap the suite
+# sets to cut an answer (Chat 5 and 16, Responses max_output_tokens 16, its documented minimum),
+# so each cap has something to cut, and shorter than the room the suite leaves for a whole answer
+# (Chat 48, Responses 96), JSON wrapping included. Free of the strings a prompt could ask for.
+FIXED_REPLY_TEXT = ("I am a fixed reply from a mock model: I say this same sentence whatever you "
+                    "ask, and I never follow the instructions in a prompt.")
 
 
 def ignores_instructions(behaviour: str | None) -> bool:

@@ -68,6 +68,10 @@ MIDSTREAM_COLLATERAL = _unjudged(
      "inconclusive",
      "chat.stream.nothing-after-done": "no [DONE] came, so nothing followed it: inconclusive"})
 
+CAPS_IGNORED_USAGE_ZERO = "chat-caps-ignored-usage-zero"
+CAPS_IGNORED_USAGE_CLAMPED = "chat-caps-ignored-usage-clamped"
+CAPS_IGNORED = (CAPS_IGNORED_USAGE_ZERO, CAPS_IGNORED_USAGE_CLAMPED)
+
 CHAT_FAULTS = (
     Fault("chat-wrong-content-type", "non-stream JSON is sent as text/plain",
           ("chat.response.content-type",)),
@@ -150,7 +154,9 @@ CHAT_FAULTS = (
               "responses.errors.unknown-previous-response", "responses.generated.rejects-invalid",
               "responses.reasoning.effort"),
               "every 4xx of the gateway, on every endpoint, lacks the envelope this check "
-              "reads")),
+              "reads") | {"chat.generated.schema-conformance": "the valid generated case the "
+                          "gateway declines (a custom tool call) is refused without the "
+                          "envelope too"}),
     Fault("chat-missing-messages-500", "a missing 'messages' gives a 500 server_error",
           ("chat.errors.bad-request-status",), collateral={
               "chat.generated.rejects-invalid": "a generated case also leaves out messages"}),
@@ -256,6 +262,14 @@ CHAT_FAULTS = (
           ("chat.stream.error-shape",), outcome="pass", collateral=_unjudged(
               UNFINISHED_STREAM_CHECKS, "a stream that failed never finished: inconclusive",
               {"chat.stream.done-sentinel": "after an error [DONE] is optional: inconclusive"})),
+    # A cap ignored behind usage that says it was honoured: lengths are counted, not believed.
+    Fault(CAPS_IGNORED_USAGE_ZERO, "max_completion_tokens and max_tokens are ignored, and usage "
+          "reports completion_tokens 0 (total = prompt) for every answer",
+          ("chat.limits.max-completion-tokens", "chat.limits.max-tokens")),
+    Fault(CAPS_IGNORED_USAGE_CLAMPED, "max_completion_tokens and max_tokens are ignored, yet an "
+          "answer longer than the cap reports completion_tokens = the cap and finish_reason "
+          "'length', as if it had been cut",
+          ("chat.limits.max-completion-tokens", "chat.limits.max-tokens")),
 )
 
 SYSTEM_FINGERPRINT = "fp_conformance"
@@ -309,6 +323,7 @@ def plan_completion(request: ChatRequest, fault: str | None,
     choices = [_plan_choice(request, index, fault, behaviour) for index in range(request.n)]
     for choice in choices:
         _choice_faults(choice, encoding, fault)
+        _misreported_cap(choice, request.max_tokens, fault)
     return ChatPlan(
         id=f"chatcmpl-{uuid.uuid4().hex[:24]}",
         created=int(time.time() * (1000 if fault == "chat-created-milliseconds" else 1)),
@@ -330,6 +345,15 @@ def _choice_faults(choice: PlannedChoice, encoding: str, fault: str | None) -> N
             call.arguments = gen.generate(call.arguments.text.replace('"', "'"), encoding)
 
 
+def _misreported_cap(choice: PlannedChoice, cap: int | None, fault: str | None) -> None:
+    """The answer was planned without the cap (CAPS_IGNORED); usage pretends it was honoured."""
+    if fault == CAPS_IGNORED_USAGE_ZERO:
+        choice.completion_tokens = 0
+    if fault == CAPS_IGNORED_USAGE_CLAMPED and cap is not None and choice.completion_tokens > cap:
+        choice.completion_tokens = cap
+        choice.finish_reason = "length"
+
+
 def _billed_prompt_tokens(request: ChatRequest, fault: str | None) -> int:
     encoding = request.model.encoding
     counted = tokens.count_chat_prompt(request.messages, encoding, request.tools)
@@ -344,7 +368,7 @@ def _billed_prompt_tokens(request: ChatRequest, fault: str | None) -> int:
 def _plan_choice(request: ChatRequest, index: int, fault: str | None,
                  behaviour: str) -> PlannedChoice:
     encoding = request.model.encoding
-    budget = request.max_tokens
+    budget = None if fault in CAPS_IGNORED else request.max_tokens
     reasoning = 0
     if request.model.reasoning:
         # Hidden reasoning comes first and is paid from the same completion budget.

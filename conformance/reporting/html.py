@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from conformance.redact import Redactor
 
 PROBLEMS = ("fail", "error", "warn")
+UNJUDGED = ("inconclusive", "not_run")
 
 
 def _environment() -> Environment:
@@ -51,6 +52,7 @@ def render(document: dict[str, Any]) -> str:
         summary=document["summary"],
         stats=document["stats"],
         problems=problems,
+        unjudged=[r for r in results if r["outcome"] in UNJUDGED],
         families={e: dict(sorted(f.items())) for e, f in sorted(families.items())},
         exchanges=document["exchanges"],
     )

@@ -12,6 +12,7 @@ from conformance.redact import Redactor
 
 def render(document: dict[str, Any]) -> str:
     root = ET.Element("testsuites", name="llm-gateway-conformance")
+    _run_case(root, document)
     suites: dict[str, ET.Element] = {}
     for result in document["results"]:
         suite = suites.get(result["endpoint"])
@@ -19,12 +20,27 @@ def render(document: dict[str, Any]) -> str:
             suite = suites[result["endpoint"]] = ET.SubElement(
                 root, "testsuite", name=result["endpoint"])
         _case(suite, result, document["exchanges"])
-    for suite in suites.values():
+    for suite in root:
         cases = list(suite)
         suite.set("tests", str(len(cases)))
         for tag, attr in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
             suite.set(attr, str(sum(1 for c in cases if c.find(tag) is not None)))
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def _run_case(root: ET.Element, document: dict[str, Any]) -> None:
+    """One test case for the run itself: an error when its verdict says it is incomplete or
+    nothing was judged, so a CI dashboard never shows an interrupted run as green."""
+    summary, run = document["summary"], document["run"]
+    suite = ET.SubElement(root, "testsuite", name="run")
+    case = ET.SubElement(suite, "testcase", classname="run", name="run.verdict",
+                         time=str(run["duration"]))
+    props = ET.SubElement(case, "properties")
+    for key, value in (("verdict", summary["verdict"]), ("status", run["status"]),
+                       ("cause", summary["cause"])):
+        ET.SubElement(props, "property", name=key, value=str(value))
+    if summary["verdict"] in ("incomplete", "not-judged"):
+        ET.SubElement(case, "error", message=f"{summary['verdict']}: {summary['cause']}")
 
 
 def _case(suite: ET.Element, result: dict[str, Any], exchanges: dict[str, Any]) -> None:

@@ -17,8 +17,16 @@ from openai import OpenAI
 from starlette.testclient import TestClient
 
 from conformance import cli, tokens
+from conformance.checks.chat import LIMIT as CHAT_CUT
+from conformance.checks.chat import MAX_TOKENS as CHAT_ROOM
+from conformance.checks.responses import CUT_OUTPUT_TOKENS, MAX_OUTPUT_TOKENS
 from conformance.gateway import BEHAVIOURS, EmbeddedGateway, create_app
-from conformance.gateway.behaviours import FIXED_REPLY, FIXED_REPLY_TEXT, OBEDIENT
+from conformance.gateway.behaviours import (
+    FIXED_REPLY,
+    FIXED_REPLY_TEXT,
+    OBEDIENT,
+    fixed_json_object,
+)
 
 from .conftest import API_KEY
 
@@ -64,9 +72,19 @@ def _chat_stream(client: OpenAI, **kwargs) -> tuple[dict[int, str], dict[int, st
 # --- the wording ignores the prompt -------------------------------------------------------
 
 
-def test_reply_is_ascii_and_longer_than_small_caps() -> None:
+# Every cap the suite sets to cut an answer: Chat's token caps, Chat's `n: 2` request, and the
+# documented minimum of Responses max_output_tokens.
+SUITE_CUTS = {"chat cap": CHAT_CUT, "chat n": 16, "responses cut": CUT_OUTPUT_TOKENS}
+
+
+def test_reply_is_ascii_and_longer_than_every_cut() -> None:
+    """Each cap the suite sets has something to cut, so a gateway ignoring it is caught even
+    behind a model that ignores the prompt; the room left for a whole answer still fits it."""
     assert FIXED_REPLY_TEXT.isascii() and not any(c.isdigit() for c in FIXED_REPLY_TEXT)
-    assert 12 <= len(FIXED_TOKENS) <= 16
+    assert 24 <= len(FIXED_TOKENS) <= 30
+    assert {name: cap for name, cap in SUITE_CUTS.items() if cap >= len(FIXED_TOKENS)} == {}
+    as_json = tokens.count_text(fixed_json_object(), ENCODING)
+    assert as_json < min(CHAT_ROOM, MAX_OUTPUT_TOKENS)
     assert set(BEHAVIOURS) == {OBEDIENT, FIXED_REPLY}
 
 
@@ -147,7 +165,8 @@ def test_chat_cap_cuts_the_reply_token_exactly(fixed: OpenAI, cap_field: str,
 
 
 def test_chat_cap_the_reply_fits_exactly_is_not_a_cut(fixed: OpenAI) -> None:
-    """A reply exactly as long as the cap was not cut: finish_reason stays "stop"."""
+    """A reply exactly as long as the cap (29 tokens) was not cut: finish_reason stays "stop"."""
+    assert len(FIXED_TOKENS) == 29
     completion = fixed.chat.completions.create(model=MODEL, messages=COUNT,
                                                max_completion_tokens=len(FIXED_TOKENS))
     choice = completion.choices[0]
@@ -176,15 +195,25 @@ def test_stop_that_never_occurs_changes_nothing(fixed: OpenAI) -> None:
     assert (choice.message.content, choice.finish_reason) == (FIXED_REPLY_TEXT, "stop")
 
 
-def test_responses_cap_cuts_the_reply(fixed: OpenAI) -> None:
-    # The minimum cap (16) fits the whole reply; a reasoning model spends some of it first.
-    fits = fixed.responses.create(model=MODEL, input="Write an essay.", max_output_tokens=16)
-    assert fits.status == "completed" and fits.output_text == FIXED_REPLY_TEXT
-    cut = fixed.responses.create(model="o4-mini", input="Write an essay.", max_output_tokens=16)
-    reasoning = cut.usage.output_tokens_details.reasoning_tokens
+@pytest.mark.parametrize("model", [MODEL, "o4-mini"])
+def test_responses_cap_cuts_the_reply(fixed: OpenAI, model: str) -> None:
+    """The minimum cap (the suite's cut) cuts the reply; a reasoning model spends some of it
+    on reasoning first."""
+    cap = CUT_OUTPUT_TOKENS
+    cut = fixed.responses.create(model=model, input="Write an essay.", max_output_tokens=cap)
+    details = cut.usage.output_tokens_details
+    reasoning = details.reasoning_tokens if details else 0
     assert cut.status == "incomplete" and cut.incomplete_details.reason == "max_output_tokens"
-    assert cut.output_text == _prefix(16 - reasoning) and cut.usage.output_tokens == 16
+    assert cut.output_text == _prefix(cap - reasoning) and cut.usage.output_tokens == cap
     assert cut.output[-1].status == "incomplete"
+
+
+def test_responses_cap_the_reply_fits_exactly_is_not_a_cut(fixed: OpenAI) -> None:
+    fits = fixed.responses.create(model=MODEL, input="Write an essay.",
+                                  max_output_tokens=len(FIXED_TOKENS))
+    assert fits.status == "completed" and fits.incomplete_details is None
+    assert fits.output_text == FIXED_REPLY_TEXT
+    assert fits.usage.output_tokens == len(FIXED_TOKENS)
 
 
 # --- what the server enforces: tools, JSON modes ------------------------------------------

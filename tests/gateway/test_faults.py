@@ -203,6 +203,11 @@ PROBES: dict[str, Probe] = {
         b, max_completion_tokens=3).json()["usage"]["completion_tokens"] > 3,
     "chat-max-tokens-ignored":
         lambda b: _chat(b, max_tokens=3).json()["usage"]["completion_tokens"] > 3,
+    # Caps ignored, usage hiding it: more than 3 words under a 3-token cap.
+    "chat-caps-ignored-usage-zero": lambda b: _capped_words(b) > 3 and _chat(
+        b, max_completion_tokens=3).json()["usage"]["completion_tokens"] == 0,
+    "chat-caps-ignored-usage-clamped": lambda b: _capped_words(b) > 3 and _chat(
+        b, max_completion_tokens=3).json()["usage"]["completion_tokens"] == 3,
     "chat-length-as-stop":
         lambda b: _chat(b, max_tokens=3).json()["choices"][0]["finish_reason"] == "stop",
     "chat-n-ignored": lambda b: len(_chat(b, n=2).json()["choices"]) == 1,
@@ -325,6 +330,10 @@ def _is_json(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _capped_words(base_url: str) -> int:
+    return len(_message(_chat(base_url, max_completion_tokens=3).json())["content"].split())
 
 
 def test_every_fault_has_a_probe() -> None:

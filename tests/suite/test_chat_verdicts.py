@@ -4,7 +4,9 @@ Each case is a reference-gateway fault or behaviour, or a small proxy in front o
 that reproduces one realistic gateway or model without a side channel: an optional parameter
 declined, streaming refused, `stop` ignored by a gateway whose model never writes "4", a
 mid-stream failure reported correctly, a model that makes one tool call where two were hoped
-for. Each asserts the outcome of every chat check it concerns.
+for, usage that under-reports an ignored cap, a refused stream in front of a tool defect, a
+strict validator that refuses generated valid requests. Each asserts the outcome of every chat
+check it concerns.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
+from conformance.checks.chat import LIMIT
 from conformance.cli import load_checks
 from conformance.gateway.behaviours import FIXED_REPLY
+from conformance.gateway.chat import CAPS_IGNORED_USAGE_CLAMPED, CAPS_IGNORED_USAGE_ZERO
 from tests.suite.harness import API_KEY, SuiteRun, run_suite
 from tests.suite.proxy import proxy
 
@@ -149,3 +153,123 @@ def test_one_tool_call_leaves_parallel_indices_inconclusive(gateway, tmp_path: P
         run = _chat_run(root + "/v1", tmp_path)
     expected = {**_clean_outcomes(), "chat.tools.parallel-indices": "inconclusive"}
     assert run.outcomes() == expected, run.document["results"]
+
+
+# --- issue 8, second pass: what a gateway reports never hides what the exchange shows ---------
+
+
+@pytest.mark.parametrize("fault", [CAPS_IGNORED_USAGE_ZERO, CAPS_IGNORED_USAGE_CLAMPED])
+def test_misreported_usage_does_not_hide_an_ignored_cap(fault: str, gateway,
+                                                        tmp_path: Path) -> None:
+    """The caps are ignored while usage says they were honoured (`completion_tokens: 0` for a
+    whole sentence, or the cap itself with `finish_reason: "length"`): once inconclusive
+    ("the uncapped answer is 0 tokens") or a pass, now counted with the tokenizer and failed."""
+    run = run_suite(gateway.fault_base_url(fault), tmp_path, "--select", "chat.limits.*")
+    for check_id in ("chat.limits.max-completion-tokens", "chat.limits.max-tokens"):
+        result = _result(run, check_id)
+        assert result["outcome"] == "fail", result
+        assert result["details"]["counted_completion_tokens"] > LIMIT + 1
+        assert "by local count" in " ".join(result["actual"]), result
+    assert run.exit_code == 1
+
+
+def _refused_envelope(param: str) -> Response:
+    return JSONResponse({"error": {"message": f"Unsupported value: '{param}'.", "type":
+                                   "invalid_request_error", "param": param,
+                                   "code": "unsupported_value"}}, status_code=400)
+
+
+async def _refuse_streams(request: Request, body: bytes) -> Response | None:
+    """A gateway that answers 400 (with the error envelope) to `stream: true`."""
+    try:
+        sent = json.loads(body)
+    except ValueError:
+        return None
+    return _refused_envelope("stream") if isinstance(sent, dict) and sent.get("stream") is True \
+        else None
+
+
+@pytest.mark.parametrize(("fault", "check_id"), [
+    ("chat-tool-arguments-invalid", "chat.tools.call-shape"),
+    ("chat-finish-reason-unknown", "chat.tools.finish-reason")])
+def test_a_refused_stream_does_not_hide_non_streamed_tool_defects(fault: str, check_id: str,
+                                                                   gateway,
+                                                                   tmp_path: Path) -> None:
+    """The non-streamed named call is judged even when the stream cannot be: its defect
+    fails; the checks of the tool stream alone stay inconclusive."""
+    with proxy(f"{gateway.root_url}/fault/{fault}", _refuse_streams) as root:
+        run = run_suite(root + "/v1", tmp_path, "--select", "chat.tools.*")
+    result = _result(run, check_id)
+    assert result["outcome"] == "fail", result
+    assert any(a.startswith("named") for a in result["actual"]), result
+    for stream_only in ("chat.tools.stream-deltas", "chat.tools.parallel-indices"):
+        assert run.outcome(stream_only) == "inconclusive"
+    assert run.exit_code == 1
+
+
+_NARROW_FIELDS = {"model", "messages", "temperature", "max_completion_tokens", "stream"}
+
+
+def _narrow(sent: object) -> bool:
+    """What a strict gateway takes: a few fields, and plain printable system or user text."""
+    messages = sent.get("messages") if isinstance(sent, dict) else None
+    return isinstance(sent, dict) and set(sent) <= _NARROW_FIELDS and isinstance(
+        messages, list) and all(isinstance(m, dict) and set(m) == {"role", "content"} and
+                                m["role"] in ("system", "user") and isinstance(
+                                    m["content"], str) and m["content"].isprintable()
+                                for m in messages)
+
+
+def _strict(refusal: Response):
+    async def intercept(request: Request, body: bytes) -> Response | None:
+        try:
+            sent = json.loads(body)
+        except ValueError:
+            sent = None
+        return None if _narrow(sent) else refusal
+    return intercept
+
+
+def test_refusing_every_valid_generated_request_fails(gateway, tmp_path: Path) -> None:
+    """A strict-validation gateway that refuses every generated valid body (cleanly, with the
+    envelope) once got `not_supported` for the core feature `generated` and exit 0."""
+    refusal = JSONResponse({"error": {"message": "Request validation failed.", "type":
+                                      "invalid_request_error", "param": None, "code": None}},
+                           status_code=400)
+    with proxy(gateway.root_url, _strict(refusal)) as root:
+        run = run_suite(root + "/v1", tmp_path, "--select", "chat.generated.*")
+    result = _result(run, "chat.generated.schema-conformance")
+    assert result["outcome"] == "fail", result
+    assert any(a.startswith("all 8 valid generated requests were refused")
+               for a in result["actual"]), result
+    assert run.outcome("chat.generated.rejects-invalid") == "pass"
+    assert run.exit_code == 1
+
+
+@pytest.mark.parametrize("endpoint", ["chat", "responses"])
+def test_a_valid_generated_request_refused_without_the_envelope_fails(endpoint: str, gateway,
+                                                                      tmp_path: Path) -> None:
+    """Refusing some valid bodies is allowed only as a clean refusal: a FastAPI-style 422
+    `{"detail": ...}` fails the positive check, even when other cases are answered."""
+    refusal = JSONResponse({"detail": "validation failed"}, status_code=422)
+    with proxy(gateway.root_url, _strict(refusal) if endpoint == "chat" else
+               _strict_responses(refusal)) as root:
+        run = run_suite(root + "/v1", tmp_path, "--select", f"{endpoint}.generated.*")
+    result = _result(run, f"{endpoint}.generated.schema-conformance")
+    assert result["outcome"] == "fail", result
+    assert any("without the error envelope" in a for a in result["actual"]), result
+    assert run.outcome(f"{endpoint}.generated.rejects-invalid") == "fail"  # same refusals
+
+
+def _strict_responses(refusal: Response):
+    """A Responses gateway that takes only a plain string input and a few fields."""
+    async def intercept(request: Request, body: bytes) -> Response | None:
+        try:
+            sent = json.loads(body)
+        except ValueError:
+            sent = None
+        fields = {"model", "input", "store", "max_output_tokens", "temperature", "stream"}
+        if isinstance(sent, dict) and set(sent) <= fields and isinstance(sent.get("input"), str):
+            return None
+        return refusal
+    return intercept

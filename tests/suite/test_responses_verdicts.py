@@ -4,22 +4,29 @@ Each gateway here has one realistic behaviour the suite once misjudged: a refuse
 (`not_supported` on 44 checks, core ones included), a stream that ignores `tool_choice` (its
 function-call check passed on a stream without a call), a hosted tool answered without any
 search (passed), an answer cut at exactly `max_output_tokens` but reported `completed`
-(skipped as "it fit"). They are reference-gateway faults, or a small proxy in front of one.
+(skipped as "it fit"), a correct answer that ended on its own before the cap (failed as "cut
+but reported completed"). They are reference-gateway faults, or a small proxy in front of one.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from conformance import tokens
 from conformance.check import Level
+from conformance.checks.responses import CUT_OUTPUT_TOKENS
 from conformance.cli import load_checks
 from tests.suite.harness import SuiteRun, run_suite
-from tests.suite.proxy import proxy
+from tests.suite.proxy import Intercept, proxy
 
 RESPONSES = ("--select", "responses.*")
 CHECKS = load_checks()
@@ -107,18 +114,158 @@ def test_an_answer_cut_at_the_cap_but_reported_completed_fails(gateway, tmp_path
     assert run.outcome("responses.incomplete.max-output-tokens") == "pass"
 
 
-def test_an_answer_that_fits_the_cap_is_inconclusive(gateway, tmp_path: Path) -> None:
-    """A fixed reply shorter than the cap was never cut: nothing to judge, never a pass."""
+INCOMPLETE = sorted(i for i in CHECKS if i.startswith("responses.incomplete."))
+
+
+def test_a_fixed_reply_longer_than_the_cap_is_judged(gateway, tmp_path: Path) -> None:
+    """The fixed reply is longer than max_output_tokens: the cap cuts it, and all three checks
+    judge that cut (streamed and not) instead of calling it inconclusive."""
     run = run_suite(gateway.behaviour_base_url("fixed-reply"), tmp_path, *RESPONSES)
-    incomplete = [i for i in CHECKS if i.startswith("responses.incomplete.")]
-    assert {i: run.outcome(i) for i in incomplete} == dict.fromkeys(incomplete, "inconclusive")
+    assert {i: run.outcome(i) for i in INCOMPLETE} == dict.fromkeys(INCOMPLETE, "pass")
+    observed = _result(run, "responses.incomplete.details")["observed"]
+    assert observed["answers cut by max_output_tokens"] == 2, observed
     assert [i for i, o in run.outcomes().items() if o in ("fail", "error")] == []
+
+
+# --- a capped answer that ended on its own, before the cap ----------------------------------
+# A non-deterministic model need not answer the capped request as it answered the plain one:
+# here it stops after 3 tokens and says `completed`, which is right. Nothing was cut, so the
+# checks about cut answers have nothing to judge in it; an answer AT the cap still counts as cut.
+
+SHORT = 3
+
+
+def test_an_answer_ending_before_the_cap_is_not_called_cut(gateway, tmp_path: Path) -> None:
+    """Both capped answers (plain and streamed) end on their own after 3 tokens: inconclusive,
+    neither the failure "cut but reported completed" nor a pass of the cap."""
+    with proxy(gateway.root_url, _ends_early(gateway.root_url, stream=True)) as root:
+        run = run_suite(f"{root}/v1", tmp_path, *RESPONSES)
+    for check_id in INCOMPLETE:
+        result = _result(run, check_id)
+        assert result["outcome"] == "inconclusive", result
+        assert "ended on its own" in result["message"], result
+    details = _result(run, "responses.incomplete.details")["details"]
+    assert details["ended_before_the_cap"] == {"non-stream": SHORT,
+                                               "stream terminal event": SHORT}
+    assert [i for i, o in run.outcomes().items() if o in ("fail", "error")] == []
+    assert run.exit_code == 0
+
+
+def test_a_stream_cut_beside_a_short_answer_is_still_judged(gateway, tmp_path: Path) -> None:
+    """Only the non-streamed answer ends early: the streamed one, cut at the cap, is judged."""
+    with proxy(gateway.root_url, _ends_early(gateway.root_url, stream=False)) as root:
+        run = run_suite(f"{root}/v1", tmp_path, *RESPONSES)
+    assert {i: run.outcome(i) for i in INCOMPLETE} == dict.fromkeys(INCOMPLETE, "pass")
+    details = _result(run, "responses.incomplete.details")
+    assert details["observed"]["answers cut by max_output_tokens"] == 1, details
+    assert details["details"]["ended_before_the_cap"] == {"non-stream": SHORT}
+    assert run.exit_code == 0
+
+
+def test_a_stream_cut_at_the_cap_reported_completed_still_fails(gateway,
+                                                                tmp_path: Path) -> None:
+    """Beside a short non-streamed answer, a stream held AT the cap and reported `completed`
+    (the same input needs more) was cut: its missing incomplete status fails."""
+    upstream = f"{gateway.root_url}/fault/responses-cut-reported-completed"
+    with proxy(gateway.root_url, _ends_early(upstream, stream=False)) as root:
+        run = run_suite(f"{upstream.replace(gateway.root_url, root)}/v1", tmp_path, *RESPONSES)
+    details = _result(run, "responses.incomplete.details")
+    assert details["outcome"] == "fail", details
+    assert all(line.startswith("stream") for line in details["actual"]), details
+    assert f"output_tokens {CUT_OUTPUT_TOKENS}" in " ".join(details["actual"]), details
+    assert run.outcome("responses.incomplete.item-status") == "fail"
+    assert run.exit_code == 1
 
 
 def test_a_healthy_stream_shows_no_failure_to_judge(gateway, tmp_path: Path) -> None:
     run = run_suite(gateway.base_url, tmp_path, "--select", "responses.stream.*")
     assert {i: o for i, o in run.outcomes().items() if o != "pass"} == \
         {"responses.stream.failure-shape": "inconclusive"}
+
+
+# --- a proxy whose model ends the capped answer early ---------------------------------------
+
+
+def _ends_early(upstream: str, *, stream: bool) -> Intercept:
+    """The capped request (max_output_tokens at the cut cap) is answered upstream, then cut
+    back to its first tokens and reported `completed`, as a model that stopped on its own
+    would answer it. Streams are rewritten too when `stream`; everything else is forwarded."""
+    async def intercept(request: Request, body: bytes) -> Response | None:
+        sent = _json(body)
+        if request.method != "POST" or not request.url.path.endswith("/responses") or \
+                not isinstance(sent, dict) or sent.get("max_output_tokens") != CUT_OUTPUT_TOKENS:
+            return None
+        streamed = sent.get("stream") is True
+        if streamed and not stream:
+            return None
+        path = request.url.path.removeprefix(httpx.URL(upstream).path or "")
+        headers = {"authorization": request.headers.get("authorization", "")}
+        async with httpx.AsyncClient(base_url=upstream, timeout=30) as client:
+            reply = await client.post(path, content=body, headers={
+                **headers, "content-type": "application/json"})
+        if reply.status_code != 200:
+            return Response(reply.content, reply.status_code,
+                            media_type=reply.headers.get("content-type"))
+        if not streamed:
+            return JSONResponse(_shortened(reply.json()))
+        return Response(_shortened_stream(reply.text), media_type="text/event-stream")
+    return intercept
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def _short_text(text: str) -> str:
+    return tokens.decode(tokens.encode(text, "o200k_base")[:SHORT], "o200k_base")
+
+
+def _shortened(response: dict[str, Any], text: str | None = None) -> dict[str, Any]:
+    """The response as a `completed` answer of SHORT tokens (its message text cut back)."""
+    short = copy.deepcopy(response)
+    for item in short["output"]:
+        if item.get("type") == "message":
+            part = item["content"][0]
+            part["text"] = text if text is not None else _short_text(part["text"])
+            item["status"] = "completed"
+            short["output_text"] = part["text"]
+    short.update(status="completed", incomplete_details=None)
+    usage = short["usage"]
+    usage.update(output_tokens=SHORT, total_tokens=usage["input_tokens"] + SHORT)
+    return short
+
+
+def _shortened_stream(text: str) -> bytes:
+    """The same stream with only its first SHORT text deltas, its done events and its terminal
+    event agreeing, ending in `response.completed`; sequence numbers renumbered."""
+    events = [json.loads(line.removeprefix("data: ")) for frame in text.split("\n\n")
+              for line in frame.splitlines() if line.startswith("data: ")]
+    kept: list[dict[str, Any]] = []
+    deltas: list[str] = []
+    for event in events:
+        if event["type"] == "response.output_text.delta":
+            if len(deltas) == SHORT:
+                continue
+            deltas.append(event["delta"])
+        kept.append(event)
+    short = "".join(deltas)
+    rewrite: dict[str, Callable[[dict[str, Any]], None]] = {
+        "response.output_text.done": lambda e: e.update(text=short),
+        "response.content_part.done": lambda e: e["part"].update(text=short),
+        "response.output_item.done": lambda e: e["item"].get("type") == "message" and (
+            e["item"]["content"][0].update(text=short) or e["item"].update(status="completed")),
+        "response.incomplete": lambda e: e.update(type="response.completed",
+                                                  response=_shortened(e["response"], short)),
+    }
+    frames = []
+    for number, event in enumerate(kept):
+        rewrite.get(event["type"], lambda e: None)(event)
+        event["sequence_number"] = number
+        frames.append(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n")
+    return "".join(frames).encode()
 
 
 # --- a proxy that refuses streams -----------------------------------------------------------

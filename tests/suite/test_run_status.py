@@ -7,6 +7,7 @@ every other ending says why, in results.json and in its exit code, with or witho
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -30,11 +31,12 @@ class Hold:
     mid-way once `held` is set."""
 
     def __init__(self) -> None:
+        self.path = "/responses"
         self.held = threading.Event()
         self.released = threading.Event()
 
     async def __call__(self, request: Request, body: bytes) -> Response | None:
-        if request.url.path.endswith("/responses"):
+        if request.url.path.endswith(self.path):
             self.held.set()
             while not self.released.is_set():
                 await asyncio.sleep(0.05)
@@ -87,6 +89,8 @@ def test_an_interrupted_run_says_so(gateway, tmp_path: Path, signum: int, code: 
     assert any(i.startswith("responses.") for i in not_run)  # held there when interrupted
     assert not (tmp_path / "results.jsonl").exists()  # the journal became results.json
     assert f"interrupted by {name}" in done.stdout
+    assert '<testcase classname="run" name="run.verdict"' in (tmp_path / "junit.xml").read_text()
+    assert '<error message="incomplete: interrupted by' in (tmp_path / "junit.xml").read_text()
 
 
 def test_a_killed_run_leaves_a_journal_that_report_renders(gateway, tmp_path: Path) -> None:
@@ -98,7 +102,17 @@ def test_a_killed_run_leaves_a_journal_that_report_renders(gateway, tmp_path: Pa
     assert document["run"]["status"] == "interrupted"
     assert document["run"]["interruption"]["signal"] is None
     assert document["summary"]["counts"]["pass"] > 0  # what finished before the kill is kept
+    assert document["summary"]["counts"]["not_run"] > 0  # and what never finished is listed
     assert (tmp_path / "index.html").exists()
+
+
+def test_a_killed_run_never_leaves_an_earlier_verdict_standing(gateway, tmp_path: Path) -> None:
+    earlier = run_suite(gateway.base_url, tmp_path, "--select", "chat.response.*")
+    assert earlier.exit_code == 0
+    done = run_and_signal(gateway, tmp_path, signal.SIGKILL, 1)
+    assert done.returncode == -signal.SIGKILL
+    assert not (tmp_path / "results.json").exists()  # the stale green report is gone
+    assert cli.main(["report", str(tmp_path)]) == 4
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -145,3 +159,79 @@ def test_a_claimed_endpoint_that_is_absent_fails(gateway, tmp_path: Path) -> Non
         "fail", "warn"}
     assert unclaimed.exit_code == 0, unclaimed.document["summary"]
     assert unclaimed.document["summary"]["scope"]["POST /v1/responses"] == "not served"
+
+
+def refuse_with(status: int, error: dict, when) -> object:
+    """An intercept answering `status` with the error envelope `error` when `when(path)`."""
+    body = json.dumps({"error": {"type": "invalid_request_error", "param": None, "code": None,
+                                 **error}})
+
+    async def intercept(request: Request, _: bytes) -> Response | None:
+        if when(request.url.path):
+            return Response(body, status_code=status, media_type="application/json")
+        return None
+
+    return intercept
+
+
+@pytest.mark.parametrize(("status", "error"), [
+    (404, {"message": "The model `gpt-4o-mini` does not exist", "code": "model_not_found"}),
+    (400, {"message": "Unsupported model", "param": "model"}),
+])
+def test_a_model_the_target_does_not_serve_is_one_clear_error(
+        gateway, tmp_path: Path, status: int, error: dict) -> None:
+    refusal = refuse_with(status, error, lambda path: not path.endswith("/models"))
+    with proxy(gateway.root_url, refusal) as root:
+        run = run_suite(root + "/v1", tmp_path)
+    assert run.exit_code == 4
+    summary = run.document["summary"]
+    assert summary["verdict"] == "not-judged" and "--model" in summary["cause"]
+    assert "fail" not in run.outcomes().values()
+
+
+def test_a_wrong_model_on_the_reference_gateway(gateway, tmp_path: Path) -> None:
+    run = run_suite(gateway.base_url, tmp_path, "--model", "gpt-4o-mini-typo")
+    assert run.exit_code == 4 and "--model" in run.document["summary"]["cause"]
+
+
+def test_rate_limiting_mid_run_is_an_error_not_a_failure(gateway, tmp_path: Path) -> None:
+    sent = itertools.count()
+
+    async def late_429(request: Request, body: bytes) -> Response | None:
+        if next(sent) >= 10:
+            return Response('{"error": {"message": "Rate limit reached", "type": "requests", '
+                            '"param": null, "code": "rate_limit_exceeded"}}', status_code=429,
+                            media_type="application/json")
+        return None
+
+    with proxy(gateway.root_url, late_429) as root:
+        run = run_suite(root + "/v1", tmp_path)
+    assert "fail" not in run.outcomes().values(), {
+        r["id"]: r["message"] for r in run.document["results"] if r["outcome"] == "fail"}
+    assert run.exit_code == 4
+    assert "rate-limit" in run.document["summary"]["cause"]
+
+
+def test_a_gateway_serving_only_its_model_list_is_not_judged(gateway, tmp_path: Path) -> None:
+    only_models = refuse_with(404, {"message": "Not found"},
+                              lambda path: not path.endswith("/models"))
+    with proxy(gateway.root_url, only_models) as root:
+        run = run_suite(root + "/v1", tmp_path)
+    assert run.exit_code == 4
+    assert run.document["summary"]["verdict"] == "not-judged"
+    assert "/v1" in run.document["summary"]["cause"]
+
+
+def test_a_model_list_that_never_answers_does_not_make_the_target_unreachable(
+        gateway, tmp_path: Path) -> None:
+    hold = Hold()
+    hold.path = "/models"
+    with proxy(gateway.root_url, hold) as root:
+        try:
+            run = run_suite(root + "/v1", tmp_path, "--select", "chat.response.*",
+                            "--select", "models.*", "--timeout", "20")
+        finally:
+            hold.released.set()
+    assert run.document["run"]["status"] == "completed"
+    assert {o for i, o in run.outcomes().items() if i.startswith("chat.")} == {"pass"}
+    assert run.exit_code == 4  # the model list could not be judged

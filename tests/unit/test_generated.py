@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 from conformance import generated, schemas
+from conformance.check import CheckFailed
+from conformance.config import Config
 from conformance.generated import CHAT, NEGATIVE, POSITIVE, RESPONSES, Operation
+from conformance.http import Exchange
 from conformance.stream_contract import stream_contract
 
 MODEL = "conformance-test-model"
@@ -147,3 +150,97 @@ def test_stream_contracts_come_from_the_documents() -> None:
     responses = stream_contract(RESPONSES.document, RESPONSES.path)
     assert responses.schema_for({"type": "response.completed"}) == "ResponseCompletedEvent"
     assert responses.schema_for({"type": "no.such.event"}) == "ResponseStreamEvent"
+
+
+# --- the verdict on valid cases: `generated` is core, never "not supported" (issue 8) ----------
+
+ENVELOPE = {"error": {"message": "Unsupported parameter: 'reasoning_effort'.",
+                      "type": "invalid_request_error", "param": "reasoning_effort",
+                      "code": "unsupported_parameter"}}
+COMPLETION = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1767225600,
+              "model": MODEL, "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                                           "message": {"role": "assistant", "content": "Hi.",
+                                                       "refusal": None}}],
+              "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}}
+
+
+def _sent(operation: Operation, index: int, status: int, body: Any) -> generated.Sent:
+    case = generated.Case(operation.name, POSITIVE, index, operation.base(MODEL))
+    exchange = Exchange(id=f"ex{index}", method="POST", url=f"http://gateway/v1{operation.path}",
+                        request_headers=[], request_body=json.dumps(case.body), status=status,
+                        response_headers=[("content-type", "application/json")],
+                        body=json.dumps(body))
+    return generated.Sent(case, exchange)
+
+
+def _verdict(operation: Operation, sent: list[generated.Sent]) -> list[str]:
+    """The problems judge_positive finds (empty: it passes)."""
+    try:
+        generated.judge_positive(operation, sent, Config(base_url=None))
+    except CheckFailed as failed:
+        return list(failed.actual)
+    return []
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
+def test_refusing_every_valid_case_fails(operation: Operation) -> None:
+    """A strict gateway that refuses every valid body (each with the envelope) used to get
+    `not_supported` for a core feature, and a conformant verdict."""
+    problems = _verdict(operation, [_sent(operation, i, 400, ENVELOPE) for i in (1, 2, 3)])
+    assert [p for p in problems if p.startswith("all 3 valid generated requests were refused")]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
+def test_a_refusal_without_the_envelope_fails(operation: Operation) -> None:
+    problems = _verdict(operation, [_sent(operation, 1, 400, ENVELOPE),
+                                    _sent(operation, 2, 422, {"detail": "not allowed"})])
+    assert [p for p in problems if p.startswith("positive #2: a valid request was refused with "
+                                                "HTTP 422 without the error envelope")]
+    assert not [p for p in problems if p.startswith("positive #1")]
+
+
+def test_some_clean_refusals_are_noted_not_failed() -> None:
+    """The documents do not encode every rule of the API (a parameter the model does not
+    take): a clean 4xx on some valid cases is allowed while the others are answered."""
+    assert schemas.errors(CHAT.document, CHAT.response_schema, COMPLETION) == []
+    sent = [_sent(CHAT, 1, 200, COMPLETION), _sent(CHAT, 2, 400, ENVELOPE)]
+    assert _verdict(CHAT, sent) == []
+    assert _verdict(CHAT, [_sent(CHAT, 1, 200, COMPLETION), _sent(CHAT, 2, 400, "no")]) != []
+
+
+def test_assistant_messages_of_positive_cases_say_something() -> None:
+    """`content` is documented as required unless the message carries tool calls: a body with a
+    bare assistant message is schema-valid, but the API refuses it, so it is not drawn."""
+    for seed in (SEED, 1, 3, 4):
+        for body in bodies(CHAT, POSITIVE, seed=seed):
+            for message in body["messages"]:
+                if message.get("role") == "assistant":
+                    assert message.get("content") is not None or message.get("tool_calls") \
+                        or message.get("function_call") is not None, message
+    cheap = generated.make_cheap(CHAT, {"model": MODEL, "messages": [{"role": "assistant"}]},
+                                 MODEL)
+    assert cheap["messages"] == [{"role": "assistant", "content": generated.SHORT_TEXT}]
+
+
+def test_positive_conversations_pair_calls_with_results() -> None:
+    """A `tool` message without the call it answers (or a call without its result) is
+    schema-valid but refused by the API: positive cases never carry one."""
+    orphan = {"model": MODEL, "messages": [
+        {"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "a", "content": "r"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "b", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}]}
+    messages = generated.make_cheap(CHAT, orphan, MODEL)["messages"]
+    assert [(m["role"], m.get("tool_call_id")) for m in messages] == [
+        ("user", None), ("assistant", None), ("tool", "a"), ("assistant", None), ("tool", "b")]
+    assert messages[1]["tool_calls"][0]["id"] == "a"
+    items = generated.make_cheap(RESPONSES, {"model": MODEL, "input": [
+        {"type": "function_call_output", "call_id": "c", "output": "r"},
+        {"type": "function_call", "call_id": "d", "name": "f", "arguments": "{}"}]},
+        MODEL)["input"]
+    assert [(i["type"], i["call_id"]) for i in items] == [
+        ("function_call", "c"), ("function_call_output", "c"), ("function_call", "d"),
+        ("function_call_output", "d")]
+    for seed in (SEED, 25):
+        for body in bodies(RESPONSES, POSITIVE, seed=seed):
+            assert set(body) <= set(schemas.document(RESPONSES.document)["components"][
+                "schemas"][RESPONSES.request_schema]["properties"]), body

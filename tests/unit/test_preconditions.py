@@ -69,10 +69,12 @@ def test_an_absent_endpoint_fails_only_when_claimed() -> None:
         require_endpoint(missing, "POST /v1/chat/completions", claimed=True)
 
 
-def test_a_404_about_the_model_is_not_an_absent_endpoint() -> None:
+def test_a_404_about_the_model_is_one_harness_error_not_an_absent_endpoint() -> None:
     unknown = answer(404, {"error": {"message": "The model `x` does not exist",
                                      "type": "invalid_request_error", "code": "model_not_found"}})
-    require_endpoint(unknown, "POST /v1/chat/completions", claimed=False)
+    with pytest.raises(HarnessError) as raised:
+        require_endpoint(unknown, "POST /v1/chat/completions", claimed=False)
+    assert raised.value.cause == "model"
 
 
 def test_a_404_on_the_model_list_is_an_absent_endpoint() -> None:

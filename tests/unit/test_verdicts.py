@@ -41,6 +41,10 @@ def document(*results: dict, status: str = "completed", signal: str | None = Non
      "not-judged", 4),
     ([result(CHAT, "error", "auth"), result(RESPONSES, "error", "auth")], "not-judged", 4),
     ([result(CHAT, "error", "unreachable")], "not-judged", 3),
+    ([result(CHAT, "error", "model"), result(RESPONSES, "error", "model")], "not-judged", 4),
+    # Only SHOULD checks judged (a gateway serving nothing but its model list): not judged.
+    ([result(CHAT, "pass", level="SHOULD"), result(RESPONSES, "not_supported", "absent")],
+     "not-judged", 4),
 ])
 def test_verdict_and_exit_code(results: list[dict], verdict: str, code: int) -> None:
     doc = document(*results)

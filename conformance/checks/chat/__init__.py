@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import schemas
+from conformance import schemas, tokens
 from conformance.check import Problems, expect
 from conformance.http import Exchange
 from conformance.sampling import deterministic
@@ -59,6 +59,24 @@ def first_choice(body: Any) -> dict[str, Any] | None:
 def message_of(choice: Any) -> dict[str, Any] | None:
     """A choice's `message` when it is an object."""
     return object_member(choice, "message")
+
+
+def reported_completion_tokens(body: Any) -> int | None:
+    """`usage.completion_tokens` when it is an integer."""
+    found = member(object_member(body, "usage"), "completion_tokens")
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
+def answer_length(body: Any, model: str) -> int | None:
+    """Tokens of a completion's first answer: the larger of the reported `completion_tokens` and
+    its content counted with the model's tokenizer, when known (None: neither is). A gateway
+    that under-reports usage never makes an answer look shorter than its text."""
+    content = member(message_of(first_choice(body)), "content")
+    encoding = tokens.encoding_for_model(model)
+    counted = tokens.count_text(content, encoding) if encoding and isinstance(content, str) \
+        else None
+    known = [n for n in (reported_completion_tokens(body), counted) if n is not None]
+    return max(known) if known else None
 
 
 def delta_of(choice: Any) -> dict[str, Any] | None:

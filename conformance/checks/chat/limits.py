@@ -18,19 +18,21 @@ from conformance.checks.chat import (
     LIMIT,
     OP,
     PATH,
+    answer_length,
     chat_body,
     choice_entries,
     choices_of,
     first_choice,
     message_of,
     not_a_message,
+    reported_completion_tokens,
     stream_finish_reason,
 )
 from conformance.checks.chat.midstream import intact
 from conformance.checks.chat.stop import StopPlan
 from conformance.http import Client, Exchange
 from conformance.preconditions import require_object
-from conformance.shapes import member, object_member
+from conformance.shapes import member
 from conformance.streams import ChatStream
 
 REQUEST = schemas.pointer(DOC, "CreateChatCompletionRequest")
@@ -51,23 +53,32 @@ def capped_by_max_tokens(client: Client, model: str) -> Exchange:
 
 
 def _judge_cap(capped: Exchange, reference: Exchange, field: str, model: str) -> None:
-    """Never more than the cap; `length` when the reference shows the cap had to cut."""
+    """Never more than the cap; `length` when the reference shows the cap had to cut.
+
+    Lengths are the larger of the reported `completion_tokens` and the content counted with the
+    model's tokenizer (when it is known): a gateway that ignores the cap and under-reports usage
+    (`completion_tokens: 0` for a whole sentence) is still judged, and still fails.
+    """
     body = require_object(capped)
     choices = choices_of(body)
     expect(choices, "the completion has no choice objects",
            expected="choices: [{index, message, finish_reason}]", actual=body.get("choices"))
+    encoding = tokens.encoding_for_model(model)
     problems = Problems()
-    reported = member(object_member(body, "usage"), "completion_tokens")
-    if isinstance(reported, int):
+    reported = reported_completion_tokens(body)
+    if reported is not None:
         problems.expect(reported <= LIMIT, f"usage.completion_tokens = {reported} exceeds "
                         f"{field} = {LIMIT}")
-    else:
-        _judge_by_local_count(choices, model, problems, field)
+    counted = _judge_by_local_count(choices, encoding, problems, field)
+    if reported is None and counted is None:
+        record(not_counted="usage.completion_tokens is missing and the model's tokenizer is "
+               "unknown, so the answer's length was not checked")
     natural = _answer_length(reference, model)
-    unexercised = _cut_not_exercised(natural, reported)
+    unexercised = _cut_not_exercised(natural, reported, counted)
     if unexercised is None:
         _judge_length(choices, natural, problems)
-    record(cap=LIMIT, completion_tokens=reported, uncapped_completion_tokens=natural,
+    record(cap=LIMIT, completion_tokens=reported, counted_completion_tokens=counted,
+           tokenizer=encoding, uncapped_completion_tokens=natural,
            finish_reasons=[c.get("finish_reason") for c in choices])
     problems.raise_if_any(f"{field} is not honoured", expected={
         "completion_tokens": f"<= {LIMIT}", "finish_reason": "length"})
@@ -86,55 +97,49 @@ def _judge_length(choices: list[dict[str, Any]], natural: int | None,
 
 
 def _answer_length(reference: Exchange, model: str) -> int | None:
-    """Completion tokens of the plain request's answer (its cap is far above LIMIT)."""
+    """Completion tokens of the plain request's answer (its cap is far above LIMIT): the larger
+    of the reported and the locally counted length, so under-reported usage cannot hide it."""
     body = reference.json_or_none() if reference.status == 200 else None
     choice = first_choice(body)
     if choice is None:
         return None
+    length = answer_length(body, model)
     if choice.get("finish_reason") == "length":
-        return max(LIMIT + 1, _reported_tokens(body) or 0)  # cut at its own, larger cap
-    reported = _reported_tokens(body)
-    if reported is not None:
-        return reported
-    encoding = tokens.encoding_for_model(model)
-    content = member(message_of(choice), "content")
-    return tokens.count_text(content, encoding) if encoding and isinstance(content, str) \
-        else None
+        return max(LIMIT + 1, length or 0)  # cut at its own, larger cap
+    return length
 
 
-def _reported_tokens(body: Any) -> int | None:
-    found = member(object_member(body, "usage"), "completion_tokens")
-    return found if isinstance(found, int) and not isinstance(found, bool) else None
-
-
-def _cut_not_exercised(natural: int | None, reported: Any) -> str | None:
+def _cut_not_exercised(natural: int | None, reported: int | None,
+                       counted: int | None) -> str | None:
     """Why the cap cannot be shown to cut (None: it had to cut this answer)."""
     if natural is None:
-        return ("the plain request's answer reports no length, so whether the cap had to cut "
-                "cannot be told")
+        return ("the plain request's answer reports no length and its text cannot be counted, "
+                "so whether the cap had to cut cannot be told")
     if natural <= LIMIT:
         return (f"the same request uncapped is answered in {natural} tokens, within the cap "
                 f"of {LIMIT}: there was nothing to cut, and a gateway ignoring the cap would "
                 "give the same answer")
-    if isinstance(reported, int) and reported < LIMIT:
-        return (f"the capped answer ended on its own after {reported} tokens, before the cap "
-                "(the model answered differently from the uncapped request)")
+    lengths = [n for n in (reported, counted) if n is not None]
+    if lengths and max(lengths) < LIMIT:
+        return (f"the capped answer ended on its own after {max(lengths)} tokens, before the "
+                "cap (the model answered differently from the uncapped request)")
     return None
 
 
-def _judge_by_local_count(choices: list[dict[str, Any]], model: str, problems: Problems,
-                          field: str) -> None:
-    encoding = tokens.encoding_for_model(model)
+def _judge_by_local_count(choices: list[dict[str, Any]], encoding: str | None,
+                          problems: Problems, field: str) -> int | None:
+    """Each choice's content counted with the model's tokenizer; their total (None: unknown)."""
     if encoding is None:
-        record(not_counted="usage.completion_tokens is missing and the model's tokenizer is "
-               "unknown, so the answer's length was not checked")
-        return
+        return None
+    total = 0
     for choice in choices:
         content = member(message_of(choice), "content")
         counted = tokens.count_text(content if isinstance(content, str) else "", encoding)
+        total += counted
         # +1: re-encoding a cut text can merge differently at the cut, never by more than that.
         problems.expect(counted <= LIMIT + 1, f"choice {choice.get('index')}: the content is "
-                        f"{counted} tokens ({encoding}), over {field} = {LIMIT}")
+                        f"{counted} tokens by local count ({encoding}), over {field} = {LIMIT}")
+    return total
 
 
 # The plain request is the reference: when its answer fits within the cap, nothing was cut and a

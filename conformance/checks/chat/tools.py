@@ -44,6 +44,7 @@ from conformance.checks.chat import (
     user_message,
 )
 from conformance.checks.chat.midstream import require_intact, require_streaming_served
+from conformance.checks.chat.parts import Parts
 from conformance.http import Client, Exchange
 from conformance.preconditions import (
     error_message,
@@ -265,17 +266,18 @@ def _named_calls(exchange: Exchange) -> list[Any]:
 def test_call_shape(named_tool_call: Exchange, parallel_tool_stream: ChatStream,
                     chat_stream: ChatStream) -> None:
     """A forced tool choice MUST yield tool calls with an `id`, `type: "function"`, the name of a declared function (the named one, when named) and `arguments` that parse as JSON valid against that function's parameters, streamed or not."""
-    problems = Problems()
-    named = _named_calls(named_tool_call)
-    streamed = _unmerged(_streamed_calls(parallel_tool_stream, named_tool_call, chat_stream))
+    parts = Parts()  # the named call is judged even when the stream cannot be
+    named = parts.judge("named choice", lambda: _named_calls(named_tool_call)) or []
+    streamed = parts.judge("required, streamed", lambda: _unmerged(_streamed_calls(
+        parallel_tool_stream, named_tool_call, chat_stream))) or {}
     observe("tool calls", len(named) + len(streamed))
     for number, call in enumerate(named):
-        problems.items += [f"named choice, tool_calls[{number}]: {p}"
-                           for p in _call_problems(call, only=FORCED)]
+        parts.problems.items += [f"named choice, tool_calls[{number}]: {p}"
+                                 for p in _call_problems(call, only=FORCED)]
     for index, call in streamed.items():
-        problems.items += [f"streamed call index {index}: {p}"
-                           for p in _call_problems(call.as_call())]
-    problems.raise_if_any("tool calls are malformed", expected={
+        parts.problems.items += [f"streamed call index {index}: {p}"
+                                 for p in _call_problems(call.as_call())]
+    parts.finish("tool calls are malformed", expected={
         "id": "call_…", "type": "function",
         "function": {"name": "a declared function", "arguments": "JSON valid for it"}})
 
@@ -317,18 +319,22 @@ def _argument_problems(arguments: Any, parameters: dict[str, Any] | None) -> lis
 def test_finish_reason(named_tool_call: Exchange, parallel_tool_stream: ChatStream,
                        chat_stream: ChatStream) -> None:
     """A turn that ends in tool calls MUST say `finish_reason: "tool_calls"` (`auto`, `required`); with a named function, `"stop"` is also allowed."""
-    _named_calls(named_tool_call)
-    _streamed_calls(parallel_tool_stream, named_tool_call, chat_stream)
-    observe("turns that ended in tool calls", 2)
-    named = choices_of(named_tool_call.json())[0].get("finish_reason")
-    streamed = stream_finish_reason(parallel_tool_stream)
-    record(named=named, required_streamed=streamed)
-    problems = Problems()
-    problems.expect(named in ("tool_calls", "stop"), f"named function: finish_reason is "
-                    f"{named!r}, expected 'tool_calls' (or 'stop')")
-    problems.expect(streamed == "tool_calls", f'tool_choice "required" (streamed): '
-                    f"finish_reason is {streamed!r}, expected 'tool_calls'")
-    problems.raise_if_any("finish_reason does not say the turn ended in tool calls")
+    parts = Parts()  # the named turn is judged even when the stream cannot be
+    problems = parts.problems
+    if parts.judge("named function", lambda: _named_calls(named_tool_call)) is not None:
+        observe("turns that ended in tool calls")
+        named = choices_of(named_tool_call.json())[0].get("finish_reason")
+        record(named=named)
+        problems.expect(named in ("tool_calls", "stop"), f"named function: finish_reason is "
+                        f"{named!r}, expected 'tool_calls' (or 'stop')")
+    if parts.judge("required, streamed", lambda: _streamed_calls(
+            parallel_tool_stream, named_tool_call, chat_stream)) is not None:
+        observe("turns that ended in tool calls")
+        streamed = stream_finish_reason(parallel_tool_stream)
+        record(required_streamed=streamed)
+        problems.expect(streamed == "tool_calls", f'tool_choice "required" (streamed): '
+                        f"finish_reason is {streamed!r}, expected 'tool_calls'")
+    parts.finish("finish_reason does not say the turn ended in tool calls")
 
 
 @check("chat.tools.message-content", level=Level.MUST, feature=FEATURE, operation=OP,

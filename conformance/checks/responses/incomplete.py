@@ -5,6 +5,12 @@ Whether the cap must cut an answer is never guessed from the answer itself (an a
 the plain request, whose larger cap leaves the answer whole. When that reference answer took
 more output tokens than the cap, the capped answer was cut, whatever the model wrote; when it
 fit, nothing was cut and these checks are inconclusive.
+
+A model need not answer the capped request as it answered the plain one (sampling, a
+non-deterministic backend): a capped answer reported `completed` after fewer output tokens than
+the cap ended on its own before the cap could cut it, so it proves nothing either way and is
+left out (as chat.limits judges an answer that "ended on its own before the cap"). An answer AT
+the cap, reported `completed` although the same input needs more, was cut all the same.
 """
 
 from __future__ import annotations
@@ -80,22 +86,52 @@ def _not_exercised(reference: int | None) -> str:
             f"{reference} output tokens, within the cap of {CUT_OUTPUT_TOKENS}: nothing was cut")
 
 
+def _ended_on_its_own(answer: dict[str, Any]) -> bool:
+    """Reported `completed` after fewer output tokens than the cap: the model stopped before the
+    cap could cut (it answered the capped request differently from the plain one)."""
+    tokens = _output_tokens(answer)
+    return (answer.get("status") == "completed" and usage.is_count(tokens)
+            and tokens < CUT_OUTPUT_TOKENS)
+
+
+def _naturally_short(answers: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Output tokens of each answer that ended on its own before the cap (recorded)."""
+    short = {where: _output_tokens(answer) for where, answer in answers.items()
+             if _ended_on_its_own(answer)}
+    if short:
+        record(ended_before_the_cap=short)
+    return short
+
+
 def _cut_answers(answers: dict[str, dict[str, Any]], reference: int | None
                  ) -> dict[str, dict[str, Any]]:
     """The answers the cap cut: reported `incomplete`, or held to the cap on an input that
     needs more. An answer longer than the cap was not cut (responses.incomplete.max-output-tokens
-    judges it)."""
-    def cut(answer: dict[str, Any]) -> bool:
+    judges it), nor was one reported `completed` before reaching the cap (it ended on its own)."""
+    short = _naturally_short(answers)
+
+    def cut(where: str, answer: dict[str, Any]) -> bool:
         tokens = _output_tokens(answer)
         over = usage.is_count(tokens) and tokens > CUT_OUTPUT_TOKENS
-        return answer.get("status") == "incomplete" or (_exercised(reference) and not over)
-    return {where: answer for where, answer in answers.items() if cut(answer)}
+        return answer.get("status") == "incomplete" or (
+            _exercised(reference) and not over and where not in short)
+    return {where: answer for where, answer in answers.items() if cut(where, answer)}
 
 
-def _none_cut(reference: int | None) -> str:
+def _ended_early(answers: dict[str, dict[str, Any]], reference: int | None) -> str:
+    short = ", ".join(f"{where} after {tokens}" for where, tokens in
+                      _naturally_short(answers).items())
+    return (f"the capped answer ended on its own before max_output_tokens {CUT_OUTPUT_TOKENS} "
+            f"could cut it ({short} output tokens, status 'completed'; the same input took "
+            f"{reference} without this cap): the model answered differently, nothing was cut")
+
+
+def _none_cut(answers: dict[str, dict[str, Any]], reference: int | None) -> str:
     """Why no capped answer was cut."""
     if not _exercised(reference):
         return _not_exercised(reference)
+    if _naturally_short(answers):
+        return _ended_early(answers, reference)
     return ("the capped answer went past the cap instead of being cut (see "
             "responses.incomplete.max-output-tokens)")
 
@@ -125,13 +161,18 @@ def test_max_output_tokens(responses_plain: Exchange, responses_cut: Exchange,
                          f"{CUT_OUTPUT_TOKENS} (status {answer.get('status')!r})")
     problems.raise_if_any("max_output_tokens was not honoured",
                           expected=f"output_tokens <= {CUT_OUTPUT_TOKENS}")
-    # Within the cap proves nothing when the answer would have fit anyway.
+    # Within the cap proves nothing when the answer would have fit anyway, nor when the model
+    # ended it on its own before the cap: a gateway ignoring the cap gives the same answer.
     reference = _reference(responses_plain)
     if not _exercised(reference):
         inconclusive(_not_exercised(reference))
-    require_observed(sum(1 for a in answers.values() if not chat_named(a.get("usage"))),
-                     "answers held to max_output_tokens", "usage uses the Chat names, so "
-                     "output_tokens cannot be read (see responses.usage.field-names)")
+    readable = {where: a for where, a in answers.items() if not chat_named(a.get("usage"))}
+    if not readable:
+        inconclusive("usage uses the Chat names, so output_tokens cannot be read (see "
+                     "responses.usage.field-names)")
+    held = {where: a for where, a in readable.items() if not _ended_on_its_own(a)}
+    require_observed(len(held), "answers held to max_output_tokens",
+                     _ended_early(readable, reference))
 
 
 @check("responses.incomplete.details", level=Level.MUST, operation=OP_CREATE,
@@ -168,7 +209,7 @@ def test_details(responses_plain: Exchange, responses_cut: Exchange,
                           expected={"status": "incomplete",
                                     "incomplete_details": {"reason": "max_output_tokens"}})
     if not cut:
-        inconclusive(_none_cut(reference))
+        inconclusive(_none_cut(answers, reference))
     observe("answers cut by max_output_tokens", len(cut))
     if stream_usable(responses_cut_stream) and terminal.get("type") == "response.incomplete":
         judge_rules([judge(CUT_LABEL, responses_cut_stream)], "responses.incomplete.details",
@@ -186,7 +227,7 @@ def test_item_status(responses_plain: Exchange, responses_cut: Exchange,
     reference = _reference(responses_plain)
     cut = _cut_answers(answers, reference)
     if not cut:
-        inconclusive(_none_cut(reference))
+        inconclusive(_none_cut(answers, reference))
     problems = Problems()
     judged = 0
     for where, answer in cut.items():
