@@ -9,7 +9,7 @@ from conformance.config import Config
 from conformance.http import Client, Exchange
 from conformance.redact import Redactor
 
-# httpx's names for "no connection could be made" (Exchange.transport_error starts with them).
+# httpx's names for "no connection could be made" (Exchange.transport_error names them).
 _NO_CONNECTION = ("ConnectError", "ConnectTimeout", "UnsupportedProtocol")
 
 
@@ -55,7 +55,7 @@ class Target:
             return
         probe = self.client.get("/models")
         self._probe_id = probe.id
-        if (probe.transport_error or "").startswith(_NO_CONNECTION):
+        if any(name in (probe.transport_error or "") for name in _NO_CONNECTION):
             raise TargetUnreachable(f"{self.config.base_url}: {probe.transport_error}")
         self._reachable = True
 

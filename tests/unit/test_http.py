@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 
 import httpx
+import pytest
 
 from conformance.config import build_config
 from conformance.http import Client
@@ -58,3 +59,20 @@ def test_the_key_is_redacted_from_headers_bodies_and_curl() -> None:
     record = str(exchange.evidence())
     assert KEY not in record
     assert "$OPENAI_API_KEY" in exchange.curl()
+
+
+def test_only_a_failed_connection_makes_the_target_unreachable() -> None:
+    from conformance.target import Target, TargetUnreachable
+
+    def target_failing_with(exc: Exception) -> Target:
+        def handler(request: httpx.Request) -> httpx.Response:
+            raise exc
+
+        target = Target(build_config(base_url="http://gateway.test/v1", api_key=KEY, environ={}))
+        target._client = client_for(handler)
+        return target
+
+    for exc in (httpx.ConnectError("refused"), httpx.ConnectTimeout("no route")):
+        with pytest.raises(TargetUnreachable):
+            target_failing_with(exc).ensure_reachable()
+    target_failing_with(httpx.ReadTimeout("slow model list")).ensure_reachable()
