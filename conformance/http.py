@@ -13,6 +13,8 @@ import shlex
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -23,6 +25,11 @@ from conformance.redact import Redactor
 from conformance.sse import Deviation, SSEEvent, SSEParser
 
 SSE_TYPE = "text/event-stream"
+# A 429/503 with Retry-After is waited out and sent again, at most this often and this long per
+# exchange; past either bound the last answer stands (and a check ends `error`, never `fail`).
+RETRY_STATUSES = (429, 503)
+RETRY_LIMIT = 3
+RETRY_WAIT_LIMIT = 30.0
 # Bodies kept in results.json are cut here; the checks still see the whole body.
 EVIDENCE_BODY_LIMIT = 64 * 1024
 
@@ -45,6 +52,8 @@ class Exchange:
     deviations: list[Deviation] = field(default_factory=list)
     transport_error: str | None = None
     cut: str | None = None  # why the response was cut short by the harness, if it was
+    # Answers waited out before this one: {"status", "retry_after", "waited"} (seconds).
+    retries: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -116,6 +125,7 @@ class Exchange:
             "first_byte": None if self.first_byte is None else round(self.first_byte, 4),
             "transport_error": self.transport_error,
             "cut": self.cut,
+            "retries": self.retries,
             "curl": self.curl(),
         }
 
@@ -176,16 +186,28 @@ class Client:
         if content is not None:
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})
-        exchange = Exchange(
-            id=f"{self._prefix}{next(self._ids):04d}",
-            method=method,
-            url=self.redactor.text(self.url(path)),
-            request_headers=self.redactor.headers(all_headers.items()),
-            request_body=None if content is None else self.redactor.text(content),
-            started_at=time.time(),
-        )
+        exchange_id = f"{self._prefix}{next(self._ids):04d}"
+        retries: list[dict[str, Any]] = []
+        waited = 0.0
+        while True:
+            exchange = Exchange(
+                id=exchange_id,
+                method=method,
+                url=self.redactor.text(self.url(path)),
+                request_headers=self.redactor.headers(all_headers.items()),
+                request_body=None if content is None else self.redactor.text(content),
+                started_at=time.time(),
+                retries=retries,
+            )
+            self._send(exchange, method, self.url(path), all_headers, content)
+            wait = _retry_wait(exchange)
+            if wait is None or len(retries) >= RETRY_LIMIT or waited + wait > RETRY_WAIT_LIMIT:
+                break
+            retries.append({"status": exchange.status,
+                            "retry_after": exchange.header("retry-after"), "waited": wait})
+            time.sleep(wait)
+            waited += wait
         self.exchanges.append(exchange)
-        self._send(exchange, method, self.url(path), all_headers, content)
         return exchange
 
     def _send(
@@ -235,6 +257,24 @@ class Client:
         if elapsed > self.config.timeout:
             return f"response still running after {self.config.timeout:g}s; cut by the harness"
         return None
+
+
+def _retry_wait(exchange: Exchange) -> float | None:
+    """Seconds a 429/503 asks the client to wait (Retry-After: seconds or an HTTP date), or
+    None when the answer is not one to wait out."""
+    value = exchange.header("retry-after")
+    if exchange.status not in RETRY_STATUSES or value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:  # HTTP dates are GMT
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _body_chunks(response: httpx.Response) -> Iterator[bytes]:

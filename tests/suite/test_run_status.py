@@ -235,3 +235,22 @@ def test_a_model_list_that_never_answers_does_not_make_the_target_unreachable(
     assert run.document["run"]["status"] == "completed"
     assert {o for i, o in run.outcomes().items() if i.startswith("chat.")} == {"pass"}
     assert run.exit_code == 4  # the model list could not be judged
+
+
+def test_a_gateway_asking_to_retry_later_is_waited_out(gateway, tmp_path: Path) -> None:
+    seen: set[str] = set()
+
+    async def first_429(request: Request, body: bytes) -> Response | None:
+        if request.url.path not in seen:  # the first request of every path
+            seen.add(request.url.path)
+            return Response('{"error": {"message": "Rate limit reached", "type": "requests", '
+                            '"param": null, "code": "rate_limit_exceeded"}}', status_code=429,
+                            headers={"Retry-After": "1"}, media_type="application/json")
+        return None
+
+    with proxy(gateway.root_url, first_429) as root:
+        run = run_suite(root + "/v1", tmp_path, "--select", "chat.response.*",
+                        "--select", "models.*")
+    assert run.exit_code == 0, run.document["summary"]
+    retried = [x for x in run.document["exchanges"].values() if x["retries"]]
+    assert retried and all(x["retries"][0]["status"] == 429 for x in retried)

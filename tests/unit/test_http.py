@@ -76,3 +76,40 @@ def test_only_a_failed_connection_makes_the_target_unreachable() -> None:
         with pytest.raises(TargetUnreachable):
             target_failing_with(exc).ensure_reachable()
     target_failing_with(httpx.ReadTimeout("slow model list")).ensure_reachable()
+
+
+def answers(*responses: httpx.Response):
+    """A handler that gives the responses in order (the last one again when they run out)."""
+    queue = list(responses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return handler
+
+
+def rate_limited(retry_after: str) -> httpx.Response:
+    return httpx.Response(429, headers={"retry-after": retry_after},
+                          json={"error": {"message": "slow down", "type": "requests"}})
+
+
+@pytest.mark.parametrize("retry_after", ["0", "Wed, 21 Oct 2015 07:28:00 GMT"])
+def test_a_rate_limit_with_retry_after_is_waited_out_and_recorded(retry_after: str) -> None:
+    exchange = client_for(answers(rate_limited(retry_after), rate_limited(retry_after),
+                                  httpx.Response(200, json={"ok": True}))).get("/models")
+    assert exchange.status == 200
+    assert [r["status"] for r in exchange.retries] == [429, 429]
+    assert exchange.evidence()["retries"] == exchange.retries
+
+
+def test_retries_are_bounded_in_count_and_wait() -> None:
+    exhausted = client_for(answers(rate_limited("0"))).get("/models")
+    assert exhausted.status == 429 and len(exhausted.retries) == 3
+    too_long = client_for(answers(rate_limited("3600"))).get("/models")
+    assert too_long.status == 429 and too_long.retries == []
+
+
+def test_a_429_without_retry_after_is_not_retried() -> None:
+    plain = httpx.Response(429, json={"error": {"message": "slow down", "type": "requests"}})
+    exchange = client_for(answers(plain, httpx.Response(200, json={}))).get("/models")
+    assert exchange.status == 429 and exchange.retries == []
