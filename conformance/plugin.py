@@ -56,6 +56,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance(id): a conformance check with a stable id")
+    # Read by pytest-xdist when it runs the checks (`--workers`); declared here for runs without.
+    config.addinivalue_line("markers", "xdist_group(name): checks that share exchanges")
     option = config.option
     try:
         settings = build_config(
