@@ -10,7 +10,6 @@ was interrupted by SIGINT / SIGTERM.
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import os
 import sys
@@ -22,7 +21,7 @@ from typing import Any
 import pytest
 
 from conformance import __version__
-from conformance.checks import CHECKS_DIR, load_checks
+from conformance.checks import CHECKS_DIR, load_checks, selected
 from conformance.config import DEFAULT_TIMEOUT, Config, ConfigError, build_config
 from conformance.results import EXIT_INCOMPLETE, EXIT_USAGE, exit_code
 from conformance.signals import signal_name, sigterm_raises
@@ -145,9 +144,8 @@ def _interrupted_before_start(config: Config, signal: str) -> int:
                   embedded=config.embedded, model=config.model, select=list(config.select),
                   endpoints=list(config.endpoints))
     run.interrupt(signal, f"interrupted by {signal} while starting")
-    selected = {c: c for c in load_checks() if not config.select
-                or any(fnmatch.fnmatchcase(c, g) for g in config.select)}
-    results = journal.not_run(selected, [], "the run was interrupted before this check ran")
+    plan = {c: c for c in load_checks() if selected(c, config.select)}
+    results = journal.not_run(plan, [], "the run was interrupted before this check ran")
     document = build_document(run, results, {})
     write_reports(document, output_dir(config.output), Redactor(config.secrets()),
                   latest=config.output is None)
@@ -182,7 +180,7 @@ class _CaptureDocument:
 def _list(args: argparse.Namespace) -> int:
     checks = sorted(load_checks().values(), key=lambda c: c.id)
     if args.select:
-        checks = [c for c in checks if any(fnmatch.fnmatchcase(c.id, g) for g in args.select)]
+        checks = [c for c in checks if selected(c.id, args.select)]
     if args.format == "json":
         print(json.dumps([c.as_dict() for c in checks], indent=2))
     elif args.format == "markdown":

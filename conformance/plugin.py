@@ -9,7 +9,6 @@ from it. SIGINT and SIGTERM end the run like this too: the checks that did not r
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import time
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ import pytest
 from conformance import check as check_model
 from conformance import journal, signals
 from conformance.check import CheckFailed, HarnessError, Level, NotSupported, Outcome
-from conformance.checks import CHECKS_DIR, load_checks
+from conformance.checks import CHECKS_DIR, load_checks, selected
 from conformance.config import Config, ConfigError, build_config
 from conformance.http import Client, Exchange
 from conformance.journal import Journal
@@ -161,8 +160,7 @@ class ConformanceRun:
         keep, drop = [], []
         for item in items:
             meta = _meta(item)
-            matched = meta is None or any(fnmatch.fnmatchcase(meta.id, g)
-                                          for g in self.settings.select)
+            matched = meta is None or selected(meta.id, self.settings.select)
             (keep if matched else drop).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
@@ -273,8 +271,7 @@ class ConformanceRun:
 
     def _selected_checks(self) -> dict[str, str]:
         """Every registered check the selection keeps (id -> id): the plan before collection."""
-        return {i: i for i in load_checks() if not self.settings.select
-                or any(fnmatch.fnmatchcase(i, g) for g in self.settings.select)}
+        return {i: i for i in load_checks() if selected(i, self.settings.select)}
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.document is not None:

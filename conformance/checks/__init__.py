@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import pkgutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from conformance.check import REGISTRY, Check
@@ -16,3 +18,8 @@ def load_checks() -> dict[str, Check]:
     for info in pkgutil.walk_packages(__path__, __name__ + "."):
         importlib.import_module(info.name)
     return REGISTRY
+
+
+def selected(check_id: str, select: Sequence[str]) -> bool:
+    """True when `--select` keeps the check: no glob keeps every check."""
+    return not select or any(fnmatch.fnmatchcase(check_id, glob) for glob in select)
