@@ -1,7 +1,7 @@
 """Measures what one conformance run costs: wall time, requests sent, tokens reported.
 
 Usage:
-    python benchmarks/run_cost.py [--runs N] [--workers N] [-- extra `conformance run` flags]
+    python benchmarks/run_cost.py [--runs N] [-- `conformance run` flags, e.g. --concurrency 1]
 
 Without --base-url among the extra flags it measures runs against the embedded reference gateway,
 which shows the suite's own overhead and its request/token budget; against a real gateway
@@ -20,12 +20,11 @@ import time
 from pathlib import Path
 
 
-def one_run(extra: list[str], workers: int) -> dict[str, float]:
+def one_run(extra: list[str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "conformance", "run", "--output", out, "--workers",
-             str(workers), *extra],
+            [sys.executable, "-m", "conformance", "run", "--output", out, *extra],
             capture_output=True, text=True, check=False,
         )
         wall = time.perf_counter() - start
@@ -46,10 +45,9 @@ def one_run(extra: list[str], workers: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("extra", nargs="*", help="flags passed to `conformance run`")
     args = parser.parse_args()
-    runs = [one_run(args.extra, args.workers) for _ in range(args.runs)]
+    runs = [one_run(args.extra) for _ in range(args.runs)]
     walls = [r["wall_seconds"] for r in runs]
     summary = {
         "runs": runs,

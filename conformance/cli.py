@@ -22,7 +22,14 @@ import pytest
 
 from conformance import __version__
 from conformance.checks import CHECKS_DIR, load_checks, selected
-from conformance.config import DEFAULT_TIMEOUT, Config, ConfigError, build_config
+from conformance.config import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_TIME,
+    DEFAULT_TIMEOUT,
+    Config,
+    ConfigError,
+    build_config,
+)
 from conformance.results import EXIT_INCOMPLETE, EXIT_USAGE, exit_code
 from conformance.signals import signal_name, sigterm_raises
 
@@ -54,10 +61,13 @@ def _parser() -> argparse.ArgumentParser:
                      "(default: reports/<UTC timestamp>/, and reports/latest points at it)")
     run.add_argument("--select", action="append", default=[], metavar="GLOB",
                      help="only checks whose id matches (repeatable), e.g. 'chat.stream.*'")
-    run.add_argument("--workers", type=int, default=1, metavar="N",
-                     help="parallel worker processes (pytest-xdist)")
+    run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once "
+                     f"(default {DEFAULT_CONCURRENCY}; 1 for a gateway that cannot take more)")
     run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                     help="per-request timeout; longer streams are cut and reported")
+                     help="bound on each request, in total; longer responses are cut and "
+                     "reported")
+    run.add_argument("--max-time", type=float, metavar="SECONDS", help="bound on the whole run: "
+                     f"nothing is sent after it (default {DEFAULT_MAX_TIME:g})")
     run.add_argument("--cases", type=int, metavar="N", help="schema-generated cases per "
                      "operation and mode (default 8; 0 turns generated checks off)")
     run.add_argument("--seed", type=int, metavar="N", help="seed of the generated cases; "
@@ -93,15 +103,15 @@ def _run(args: argparse.Namespace) -> int:
     config = build_config(
         base_url=args.base_url, api_key=args.api_key, model=args.model, headers=args.header,
         output=args.output, select=args.select, timeout=args.timeout, cases=args.cases,
-        seed=args.seed, endpoints=args.endpoints,
+        seed=args.seed, endpoints=args.endpoints, concurrency=args.concurrency,
+        max_time=args.max_time,
     )
-    if args.workers < 1:
-        raise ConfigError("--workers must be at least 1")
     # `-c devnull`: the run must not pick up pytest settings of whatever project it runs from.
     pytest_args = [str(CHECKS_DIR), "-c", os.devnull, "--rootdir", str(CHECKS_DIR),
                    "-p", "conformance.plugin", "-p", "no:cacheprovider", "--model", config.model,
                    "--request-timeout", str(config.timeout), "--cases", str(config.cases),
-                   "--seed", str(config.seed)]
+                   "--seed", str(config.seed), "--concurrency", str(config.concurrency),
+                   "--max-time", str(config.max_time)]
     if config.base_url:
         pytest_args += ["--base-url", config.base_url]
     if config.output:
@@ -112,12 +122,10 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args += ["--select", glob]
     if config.endpoints:
         pytest_args += ["--endpoints", ",".join(config.endpoints)]
-    if args.workers > 1:
-        pytest_args += ["-p", "xdist.plugin", "-n", str(args.workers), "--dist", "loadgroup"]
     capture = _CaptureDocument()
-    # The key travels by environment (inherited by xdist workers), never in pytest's arguments.
-    # No plugin auto-loading: the run loads only what it names above, so unrelated plugins of
-    # the environment neither change it nor cost start-up time (inherited by workers too).
+    # The key travels by environment, never in pytest's arguments. No plugin auto-loading: the
+    # run loads only what it names above, so unrelated plugins of the environment neither change
+    # it nor cost start-up time.
     try:
         with _environment("OPENAI_API_KEY", config.api_key), \
                 _environment("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"), sigterm_raises():

@@ -6,6 +6,7 @@ Secrets come only from flags or the environment and are never written out.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,11 @@ from conformance.check import ENDPOINTS
 
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+# A response past this is cut (the suite asks for short answers); bounds memory per request.
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+# Requests in flight at once: a full run waits on its longest chain, not on its request count.
+DEFAULT_CONCURRENCY = 16
+DEFAULT_MAX_TIME = 1800.0  # seconds: nothing is sent after this, however the gateway behaves
 DEFAULT_CASES = 8  # schema-generated cases per operation and mode: a nightly run stays cheap
 DEFAULT_SEED = 20261122
 
@@ -34,6 +39,8 @@ class Config:
     select: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_time: float = DEFAULT_MAX_TIME
     cases: int = DEFAULT_CASES
     seed: int = DEFAULT_SEED
     # Endpoints the gateway claims to serve (`--endpoints chat,responses`): one that turns out
@@ -52,19 +59,7 @@ class Config:
 
     def with_target(self, base_url: str, api_key: str | None) -> Config:
         """The same run pointed at a concrete target (used for the embedded gateway)."""
-        return Config(
-            base_url=base_url,
-            api_key=api_key,
-            model=self.model,
-            headers=self.headers,
-            output=self.output,
-            select=self.select,
-            timeout=self.timeout,
-            max_bytes=self.max_bytes,
-            cases=self.cases,
-            seed=self.seed,
-            endpoints=self.endpoints,
-        )
+        return dataclasses.replace(self, base_url=base_url, api_key=api_key)
 
     def claims(self, endpoint: str) -> bool:
         """True when the user said the gateway serves this endpoint (its id prefix, e.g. chat)."""
@@ -97,6 +92,8 @@ def build_config(
     cases: int | None = None,
     seed: int | None = None,
     endpoints: Sequence[str] | str | None = None,
+    concurrency: int | None = None,
+    max_time: float | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Flags win over the environment (OPENAI_BASE_URL, OPENAI_API_KEY, CONFORMANCE_MODEL)."""
@@ -108,6 +105,12 @@ def build_config(
     cases = DEFAULT_CASES if cases is None else int(cases)
     if cases < 0:
         raise ConfigError("--cases must be 0 (no generated cases) or more")
+    concurrency = DEFAULT_CONCURRENCY if concurrency is None else int(concurrency)
+    if concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1")
+    max_time = DEFAULT_MAX_TIME if max_time is None else float(max_time)
+    if max_time <= 0:
+        raise ConfigError("--max-time must be a positive number of seconds")
     return Config(
         base_url=normalize_base_url(base) if base else None,
         api_key=api_key or env.get("OPENAI_API_KEY") or None,
@@ -119,6 +122,8 @@ def build_config(
         cases=cases,
         seed=DEFAULT_SEED if seed is None else int(seed),
         endpoints=parse_endpoints(endpoints),
+        concurrency=concurrency,
+        max_time=max_time,
     )
 
 

@@ -598,7 +598,8 @@ class _Engine:
         self.next_output_index = 0
         self.closed: list[tuple[int, dict]] = []
         self.incomplete_item: _Item | None = None
-        self.texts: dict[tuple[int, int], str] = {}
+        # (output_index, content_index) -> output_text deltas; joined once, by summary().
+        self.text_deltas: dict[tuple[int, int], list[str]] = {}
         self.response_id: str | None = None
         self.seen_lifecycle: set[str] = set()
         self.terminal_index: int | None = None
@@ -728,13 +729,13 @@ class _Engine:
             terminal_type=terminal_type,
             terminal_response=self.terminal_response,
             closed_items=tuple(item for _, item in ordered),
-            texts=dict(self.texts),
+            texts={key: "".join(deltas) for key, deltas in self.text_deltas.items()},
         )
 
     # -- stream-wide checks -----------------------------------------------------------------------
 
     def check_stream_start(self) -> None:
-        types = [_event_type(e) for e in self.events]
+        types = [_event_type(e) for e in self.events[:3]]  # the opening is all this judges
         if not types or types[0] != CREATED:
             seen = f"{self.name(0)}" if types else "an empty stream"
             self.report(
@@ -1217,7 +1218,7 @@ class _Engine:
         parts[part_index] = _Part(family, part_index, part_type, index, ordinal=len(parts))
         item.next_part_index[family.name] = max(expected, part_index + 1)
         if part_type == "output_text":
-            self.texts.setdefault((item.output_index, part_index), "")
+            self.text_deltas.setdefault((item.output_index, part_index), [])
 
     def on_part_done(
         self, index: int, event: Mapping[str, Any], family: _PartFamily, item: _Item
@@ -1312,8 +1313,7 @@ class _Engine:
         content_index = _int(event.get("content_index"))
         if kind.part_type != "output_text" or output_index is None or content_index is None:
             return
-        key = (output_index, content_index)
-        self.texts[key] = self.texts.get(key, "") + delta
+        self.text_deltas.setdefault((output_index, content_index), []).append(delta)
 
     def on_text_done(self, index: int, event: Mapping[str, Any], kind: _TextKind) -> None:
         found = self.text_part_for(index, event, kind)

@@ -50,10 +50,11 @@ import pytest
 from conformance import schemas
 from conformance.check import HarnessError, Problems, record
 from conformance.config import Config
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import error_message
 from conformance.results import usage_stats
 from conformance.stream_contract import stream_contract
+from conformance.streams import event_json
 
 POSITIVE = "positive"
 NEGATIVE = "negative"
@@ -864,11 +865,20 @@ class Sent:
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def send_cases(client: Client, operation: Operation, mode: str, *, seed: int, count: int,
-               model: str) -> list[Sent]:
-    """Draw the cases and send each one through the recording client."""
-    return [Sent(case, client.post(operation.path, case.body))
-            for case in draw_cases(operation, mode, seed=seed, count=count, model=model)]
+def requests(operation: Operation, mode: str, config: Config) -> list[tuple[Case, Request]]:
+    """The run's cases (`--cases`, `--seed`: the same seed draws the same cases), each with the
+    request that sends it (an `@exchange` builder's result)."""
+    return [(case, post(operation.path, case.body)) for case in draw_cases(
+        operation, mode, seed=config.seed, count=config.cases, model=config.model)]
+
+
+# What an `@exchange` of `requests` records: each case with its exchange.
+RecordedCases = list[tuple[Case, Exchange]]
+
+
+def sent(recorded: RecordedCases) -> list[Sent]:
+    """The recorded cases of `requests`, as the judges read them."""
+    return [Sent(case, exchange) for case, exchange in recorded]
 
 
 def summary(sent: list[Sent], *, seed: int, mode: str) -> dict[str, Any]:
@@ -945,9 +955,8 @@ def _event_problems(operation: Operation, sent: Sent) -> list[str]:
     for event in sent.exchange.events:
         if event.data.strip() in contract.terminators:
             continue
-        try:
-            payload = json.loads(event.data)
-        except ValueError:
+        payload = event_json(event)
+        if payload is None and event.data.strip() != "null":
             problems.append(f"event #{event.index} is not JSON: {event.data[:200]!r}")
             continue
         schema = contract.schema_for(payload)

@@ -1,17 +1,21 @@
-"""The HTTP layer: every request becomes a recorded, redacted Exchange.
+"""The HTTP layer: a Request says what a check needs sent; sending it records an Exchange.
 
-Requests never raise on HTTP or transport trouble: the Exchange says what happened, and the check
+Sending never raises on HTTP or transport trouble: the Exchange says what happened, and the check
 decides whether that is a failure, a missing feature or a harness error. Every request is bounded
-in time (connect, read and total) and in size; a stream that does not end is cut and marked.
+in time (`--timeout`, in total, not only between bytes) and in size (`max_bytes`, after bounded
+decompression); a body that does not end is cut and marked, and only a bounded prefix of a body
+cut for size is kept. Redirects are not followed: a 3xx is recorded as a transport error.
+Scheduling (concurrency, retries, circuit breakers, the run deadline) is `conformance.plan`'s.
 """
 
 from __future__ import annotations
 
-import itertools
+import asyncio
+import dataclasses
 import json
 import shlex
 import time
-from collections.abc import Iterator, Mapping
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,8 +34,44 @@ SSE_TYPE = "text/event-stream"
 RETRY_STATUSES = (429, 503)
 RETRY_LIMIT = 3
 RETRY_WAIT_LIMIT = 30.0
-# Bodies kept in results.json are cut here; the checks still see the whole body.
+# Bodies kept in results.json are cut here; the checks still see the whole body (up to
+# max_bytes), except a body cut for size, of which only this prefix is kept at all.
 EVIDENCE_BODY_LIMIT = 64 * 1024
+# Read times kept per exchange (a body dripped byte by byte must not grow memory per byte).
+CHUNK_TIMES_LIMIT = 2000
+# Events kept of a stream cut for size (enough to show what it was sending).
+CUT_EVENTS_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request a check needs: what is sent, not how (the engine sends it).
+
+    `body` is JSON text (or deliberately invalid text); `auth` True sends the run's key, False
+    none, a string that key instead. Equal requests are one exchange: sent once per run.
+    """
+
+    method: str
+    path: str
+    body: str | None = None
+    auth: bool | str = True
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def endpoint(self) -> str:
+        """What the circuit breaker counts failures per: method and path."""
+        return f"{self.method} /{self.path.lstrip('/')}"
+
+
+def post(path: str, body: Any, *, auth: bool | str = True,
+         headers: dict[str, str] | None = None) -> Request:
+    """A POST of a JSON body (or of raw text when `body` is a str, e.g. invalid JSON)."""
+    raw = body if isinstance(body, str) else json.dumps(body)
+    return Request("POST", path, raw, auth, tuple((headers or {}).items()))
+
+
+def get(path: str, *, auth: bool | str = True) -> Request:
+    return Request("GET", path, None, auth)
 
 
 @dataclass
@@ -47,13 +87,21 @@ class Exchange:
     started_at: float = 0.0
     elapsed: float = 0.0
     first_byte: float | None = None
-    chunk_times: list[tuple[float, int]] = field(default_factory=list)
+    chunk_times: list[tuple[float, int]] = field(default_factory=list)  # first reads only
+    reads: int = 0  # network reads of the body
+    last_byte: float | None = None
     events: list[SSEEvent] = field(default_factory=list)
     deviations: list[Deviation] = field(default_factory=list)
     transport_error: str | None = None
     cut: str | None = None  # why the response was cut short by the harness, if it was
     # Answers waited out before this one: {"status", "retry_after", "waited"} (seconds).
     retries: list[dict[str, Any]] = field(default_factory=list)
+    # The body is not valid UTF-8 (kept with U+FFFD in place of the bad bytes): then it is not
+    # JSON either (RFC 8259 §8.1), whatever it looks like.
+    invalid_utf8: bool = False
+    # Why the engine did not send it: "stopped" (the endpoint's breaker was open) or
+    # "deadline" (the run's --max-time); transport_error then says it in words.
+    not_sent: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -73,6 +121,8 @@ class Exchange:
 
     def json(self) -> Any:
         """The body parsed as JSON; raises ValueError when it is not JSON."""
+        if self.invalid_utf8:
+            raise ValueError("the body is not valid UTF-8, so it is not JSON (RFC 8259 §8.1)")
         return json.loads(self.body)
 
     def json_or_none(self) -> Any:
@@ -118,7 +168,7 @@ class Exchange:
                 "body": body[:EVIDENCE_BODY_LIMIT],
                 "body_truncated": truncated,
                 "sse": self.is_sse,
-                "chunk_times": [[round(t, 4), n] for t, n in self.chunk_times[:2000]],
+                "chunk_times": [[round(t, 4), n] for t, n in self.chunk_times],
             },
             "started_at": self.started_at,
             "elapsed": round(self.elapsed, 4),
@@ -126,25 +176,26 @@ class Exchange:
             "transport_error": self.transport_error,
             "cut": self.cut,
             "retries": self.retries,
+            "not_sent": self.not_sent,
             "curl": self.curl(),
         }
 
 
 class Client:
-    """Sends requests to the target and records them; one per pytest worker."""
+    """Sends requests to the target and records them (asynchronous: `conformance.plan` runs
+    many at once). Use as `async with Client(config) as client`."""
 
-    def __init__(self, config: Config, prefix: str = "x") -> None:
+    def __init__(self, config: Config, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """`transport` replaces the network (tests hand in an httpx.MockTransport)."""
         if config.base_url is None:
             raise ValueError("the client needs a concrete base URL")
         self.config = config
         self.redactor = Redactor(config.secrets())
-        self.exchanges: list[Exchange] = []
-        self._ids = itertools.count(1)
-        self._prefix = prefix
         timeout = config.timeout
-        self._http = httpx.Client(
+        self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             follow_redirects=False,
+            transport=transport,
             # identity: the framing checks want the bytes as sent, and chunk times as they arrive.
             headers={
                 "User-Agent": f"llm-gateway-conformance/{__version__}",
@@ -152,114 +203,178 @@ class Client:
             },
         )
 
-    def close(self) -> None:
-        self._http.close()
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._http.aclose()
 
     def url(self, path: str) -> str:
         return f"{self.config.base_url}/{path.lstrip('/')}"
 
-    def default_headers(self, auth: bool | str = True) -> dict[str, str]:
+    def headers(self, request: Request) -> dict[str, str]:
         headers = dict(self.config.headers)
+        auth = request.auth
         key = auth if isinstance(auth, str) else (self.config.api_key if auth else None)
         if key:
             headers["Authorization"] = f"Bearer {key}"
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"
+        headers.update(request.headers)
         return headers
 
-    def post(self, path: str, body: Any, **kwargs: Any) -> Exchange:
-        """POST a JSON body (or raw text when `body` is a str, e.g. to send invalid JSON)."""
-        raw = body if isinstance(body, str) else json.dumps(body)
-        return self.request("POST", path, content=raw, **kwargs)
+    def record(self, request: Request, exchange_id: str) -> Exchange:
+        """The redacted record of `request`, not sent yet."""
+        return Exchange(
+            id=exchange_id,
+            method=request.method,
+            url=self.redactor.text(self.url(request.path)),
+            request_headers=self.redactor.headers(self.headers(request).items()),
+            request_body=None if request.body is None else self.redactor.text(request.body),
+            started_at=time.time(),
+        )
 
-    def get(self, path: str, **kwargs: Any) -> Exchange:
-        return self.request("GET", path, **kwargs)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        content: str | None = None,
-        auth: bool | str = True,
-        headers: Mapping[str, str] | None = None,
-    ) -> Exchange:
-        all_headers = self.default_headers(auth)
-        if content is not None:
-            all_headers["Content-Type"] = "application/json"
-        all_headers.update(headers or {})
-        exchange_id = f"{self._prefix}{next(self._ids):04d}"
-        retries: list[dict[str, Any]] = []
-        waited = 0.0
-        while True:
-            exchange = Exchange(
-                id=exchange_id,
-                method=method,
-                url=self.redactor.text(self.url(path)),
-                request_headers=self.redactor.headers(all_headers.items()),
-                request_body=None if content is None else self.redactor.text(content),
-                started_at=time.time(),
-                retries=retries,
-            )
-            self._send(exchange, method, self.url(path), all_headers, content)
-            wait = _retry_wait(exchange)
-            if wait is None or len(retries) >= RETRY_LIMIT or waited + wait > RETRY_WAIT_LIMIT:
-                break
-            retries.append({"status": exchange.status,
-                            "retry_after": exchange.header("retry-after"), "waited": wait})
-            time.sleep(wait)
-            waited += wait
-        self.exchanges.append(exchange)
+    def unsent(self, request: Request, exchange_id: str, cause: str, reason: str) -> Exchange:
+        """The record of a request the engine decided not to send (see Exchange.not_sent)."""
+        exchange = self.record(request, exchange_id)
+        exchange.not_sent, exchange.transport_error = cause, reason
         return exchange
 
-    def _send(
-        self,
-        exchange: Exchange,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        content: str | None,
-    ) -> None:
+    async def send(self, request: Request, exchange_id: str,
+                   budget: float | None = None) -> Exchange:
+        """Send once; the whole exchange is bounded by `budget` seconds (default `--timeout`;
+        less when the run's deadline is nearer, which the cut then names)."""
+        exchange = self.record(request, exchange_id)
+        limit = self.config.timeout if budget is None else min(budget, self.config.timeout)
+        why = ("the run's --max-time" if limit < self.config.timeout
+               else f"--timeout {self.config.timeout:g}s")
         start = time.monotonic()
-        parser = SSEParser()
-        body = bytearray()
+        reader = _BodyReader(self.config.max_bytes, exchange)
         try:
-            with self._http.stream(method, url, headers=headers, content=content) as response:
-                exchange.status = response.status_code
-                exchange.response_headers = self.redactor.headers(response.headers.multi_items())
-                sse = exchange.is_sse
-                for chunk in _body_chunks(response):
-                    now = time.monotonic() - start
-                    if exchange.first_byte is None:
-                        exchange.first_byte = now
-                    exchange.chunk_times.append((now, len(chunk)))
-                    body += chunk
-                    if sse:
-                        parser.feed(chunk, now)
-                    exchange.cut = self._limit_reached(len(body), now)
-                    if exchange.cut:
-                        break
-        except httpx.TimeoutException as exc:
-            exchange.cut = f"no data for {self.config.timeout:g}s ({type(exc).__name__})"
+            async with asyncio.timeout(limit):
+                await self._receive(exchange, request, reader, start)
+        except TimeoutError:
+            exchange.cut = (f"response still running after {limit:g}s ({why}); cut by the "
+                            "harness")
         except httpx.HTTPError as exc:
             exchange.transport_error = f"{type(exc).__name__}: {exc}"
         finally:
             exchange.elapsed = time.monotonic() - start
         if exchange.status is None and exchange.cut:
-            exchange.transport_error, exchange.cut = exchange.cut, None
-        exchange.body = self.redactor.text(body.decode("utf-8", errors="replace"))
-        if exchange.is_sse:
-            parser.close(exchange.elapsed)
-            exchange.events = parser.events
-            exchange.deviations = parser.deviations
+            exchange.transport_error, exchange.cut = f"no response within {limit:g}s ({why})", None
+        reader.close(exchange, self.redactor)
+        return exchange
 
-    def _limit_reached(self, size: int, elapsed: float) -> str | None:
-        if size > self.config.max_bytes:
-            return f"response exceeded {self.config.max_bytes} bytes; cut by the harness"
-        if elapsed > self.config.timeout:
-            return f"response still running after {self.config.timeout:g}s; cut by the harness"
+    async def _receive(self, exchange: Exchange, request: Request, reader: _BodyReader,
+                       start: float) -> None:
+        async with self._http.stream(request.method, self.url(request.path),
+                                     headers=self.headers(request),
+                                     content=request.body) as response:
+            exchange.status = response.status_code
+            exchange.response_headers = self.redactor.headers(response.headers.multi_items())
+            if response.is_redirect:
+                exchange.transport_error = _redirected(exchange)
+                return
+            reader.start(exchange)
+            async for raw in response.aiter_raw():
+                exchange.cut = reader.feed(raw, time.monotonic() - start)
+                if exchange.cut or exchange.transport_error:
+                    return
+
+
+def _redirected(exchange: Exchange) -> str:
+    location = exchange.header("location") or "(no Location)"
+    return (f"HTTP {exchange.status} redirect to {location}: the suite does not follow "
+            "redirects (use the final URL as --base-url)")
+
+
+class _BodyReader:
+    """Reads one body within the size bound: undoes a gzip/deflate Content-Encoding a gateway
+    applies despite `identity` (bounded, so a compression bomb never inflates past the bound),
+    feeds SSE to the parser as it arrives, and keeps the first read times."""
+
+    def __init__(self, max_bytes: int, exchange: Exchange) -> None:
+        self.max_bytes = max_bytes
+        self._exchange = exchange
+        self.body = bytearray()
+        self.parser: SSEParser | None = None
+        self._inflate: Any = None
+
+    def start(self, exchange: Exchange) -> None:
+        encoding = (exchange.header("content-encoding") or "identity").strip().lower()
+        if encoding in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        elif encoding == "deflate":
+            self._inflate = _Deflate()
+        elif encoding not in ("identity", ""):
+            exchange.transport_error = (f"Content-Encoding {encoding} (the suite asked for "
+                                        "identity and decodes only gzip and deflate)")
+        if exchange.is_sse:
+            self.parser = SSEParser()
+
+    def feed(self, raw: bytes, now: float) -> str | None:
+        """Take one network read; returns why the body was cut, if it was."""
+        room = self.max_bytes - len(self.body)
+        chunk = self._inflate.decompress(raw, room + 1) if self._inflate else raw
+        if not chunk:
+            return None
+        self._exchange_times(now, len(chunk))
+        self.body += chunk[:room]
+        if self.parser is not None:
+            self.parser.feed(chunk[:room], now)
+        if len(chunk) > room:
+            return f"response exceeded {self.max_bytes} bytes; cut by the harness"
         return None
 
+    def _exchange_times(self, now: float, size: int) -> None:
+        exchange = self._exchange
+        exchange.reads += 1
+        exchange.last_byte = now
+        if exchange.first_byte is None:
+            exchange.first_byte = now
+        if len(exchange.chunk_times) < CHUNK_TIMES_LIMIT:
+            exchange.chunk_times.append((now, size))
 
-def _retry_wait(exchange: Exchange) -> float | None:
+    def close(self, exchange: Exchange, redactor: Redactor) -> None:
+        """Hand the body and the parsed events to the exchange (only a prefix of a body that
+        was cut for size: nobody judges it, and many of them must not fill memory)."""
+        oversize = exchange.cut is not None and "exceeded" in exchange.cut
+        body = self.body[:EVIDENCE_BODY_LIMIT] if oversize else self.body
+        self.body = bytearray()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            exchange.invalid_utf8 = True
+            text = body.decode("utf-8", errors="replace")
+        exchange.body = redactor.text(text)
+        if self.parser is not None:
+            self.parser.close(exchange.elapsed)
+            events = self.parser.events
+            if exchange.invalid_utf8:  # the events where the bad bytes were
+                events = [dataclasses.replace(e, invalid_utf8=True) if "\ufffd" in e.data
+                          else e for e in events]
+            exchange.events = events[:CUT_EVENTS_LIMIT] if oversize else events
+            exchange.deviations = self.parser.deviations[:CUT_EVENTS_LIMIT]
+
+
+class _Deflate:
+    """HTTP `deflate` is zlib-wrapped; some servers send raw deflate: accept either."""
+
+    def __init__(self) -> None:
+        self._inflate = zlib.decompressobj()
+        self._first = True
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._first:
+            self._first = False
+            try:
+                return self._inflate.decompress(data, max_length)
+            except zlib.error:
+                self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+        return self._inflate.decompress(data, max_length)
+
+
+def retry_wait(exchange: Exchange) -> float | None:
     """Seconds a 429/503 asks the client to wait (Retry-After: seconds or an HTTP date), or
     None when the answer is not one to wait out."""
     value = exchange.header("retry-after")
@@ -275,12 +390,3 @@ def _retry_wait(exchange: Exchange) -> float | None:
     if moment.tzinfo is None:  # HTTP dates are GMT
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
-
-
-def _body_chunks(response: httpx.Response) -> Iterator[bytes]:
-    # Undoes a Content-Encoding a gateway applies despite `identity` (as clients do), and
-    # nothing else: line endings, spacing and chunk boundaries stay as sent.
-    for chunk in response.iter_bytes():
-        if chunk:
-            yield chunk
-

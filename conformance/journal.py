@@ -1,10 +1,11 @@
-"""The run journal: every result is on disk the moment its check finishes.
+"""The run journal: every exchange and result is on disk the moment it is recorded.
 
 `DIR/results.jsonl` holds one JSON line for the run's header (with every check the run meant to
-run), then one line per finished check (its result and the evidence exchanges not written
-before). A finished run replaces it by `results.json`; a run that was killed leaves the journal,
-from which `conformance report DIR` rebuilds a results document marked interrupted, the checks
-that never finished listed `not_run`. Lines are already redacted by the plugin.
+run), then one line per recorded exchange and one per finished check (its result and the
+evidence exchanges not written before). A finished run replaces it by `results.json`; a run
+that was killed leaves the journal, from which `conformance report DIR` rebuilds a results
+document marked interrupted, the checks that never finished listed `not_run`. Lines are already
+redacted by the plugin.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ REPORT_FILES = ("results.json", "index.html", "junit.xml")
 
 
 class Journal:
-    """Appends to DIR/results.jsonl, one flushed line per finished check.
+    """Appends to DIR/results.jsonl, one flushed line per recorded exchange and finished check.
 
     `expected` maps each node id the run means to run to its check id.
     """
@@ -40,6 +41,11 @@ class Journal:
                   "extra": extra, "expected": expected}
         self._file = self.path.open("w", encoding="utf-8")
         self._line({"run": header})
+
+    def exchange(self, evidence: dict[str, Any]) -> None:
+        """An exchange, the moment it is recorded (before any check reads it)."""
+        self._written.add(evidence["id"])
+        self._line({"exchange": evidence})
 
     def add(self, result: dict[str, Any], evidence: list[dict[str, Any]]) -> None:
         fresh = [e for e in evidence if e["id"] not in self._written]
@@ -94,5 +100,6 @@ def read(out_dir: Path) -> tuple[RunInfo, dict[str, Any], list[dict[str, Any]],
     header["started_at"] = datetime.fromisoformat(header["started_at"])
     results = [e["result"] for e in entries[1:] if "result" in e]
     results += not_run(expected, results, "the run ended before this check finished")
-    exchanges = {x["id"]: x for e in entries[1:] for x in e.get("evidence", ())}
+    exchanges = {x["id"]: x for e in entries[1:]
+                 for x in [*e.get("evidence", ()), *([e["exchange"]] if "exchange" in e else [])]}
     return RunInfo(**header), extra, results, exchanges

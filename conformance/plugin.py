@@ -1,10 +1,11 @@
 """The pytest plugin: the one engine behind `conformance run` and plain `pytest`.
 
 It turns pytest options and the environment into the run's Config, starts the embedded reference
-gateway when no target is given, gives checks their fixtures, maps each check's exception to an
-outcome, journals each result as it arrives, and writes results.json plus the reports rendered
-from it. SIGINT and SIGTERM end the run like this too: the checks that did not run are listed
-`not_run` and the run is marked interrupted.
+gateway when no target is given, has `conformance.plan` record every exchange the selected checks
+use before the first check runs (concurrently, each once), gives checks their fixtures, maps each
+check's exception to an outcome, journals each exchange and result as it arrives, and writes
+results.json plus the reports rendered from it. SIGINT and SIGTERM end the run like this too:
+the checks that did not run are listed `not_run` and the run is marked interrupted.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from typing import Any
 import pytest
 
 from conformance import check as check_model
-from conformance import journal, signals
+from conformance import journal, schemas, signals, tokens
 from conformance.check import CheckFailed, HarnessError, Level, NotSupported, Outcome
 from conformance.checks import CHECKS_DIR, load_checks, selected
 from conformance.config import Config, ConfigError, build_config
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, get
 from conformance.journal import Journal
+from conformance.plan import PLAN, Recorder, Recordings, longest_chain, no_connection
 from conformance.preconditions import EndpointAbsent
 from conformance.redact import Redactor
 from conformance.reporting import output_dir, terminal, write_reports
@@ -46,7 +48,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--output", help="report directory (default reports/<UTC timestamp>)")
     group.addoption("--select", action="append", default=[], metavar="GLOB",
                     help="run only checks whose id matches, repeatable (e.g. 'chat.stream.*')")
-    group.addoption("--request-timeout", type=float, help="per-request timeout in seconds")
+    group.addoption("--request-timeout", type=float, help="bound on each request in seconds")
+    group.addoption("--concurrency", type=int, help="requests in flight at once")
+    group.addoption("--max-time", type=float, help="bound on the whole run in seconds")
     group.addoption("--cases", type=int, help="schema-generated cases per operation and mode")
     group.addoption("--seed", type=int, help="seed of the schema-generated cases (for replay)")
     group.addoption("--endpoints", help="endpoints the gateway serves, e.g. 'chat,responses': "
@@ -55,19 +59,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance(id): a conformance check with a stable id")
-    # Read by pytest-xdist when it runs the checks (`--workers`); declared here for runs without.
-    config.addinivalue_line("markers", "xdist_group(name): checks that share exchanges")
     option = config.option
     try:
         settings = build_config(
             base_url=option.base_url, api_key=option.api_key, model=option.model,
             headers=option.header, output=option.output, select=option.select,
             timeout=option.request_timeout, cases=option.cases, seed=option.seed,
-            endpoints=option.endpoints,
+            endpoints=option.endpoints, concurrency=option.concurrency,
+            max_time=option.max_time,
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     run = ConformanceRun(config, settings)
+    if run.suite_run and getattr(option, "numprocesses", None):
+        # One process records and judges; more processes would send the exchanges again.
+        raise pytest.UsageError("the checks run in one process: use --concurrency N for "
+                                "parallel requests, not -n")
     config.pluginmanager.register(run, "conformance-run")
     if run.suite_run:
         run.install_sigterm()
@@ -79,10 +86,10 @@ def _run(config: pytest.Config) -> ConformanceRun:
 
 @pytest.fixture(scope="session")
 def conformance(pytestconfig: pytest.Config) -> Target:
-    """The reachable target of this run (starts the embedded gateway on first use).
+    """The reachable target of this run.
 
-    An unreachable target is one error, cached by pytest for every check (in every worker):
-    the results document then says "unreachable", whatever the number of workers.
+    An unreachable target is one error, cached by pytest for every check: the results document
+    then says "unreachable".
     """
     run = _run(pytestconfig)
     try:
@@ -93,8 +100,9 @@ def conformance(pytestconfig: pytest.Config) -> Target:
 
 
 @pytest.fixture(scope="session")
-def client(conformance: Target) -> Client:
-    return conformance.client
+def recordings(pytestconfig: pytest.Config, conformance: Target) -> Recordings:
+    """Every exchange recorded for this run (what `@exchange` fixtures read)."""
+    return _run(pytestconfig).recordings
 
 
 @pytest.fixture(scope="session")
@@ -116,8 +124,10 @@ class ConformanceRun:
     def __init__(self, pytest_config: pytest.Config, settings: Config) -> None:
         self.pytest_config = pytest_config
         self.settings = settings
+        self.started = time.monotonic()  # the run's --max-time counts from here
         self.worker = _worker_id(pytest_config)
-        self.target = Target(settings, worker_id=self.worker)
+        self.target = Target(settings)
+        self.recordings = Recordings()
         self.results: list[dict[str, Any]] = []
         self.exchanges: dict[str, dict[str, Any]] = {}
         self.run = RunInfo(target=settings.base_url or "embedded reference gateway",
@@ -145,16 +155,9 @@ class ConformanceRun:
 
     # --- collection -------------------------------------------------------------------------
 
-    @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        for item in items:
-            meta = _meta(item)
-            if meta is not None:
-                # With --workers, one endpoint's checks run in one worker, so the exchanges they
-                # share are sent once per run, not once per worker (`--dist loadgroup`).
-                item.add_marker(pytest.mark.xdist_group(meta.id.split(".", 1)[0]))
         if not self.settings.select:
             return
         keep, drop = [], []
@@ -169,19 +172,42 @@ class ConformanceRun:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.expected = {i.nodeid: m.id for i in session.items if (m := _meta(i)) is not None}
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        """The controller of `--workers N` never collects: it learns the checks from a worker."""
-        if not self.expected:
-            load_checks()
-            self.expected = {nodeid: check_id for nodeid in ids
-                             if (check_id := _check_of_nodeid(nodeid))}
+    # --- recording --------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        """Record every exchange the collected checks use, before the first of them runs."""
+        names = {name for item in session.items for name in getattr(item, "fixturenames", ())
+                 if name in PLAN}
+        if names and not session.config.option.collectonly:
+            self._record(names)
+
+    def _record(self, names: set[str]) -> None:
+        self._journal()  # before the first request: an earlier run's reports go now
+        config = self.target.start()
+        schemas.preload()  # start-up stays outside the first request's timeout
+        tokens.preload(config.model)
+        recorder = Recorder(config, self._journal_exchange,
+                            deadline=self.started + config.max_time)
+        probe = recorder.record(names, probe=get("/models"))
+        if probe is not None and no_connection(probe):
+            self.target.unreachable = probe.transport_error
+        self.recordings = recorder.recordings
+        self.extra["plan"] = {"exchanges": recorder.planned, "sent": recorder.sent,
+                              "longest_chain": longest_chain(names),
+                              "concurrency": config.concurrency}
+
+    def _journal_exchange(self, exchange: Exchange) -> None:
+        self._journal().exchange(self._redacted(exchange))
+
+    def _redacted(self, exchange: Exchange) -> dict[str, Any]:
+        return json.loads(self.target.redactor.text(json.dumps(exchange.evidence())))
 
     # --- outcomes ---------------------------------------------------------------------------
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         check_model.begin(_meta(item))  # nothing observed by an earlier check leaks into it
-        item.stash[_START] = (time.monotonic(), self.target.exchange_count())
+        item.stash[_START] = time.monotonic()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -193,8 +219,8 @@ class ConformanceRun:
             return report
         verdict = _classify(meta, call, check_model.finish())
         verdict.message = self.target.redactor.text(verdict.message)
-        started, first_exchange = item.stash.get(_START, (time.monotonic(), 0))
-        evidence = self._evidence(item, first_exchange)
+        started = item.stash.get(_START, time.monotonic())
+        evidence = _evidence(item)
         result = {
             **_result(meta, verdict),
             "duration": round(time.monotonic() - started, 4),
@@ -262,6 +288,8 @@ class ConformanceRun:
             self.expected, self.results, "the run was interrupted before this check ran"
             if interrupted else "the run ended before this check ran")
         run_journal = self._journal()
+        for exchange in self.recordings.exchanges.values():  # those no check used too
+            self.exchanges.setdefault(exchange.id, self._redacted(exchange))
         self.document = build_document(self.run, self.results, self.exchanges, extra=self.extra)
         out_dir = write_reports(self.document, run_journal.path.parent,
                                 Redactor(self.settings.secrets() + self.target.secrets()),
@@ -277,14 +305,6 @@ class ConformanceRun:
         if self.document is not None:
             terminalreporter.write(terminal.render(self.document, terminalreporter.isatty))
 
-    def _evidence(self, item: pytest.Item, first_exchange: int) -> list[dict[str, Any]]:
-        used: dict[str, Exchange] = {}
-        for value in getattr(item, "funcargs", {}).values():
-            for exchange in _exchanges_in(value):
-                used.setdefault(exchange.id, exchange)
-        for exchange in self.target.exchanges_since(first_exchange):
-            used.setdefault(exchange.id, exchange)
-        return [e.evidence() for e in used.values()]
 
 
 @dataclass
@@ -318,17 +338,16 @@ def _within_checks(arg: str) -> bool:
     return path == CHECKS_DIR or CHECKS_DIR in path.parents
 
 
-def _check_of_nodeid(nodeid: str) -> str | None:
-    """`chat/streaming.py::test_x` (any rootdir) -> the id of the check that function declares."""
-    path, _, name = nodeid.partition("::")
-    dotted = path.removesuffix(".py").replace("/", ".")
-    name = name.split("[", 1)[0]
-    return next((check_id for (module, function), check_id in check_model.FUNCTIONS.items()
-                 if function == name and (module == dotted or module.endswith("." + dotted))),
-                None)
+def _evidence(item: pytest.Item) -> list[dict[str, Any]]:
+    """The exchanges a check read: every one in the values of its fixtures."""
+    used: dict[str, Exchange] = {}
+    for value in getattr(item, "funcargs", {}).values():
+        for exchange in _exchanges_in(value):
+            used.setdefault(exchange.id, exchange)
+    return [e.evidence() for e in used.values()]
 
 
-_START = pytest.StashKey[tuple[float, int]]()
+_START = pytest.StashKey[float]()
 
 
 def _meta(item: pytest.Item) -> check_model.Check | None:

@@ -35,6 +35,8 @@ def harness_status(exchange: Exchange) -> None:
 
 def require_response(exchange: Exchange) -> None:
     """The exchange produced a complete HTTP response, and not a rate limit (429)."""
+    if exchange.not_sent:
+        raise HarnessError(exchange.transport_error or "not sent", cause=exchange.not_sent)
     if exchange.transport_error:
         raise HarnessError(f"transport error: {exchange.transport_error}")
     if exchange.cut:

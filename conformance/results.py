@@ -182,11 +182,18 @@ def _nothing_judged(results: list[dict[str, Any]], scope: dict[str, str]) -> str
         return ("no endpoint with MUST requirements is served at this base URL (their requests "
                 "got 404/405). Is the base URL right? It must include the API prefix, e.g. "
                 "http://host:8000/v1")
-    return "no check could reach a verdict" + _causes_text(causes)
+    return "; ".join([*_stopped(results), "no check could reach a verdict" + _causes_text(causes)])
+
+
+def _stopped(results: list[dict[str, Any]]) -> list[str]:
+    """What ended the run's sending early (a gateway that stopped answering, the deadline)."""
+    return list(dict.fromkeys(r["message"].removeprefix("not sent: ") for r in results
+                              if r["outcome"] == Outcome.ERROR
+                              and r.get("cause") in ("stopped", "deadline")))[:3]
 
 
 def _incomplete(results: list[dict[str, Any]], unjudged: list[str]) -> str:
-    parts = []
+    parts = _stopped(results)
     if unjudged:
         parts.append(f"not judged: {', '.join(unjudged)}")
     causes = _error_causes(results)
@@ -229,6 +236,7 @@ def exit_code(document: dict[str, Any]) -> int:
 
 def usage_stats(exchanges: dict[str, dict[str, Any]]) -> dict[str, int]:
     """Requests sent and tokens the gateway reported for them (what the run cost)."""
+    exchanges = {key: e for key, e in exchanges.items() if not e.get("not_sent")}
     tokens = Counter[str]()
     for exchange in exchanges.values():
         for usage in _usages(exchange):

@@ -41,6 +41,11 @@ def _registry() -> Registry:
     return Registry().with_resources(resources)
 
 
+def preload() -> None:
+    """Load every document now, so that no timed request pays for it later."""
+    _registry()
+
+
 @cache
 def validator(doc: str, schema: str) -> Draft202012Validator:
     """A validator for `#/components/schemas/<schema>` of an openapi/ document."""

@@ -7,9 +7,11 @@ read this" apart from "this is what the gateway should have sent".
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 BOM = "\ufeff"
+_TERMINATOR = re.compile(r"\r\n?|\n")  # WHATWG: CRLF, a bare CR or a bare LF ends a line
 
 
 @dataclass(frozen=True)
@@ -18,8 +20,10 @@ class SSEEvent:
     event: str | None
     data: str
     id: str | None
-    offset: int  # character offset of the event's first line in the decoded stream
+    offset: int  # characters before the event's first line in the decoded stream (BOM dropped)
     time: float | None  # seconds since the request was sent, when the event was dispatched
+    # Its bytes were not valid UTF-8 (U+FFFD stands in `data`): its data is no JSON text.
+    invalid_utf8: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,18 @@ DEVIATION_KINDS = {
 
 @dataclass
 class SSEParser:
-    """Incremental parser: feed() raw bytes as they arrive, then close()."""
+    """Incremental parser: feed() raw bytes as they arrive, then close().
+
+    A feed costs time in proportion to its chunk, however long the line it extends: only the new
+    characters are scanned, and an unterminated line is kept as pieces, joined once it ends.
+    """
 
     events: list[SSEEvent] = field(default_factory=list)
     deviations: list[Deviation] = field(default_factory=list)
-    _text: str = ""
-    _pending: bytes = b""
-    _consumed: int = 0
+    _pending: bytes = b""  # the first bytes of a UTF-8 character split across chunks
+    _pieces: list[str] = field(default_factory=list)  # the unterminated line, as received
+    _held_cr: bool = False  # _pieces ended on a CR: LF or not, the next character tells
+    _consumed: int = 0  # characters before the current line, the BOM not counted
     _line_no: int = 0
     _started: bool = False
     _data: list[str] = field(default_factory=list)
@@ -61,23 +70,23 @@ class SSEParser:
     _event_lines: list[str] = field(default_factory=list)
 
     def feed(self, chunk: bytes, time: float | None = None) -> None:
-        self._text += self._decode(chunk)
-        if not self._started and self._text:
+        text = self._decode(chunk)
+        if not self._started and text:
             self._started = True
-            if self._text.startswith(BOM):
+            if text.startswith(BOM):
                 self._deviate("bom", BOM)
-                self._text = self._text[1:]
-        self._drain_lines(time, final=False)
+                text = text[1:]
+        self._scan(text, time, final=False)
 
     def close(self, time: float | None = None) -> None:
+        text = ""
         if self._pending:
-            self._text += self._pending.decode("utf-8", errors="replace")
+            text = self._pending.decode("utf-8", errors="replace")
             self._deviate("invalid-utf8", repr(self._pending))
             self._pending = b""
-        self._drain_lines(time, final=True)
-        if self._text:  # a last line without any terminator
-            self._line(self._text, "", time)
-            self._text = ""
+        self._scan(text, time, final=True)
+        if self._pieces:  # a last line without any terminator
+            self._line(self._take(""), "", time)
         if self._data or self._event is not None:
             self._line_no += 1
             self._deviate("unterminated-event", "\n".join(self._event_lines))
@@ -95,22 +104,66 @@ class SSEParser:
             self._deviate("invalid-utf8", repr(data[exc.start : exc.end]))
             return data.decode("utf-8", errors="replace")
 
-    def _drain_lines(self, time: float | None, final: bool) -> None:
-        text = self._text
-        start = 0
-        while True:
-            cut = _next_terminator(text, start)
-            if cut is None:
-                break
-            end, terminator = cut
-            if terminator == "\r" and end + 1 == len(text) and not final:
-                break  # a CR at the end of a chunk may be the first half of a CRLF
-            self._line(text[start:end], terminator, time)
-            start = end + len(terminator)
-        self._consumed += start
-        self._text = text[start:]
+    def _scan(self, text: str, time: float | None, final: bool) -> None:
+        """Hand every line that `text` completes to _line; keep the unterminated rest."""
+        start = self._end_held_line(text, time, final)
+        if "\r" in text:
+            start = self._scan_any(text, start, time, final)
+        else:
+            start = self._scan_lf(text, start, time)
+        if start < len(text):
+            self._pieces.append(text[start:])
+
+    def _scan_lf(self, text: str, start: int, time: float | None) -> int:
+        """Lines ended by LF alone, as OpenAI sends them: one split instead of a search per
+        line. Returns where the unterminated rest of `text` starts."""
+        end = text.rfind("\n")
+        if end < start:
+            return start
+        lines = text[start:end].split("\n")
+        lines[0] = self._take(lines[0])
+        for line in lines:
+            self._line(line, "\n", time)
+        return end + 1
+
+    def _scan_any(self, text: str, start: int, time: float | None, final: bool) -> int:
+        """Lines ended by CRLF, CR or LF. Returns where the unterminated rest of `text` starts
+        (its end when a CR there is held)."""
+        # search() rather than finditer(): a drip feed is one character, and finditer costs
+        # several times more to set up than one search.
+        while (match := _TERMINATOR.search(text, start)) is not None:
+            end, terminator = match.start(), match.group()
+            if terminator == "\r" and match.end() == len(text) and not final:
+                # A CR at the end of a chunk may be the first half of a CRLF.
+                self._pieces.append(text[start:end])
+                self._held_cr = True
+                return len(text)
+            self._line(self._take(text[start:end]), terminator, time)
+            start = match.end()
+        return start
+
+    def _end_held_line(self, text: str, time: float | None, final: bool) -> int:
+        """End a line held on a CR once `text` shows whether an LF follows. Returns where
+        scanning `text` resumes."""
+        if not self._held_cr or not (text or final):
+            return 0
+        self._held_cr = False
+        crlf = text.startswith("\n")
+        self._line(self._take(""), "\r\n" if crlf else "\r", time)
+        return 1 if crlf else 0
+
+    def _take(self, last: str) -> str:
+        """The current line: the pieces kept from earlier chunks, then `last`."""
+        if not self._pieces:
+            return last
+        self._pieces.append(last)
+        line = "".join(self._pieces)
+        self._pieces = []
+        return line
 
     def _line(self, line: str, terminator: str, time: float | None) -> None:
+        offset = self._consumed
+        self._consumed += len(line) + len(terminator)
         self._line_no += 1
         if terminator == "\r\n":
             self._deviate("crlf", line + "\\r\\n")
@@ -120,7 +173,7 @@ class SSEParser:
             self._dispatch(time)
             return
         if self._event_offset is None:
-            self._event_offset = self._consumed
+            self._event_offset = offset
         self._event_lines.append(line)
         if line.startswith(":"):
             self._deviate("comment", line)
@@ -169,18 +222,6 @@ class SSEParser:
 
     def _deviate(self, kind: str, raw: str) -> None:
         self.deviations.append(Deviation(kind=kind, line=self._line_no, raw=raw[:200]))
-
-
-def _next_terminator(text: str, start: int) -> tuple[int, str] | None:
-    lf = text.find("\n", start)
-    cr = text.find("\r", start)
-    if cr == -1 and lf == -1:
-        return None
-    if cr == -1 or (lf != -1 and lf < cr):
-        return lf, "\n"
-    if cr + 1 < len(text) and text[cr + 1] == "\n":
-        return cr, "\r\n"
-    return cr, "\r"
 
 
 def parse(raw: bytes) -> SSEParser:

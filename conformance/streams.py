@@ -53,7 +53,7 @@ def decode_chat_stream(exchange: Exchange) -> ChatStream:
     before, done, after = _split_at_done(exchange.events)
     stream = ChatStream(exchange, done=done, after_done=after)
     for event in before:
-        payload = _json_object(event.data)
+        payload = _json_object(event)
         if payload is None:
             stream.invalid.append(event)
         else:
@@ -70,11 +70,18 @@ def _split_at_done(events: list[SSEEvent]) -> tuple[list[SSEEvent], SSEEvent | N
     return list(events), None, []
 
 
-def _json_object(data: str) -> dict[str, Any] | None:
+def event_json(event: SSEEvent) -> Any:
+    """The event's data parsed as JSON (None: it is not JSON text, e.g. not even UTF-8)."""
+    if event.invalid_utf8:
+        return None
     try:
-        value = json.loads(data)
+        return json.loads(event.data)
     except ValueError:
         return None
+
+
+def _json_object(event: SSEEvent) -> dict[str, Any] | None:
+    value = event_json(event)
     return value if isinstance(value, dict) else None
 
 
@@ -134,7 +141,7 @@ def decode_responses_stream(exchange: Exchange) -> ResponsesStream:
     before, done, after = _split_at_done(exchange.events)
     stream = ResponsesStream(exchange, events=before, done=done, after_done=after)
     for event in before:
-        payload = _json_object(event.data)
+        payload = _json_object(event)
         stream.payloads.append(event.data if payload is None else payload)
         stream.sse_names.append(event.event)
     return stream

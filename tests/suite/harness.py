@@ -27,7 +27,7 @@ class SuiteRun:
 
 def run_suite(base_url: str, out_dir: Path, *args: str, api_key: str = API_KEY) -> SuiteRun:
     code = cli.main(["run", "--base-url", base_url, "--api-key", api_key, "--output",
-                     str(out_dir), "--timeout", "5", *args])
+                     str(out_dir), "--timeout", "30", *args])
     results = out_dir / "results.json"
     document = json.loads(results.read_text()) if results.exists() else {}
     return SuiteRun(code, document, out_dir)

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.suite.serving import serving
+from conformance.gateway.server import serving
 
 STREAM_EVENTS = 3
 

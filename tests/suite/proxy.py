@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.suite.serving import serving
+from conformance.gateway.server import serving
 
 Intercept = Callable[[Request, bytes], Awaitable[Response | None]]
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}

@@ -59,7 +59,8 @@ def test_a_should_violation_alone_exits_0(gateway, tmp_path: Path) -> None:
     ["run", "--header", "no-colon-here"],
     ["run", "--base-url", "ftp://example.com/v1"],
     ["run", "--timeout", "0"],
-    ["run", "--workers", "0"],
+    ["run", "--concurrency", "0"],
+    ["run", "--max-time", "0"],
     ["run", "--select", "no.such.check-*"],
 ])
 def test_bad_usage_exits_2(argv: list[str], tmp_path: Path, monkeypatch) -> None:
@@ -153,11 +154,26 @@ def test_report_of_a_directory_without_results_is_a_usage_error(tmp_path: Path) 
     assert cli.main(["report", str(tmp_path)]) == 2
 
 
-def test_parallel_workers_give_the_same_verdicts(gateway, tmp_path: Path) -> None:
-    selection = ("--select", "chat.response.*", "--select", "models.*")
-    serial = run_suite(gateway.fault_base_url("chat-object-wrong"), tmp_path / "one", *selection)
-    parallel = run_suite(gateway.fault_base_url("chat-object-wrong"), tmp_path / "two",
-                         *selection, "--workers", "2")
+def test_concurrency_changes_neither_verdicts_nor_requests(gateway, tmp_path: Path) -> None:
+    """One request at a time or many: the same requests (each sent once), the same verdicts."""
+    runs = [run_suite(gateway.fault_base_url("chat-object-wrong"), tmp_path / level,
+                      "--concurrency", level) for level in ("1", "16")]
+    serial, parallel = runs
     assert parallel.outcomes() == serial.outcomes()
     assert parallel.outcome("chat.response.object") == "fail"
     assert parallel.exit_code == serial.exit_code == 1
+    assert parallel.document["stats"]["requests"] == serial.document["stats"]["requests"]
+    for run in runs:
+        plan = run.document["run"]["plan"]
+        assert plan["sent"] == plan["exchanges"] == run.document["stats"]["requests"]
+    assert _requests(parallel) == _requests(serial)
+
+
+def _requests(run) -> dict[str, tuple[str, str | None]]:
+    """Exchange id -> (URL, body): what was sent, by the id the plan gave it (the ids the
+    gateway made up, which follow-ups send back, made equal)."""
+    def same(text: str | None) -> str:
+        return re.sub(r"\b(resp|call|fc|msg)_\w+", r"\1_*", text or "")
+
+    return {key: (same(e["request"]["url"]), same(e["request"]["body"]))
+            for key, e in run.document["exchanges"].items()}

@@ -1,7 +1,7 @@
 """Run-level verdicts and exit codes: interrupted, unreachable, nothing judged, rejected key.
 
 A run is `conformant` (exit 0) only when every endpoint in scope was judged and no MUST failed;
-every other ending says why, in results.json and in its exit code, with or without workers.
+every other ending says why, in results.json and in its exit code, whatever the concurrency.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,26 +45,42 @@ class Hold:
         return None
 
 
-def run_and_signal(gateway, out_dir: Path, signum: int,
-                   workers: int) -> subprocess.CompletedProcess[str]:
-    """Run the suite in a process of its own, and send it `signum` once it is held mid-way."""
+def run_and_signal(gateway, out_dir: Path, signum: int, concurrency: str = "16",
+                   recorded: int = 0) -> subprocess.CompletedProcess[str]:
+    """Run the suite in a process of its own, and send it `signum` once it is held mid-way
+    and has journalled at least `recorded` exchanges."""
     hold = Hold()
     with proxy(gateway.root_url, hold) as root:
         try:
-            return _signal_when_held(root + "/v1", out_dir, hold.held, signum, workers)
+            return _signal_when_held(root + "/v1", out_dir, hold.held, signum, concurrency,
+                                     lambda: len(_journalled(out_dir)) >= recorded)
         finally:
             hold.released.set()
 
 
+def _journalled(out_dir: Path) -> list[str]:
+    """The ids of the exchanges in a run's journal so far."""
+    journal = out_dir / "results.jsonl"
+    ids = []
+    for line in journal.read_text().splitlines() if journal.exists() else []:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            break  # the line being written (or cut by a kill), as `conformance report` reads it
+        ids += [entry["exchange"]["id"]] if "exchange" in entry else []
+    return ids
+
+
 def _signal_when_held(base_url: str, out_dir: Path, held: threading.Event, signum: int,
-                      workers: int) -> subprocess.CompletedProcess[str]:
+                      concurrency: str, ready: Callable[[], bool]
+                      ) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "conformance", "run", "--base-url", base_url,
-               "--output", str(out_dir), "--timeout", "600", "--workers", str(workers)]
+               "--output", str(out_dir), "--timeout", "600", "--concurrency", concurrency]
     env = {**os.environ, "OPENAI_API_KEY": API_KEY}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, env=env)
     try:
-        while not held.wait(timeout=0.2):  # no deadline: a run that ends instead fails below
+        while not (held.wait(timeout=0.2) and ready()):  # no deadline: a run that ends fails
             if process.poll() is not None:
                 pytest.fail(f"the run ended before it was held: {process.stdout.read()[-3000:]}")
         process.send_signal(signum)
@@ -75,10 +92,10 @@ def _signal_when_held(base_url: str, out_dir: Path, held: threading.Event, signu
 
 @pytest.mark.parametrize(("signum", "code", "name"), [(signal.SIGINT, 130, "SIGINT"),
                                                       (signal.SIGTERM, 143, "SIGTERM")])
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("concurrency", ["1", "16"])
 def test_an_interrupted_run_says_so(gateway, tmp_path: Path, signum: int, code: int, name: str,
-                                    workers: int) -> None:
-    done = run_and_signal(gateway, tmp_path, signum, workers)
+                                    concurrency: str) -> None:
+    done = run_and_signal(gateway, tmp_path, signum, concurrency)
     assert done.returncode == code, done.stdout[-3000:]
     document = json.loads((tmp_path / "results.json").read_text())
     validate_document(document)
@@ -94,30 +111,33 @@ def test_an_interrupted_run_says_so(gateway, tmp_path: Path, signum: int, code: 
 
 
 def test_a_killed_run_leaves_a_journal_that_report_renders(gateway, tmp_path: Path) -> None:
-    done = run_and_signal(gateway, tmp_path, signal.SIGKILL, 1)
+    done = run_and_signal(gateway, tmp_path, signal.SIGKILL, recorded=3)
     assert done.returncode == -signal.SIGKILL
     assert not (tmp_path / "results.json").exists()
+    journalled = _journalled(tmp_path)
+    assert len(journalled) >= 3  # recorded while the run was held at another endpoint
     assert cli.main(["report", str(tmp_path)]) == 4
     document = json.loads((tmp_path / "results.json").read_text())
     assert document["run"]["status"] == "interrupted"
     assert document["run"]["interruption"]["signal"] is None
-    assert document["summary"]["counts"]["pass"] > 0  # what finished before the kill is kept
-    assert document["summary"]["counts"]["not_run"] > 0  # and what never finished is listed
+    # Killed while recording (held at Responses): every exchange recorded before is kept ...
+    assert sorted(document["exchanges"]) == sorted(journalled)
+    assert document["summary"]["counts"]["not_run"] > 0  # ... and no check is passed off as run
     assert (tmp_path / "index.html").exists()
 
 
 def test_a_killed_run_never_leaves_an_earlier_verdict_standing(gateway, tmp_path: Path) -> None:
     earlier = run_suite(gateway.base_url, tmp_path, "--select", "chat.response.*")
     assert earlier.exit_code == 0
-    done = run_and_signal(gateway, tmp_path, signal.SIGKILL, 1)
+    done = run_and_signal(gateway, tmp_path, signal.SIGKILL)
     assert done.returncode == -signal.SIGKILL
     assert not (tmp_path / "results.json").exists()  # the stale green report is gone
     assert cli.main(["report", str(tmp_path)]) == 4
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_an_unreachable_target_exits_3_with_results(tmp_path: Path, workers: str) -> None:
-    run = run_suite("http://127.0.0.1:9/v1", tmp_path, "--workers", workers)
+@pytest.mark.parametrize("concurrency", ["1", "16"])
+def test_an_unreachable_target_exits_3_with_results(tmp_path: Path, concurrency: str) -> None:
+    run = run_suite("http://127.0.0.1:9/v1", tmp_path, "--concurrency", concurrency)
     assert run.exit_code == 3
     assert run.document["run"]["status"] == "unreachable"
     assert run.document["summary"]["verdict"] == "not-judged"

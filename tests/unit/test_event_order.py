@@ -966,6 +966,22 @@ def test_summary_reconstructs_items_and_texts() -> None:
     assert summary.texts == {(1, 0): "Answer"}
 
 
+def test_summary_text_is_the_concatenated_deltas() -> None:
+    chunks = [f"w{n} " for n in range(500)] + ["", "é✓😀", "\n"]
+    events = _terminal(_start() + _message(0, "msg_1", chunks) + _message(1, "msg_2", []))
+    violations, summary = validate_event_order(events)
+    assert violations == []
+    assert summary.texts == {(0, 0): "".join(chunks), (1, 0): ""}
+
+
+def test_summary_text_keeps_deltas_the_rules_reject() -> None:
+    # A lenient client renders deltas even outside an opened part; the summary shows that text.
+    events = drop("response.content_part.added")(text_stream())
+    violations, summary = validate_event_order(events)
+    assert "part-event-outside-part" in _slugs(violations)
+    assert summary.texts == {(0, 0): "Hello world"}
+
+
 def test_rules_table_is_well_formed() -> None:
     assert all(level in ("MUST", "SHOULD") for level, _ in RULES.values())
     assert all(slug == slug.lower() and " " not in slug for slug in RULES)

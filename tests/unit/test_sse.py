@@ -80,3 +80,86 @@ def test_arrival_time_is_the_time_of_the_dispatching_chunk() -> None:
     parser.feed(b"\n", time=0.5)
     parser.close(time=1.0)
     assert parser.events[0].time == 0.5
+
+
+def drip(raw: bytes) -> SSEParser:
+    """The stream fed one byte per feed, as a gateway that flushes every byte sends it."""
+    parser = SSEParser()
+    for position in range(len(raw)):
+        parser.feed(raw[position:position + 1])
+    parser.close()
+    return parser
+
+
+def outcome(parser: SSEParser) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Everything a parse yields: events with offsets, deviations with line numbers."""
+    events = [(e.index, e.event, e.data, e.id, e.offset, e.time) for e in parser.events]
+    return events, [(d.kind, d.line, d.raw) for d in parser.deviations]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'data: {"a":1}\n\ndata: [DONE]\n\n',
+        b"data: a\r\n\r\ndata: b\r\n\r\n",
+        b"data: a\r\rdata: b\r\r",
+        b"data: a\r\n\rdata: b\n\r\n",
+        "data: é ✓ 😀\n\nevent: ü\nid: ✓\ndata: x\n\n".encode(),
+        b"\xef\xbb\xbf: hi\ndata:a\ndata: b\nfoo: c\nretry: 1\n\n",
+        b"data: " + b"x" * 5000 + b"\r\n\r\ndata: tail",
+        b"event: only\r",
+    ],
+    ids=["lf", "crlf", "bare-cr", "mixed", "utf8", "bom-and-oddities", "long-line", "ends-on-cr"],
+)
+def test_one_byte_per_feed_parses_like_one_feed(raw: bytes) -> None:
+    assert outcome(drip(raw)) == outcome(parse(raw))
+
+
+def test_offsets_count_characters_after_the_bom_whatever_the_chunking() -> None:
+    # An event starts at its first line, comment included; é is one character, CRLF two.
+    raw = "\ufeffdata: é\n\n: note\r\ndata: b\r\n\r\nid: 1\ndata: c\n\n".encode()
+    assert [e.offset for e in parse(raw).events] == [0, 9, 28]
+    assert [e.offset for e in drip(raw).events] == [0, 9, 28]
+
+
+def test_crlf_split_across_feeds_is_one_terminator() -> None:
+    parser = SSEParser()
+    for chunk in (b"data: a\r", b"\n\r", b"\ndata: b\r", b"", b"\n\r\n"):
+        parser.feed(chunk)
+    parser.close()
+    assert [e.data for e in parser.events] == ["a", "b"]
+    assert [(d.kind, d.line) for d in parser.deviations] == [("crlf", n) for n in (1, 2, 3, 4)]
+
+
+def test_cr_at_the_end_of_a_feed_then_something_else_is_a_bare_cr() -> None:
+    parser = SSEParser()
+    for chunk in (b"data: a\r", b"\r", b"data: b\r"):
+        parser.feed(chunk)
+    parser.close()
+    assert [e.data for e in parser.events] == ["a"]
+    assert [(d.kind, d.line) for d in parser.deviations] == [
+        ("cr", 1), ("cr", 2), ("cr", 3), ("unterminated-event", 4)]
+
+
+@pytest.mark.parametrize("text", ["é", "✓", "😀"])
+def test_utf8_character_split_across_feeds(text: str) -> None:
+    encoded = text.encode()
+    parser = SSEParser()
+    parser.feed(b"data: " + encoded[:1])
+    for position in range(1, len(encoded)):
+        parser.feed(encoded[position:position + 1])
+    parser.feed(b"\n\n")
+    parser.close()
+    assert [e.data for e in parser.events] == [text]
+    assert parser.deviations == []
+
+
+def test_long_line_fed_in_pieces_arrives_whole() -> None:
+    parser = SSEParser()
+    parser.feed(b"data: ")
+    for _ in range(1000):
+        parser.feed(b"0123456789")
+    parser.feed(b"\n\n")
+    parser.close()
+    assert [e.data for e in parser.events] == ["0123456789" * 1000]
+    assert [e.offset for e in parser.events] == [0]

@@ -1,6 +1,6 @@
 """Shared exchanges for the Chat Completions checks.
 
-One exchange, many checks: each fixture sends its request once per run (session scope) and every
+One exchange, many checks: each `@exchange` is sent once per run (conformance.plan) and every
 check that judges that kind of response reads the same recorded exchange. Requests use
 temperature 0 and small token limits so that a run against a paid gateway costs little.
 """
@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import pytest
 
+from conformance import plan
 from conformance.checks.chat import PATH, chat_body, read_chat_stream
 from conformance.checks.chat.stop import StopPlan, plan_stop
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_endpoint
-from conformance.streams import ChatStream
 from conformance.target import Target
 
 
-@pytest.fixture(scope="session")
-def chat_completion(client: Client, model: str) -> Exchange:
-    return client.post(PATH, chat_body(model))
+@plan.exchange
+def chat_completion(model: str) -> Request:
+    return post(PATH, chat_body(model))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,28 +28,22 @@ def _endpoint_served(chat_completion: Exchange, conformance: Target) -> None:
     require_endpoint(chat_completion, "POST /v1/chat/completions", conformance.config.claims("chat"))
 
 
-@pytest.fixture(scope="session")
-def chat_stream_exchange(client: Client, model: str) -> Exchange:
+@plan.exchange(read=read_chat_stream)
+def chat_stream(model: str) -> Request:
     """The plain request, streamed: no optional parameter rides on what core checks judge."""
-    return client.post(PATH, chat_body(model, stream=True))
+    return post(PATH, chat_body(model, stream=True))
 
 
-@pytest.fixture(scope="session")
-def chat_stream(chat_stream_exchange: Exchange) -> ChatStream:
-    return read_chat_stream(chat_stream_exchange)
-
-
-@pytest.fixture(scope="session")
-def chat_usage_stream(client: Client, model: str) -> ChatStream:
+@plan.exchange(read=read_chat_stream)
+def chat_usage_stream(model: str) -> Request:
     """The plain request, streamed with `include_usage` (judged by the stream-usage checks)."""
-    body = chat_body(model, stream=True, stream_options={"include_usage": True})
-    return read_chat_stream(client.post(PATH, body))
+    return post(PATH, chat_body(model, stream=True, stream_options={"include_usage": True}))
 
 
-@pytest.fixture(scope="session")
-def chat_two_choices(client: Client, model: str) -> Exchange:
+@plan.exchange
+def chat_two_choices(model: str) -> Request:
     """`n: 2` (judged by chat.limits.n and by the choice-index rule)."""
-    return client.post(PATH, chat_body(model, n=2, max_completion_tokens=16))
+    return post(PATH, chat_body(model, n=2, max_completion_tokens=16))
 
 
 @pytest.fixture(scope="session")
@@ -58,18 +52,15 @@ def stop_plan(chat_completion: Exchange) -> StopPlan | None:
     return plan_stop(chat_completion)
 
 
-@pytest.fixture(scope="session")
-def chat_stop(client: Client, model: str, stop_plan: StopPlan | None) -> Exchange | None:
+@plan.exchange
+def chat_stop(model: str, chat_completion: Exchange) -> Request | None:
     """The plain request again, with `stop` set to a word from the middle of its answer."""
-    if stop_plan is None:
-        return None
-    return client.post(PATH, chat_body(model, stop=[stop_plan.stop]))
+    stop = plan_stop(chat_completion)
+    return None if stop is None else post(PATH, chat_body(model, stop=[stop.stop]))
 
 
-@pytest.fixture(scope="session")
-def chat_stop_stream(client: Client, model: str, stop_plan: StopPlan | None) -> ChatStream | None:
+@plan.exchange(read=read_chat_stream)
+def chat_stop_stream(model: str, chat_completion: Exchange) -> Request | None:
     """The `chat_stop` request, streamed."""
-    if stop_plan is None:
-        return None
-    return read_chat_stream(client.post(PATH, chat_body(model, stop=[stop_plan.stop],
-                                                          stream=True)))
+    stop = plan_stop(chat_completion)
+    return None if stop is None else post(PATH, chat_body(model, stop=[stop.stop], stream=True))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import refusals, schemas
+from conformance import plan, refusals, schemas
 from conformance.check import Level, Problems, check, observe, require_observed
 from conformance.checks.chat import DOC, OP, PATH, chat_body
-from conformance.http import Client, Exchange
+from conformance.config import Config
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_response
 
 ENVELOPE = schemas.pointer(DOC, "ErrorResponse")
@@ -15,23 +16,23 @@ SOURCE = "OpenAI API reference, error codes guide; openai-python maps status to 
 WRONG_KEY = "sk-conformance-wrong-key-000000000000"
 
 
-@pytest.fixture(scope="session")
-def bad_requests(client: Client, model: str) -> dict[str, Exchange]:
+@plan.exchange
+def bad_requests(model: str) -> dict[str, Request]:
     """Requests every gateway must refuse with a 400 (each names what is wrong)."""
     no_messages = chat_body(model)
     del no_messages["messages"]
     no_model = chat_body(model)
     del no_model["model"]
     return {
-        "missing messages": client.post(PATH, no_messages),
-        "missing model": client.post(PATH, no_model),
-        "invalid JSON": client.post(PATH, '{"model": "' + model + '", "messages": ['),
-        "messages not an array": client.post(PATH, chat_body(model, messages="hello")),
-        "message content a number": client.post(PATH, chat_body(
+        "missing messages": post(PATH, no_messages),
+        "missing model": post(PATH, no_model),
+        "invalid JSON": post(PATH, '{"model": "' + model + '", "messages": ['),
+        "messages not an array": post(PATH, chat_body(model, messages="hello")),
+        "message content a number": post(PATH, chat_body(
             model, messages=[{"role": "user", "content": 42}])),
-        "max_completion_tokens not an integer": client.post(PATH, chat_body(
+        "max_completion_tokens not an integer": post(PATH, chat_body(
             model, max_completion_tokens="many")),
-        "temperature out of range": client.post(PATH, chat_body(model, temperature=5)),
+        "temperature out of range": post(PATH, chat_body(model, temperature=5)),
     }
 
 
@@ -69,16 +70,29 @@ def test_not_200(bad_requests: dict[str, Exchange]) -> None:
     problems.raise_if_any("errors are sent with HTTP 200", expected="a 4xx status")
 
 
+@plan.exchange
+def chat_without_valid_key(model: str, config: Config) -> dict[str, Request] | None:
+    """The smallest request with a wrong and with no key (None: the run has no key at all)."""
+    if not config.api_key:
+        return None
+    body = chat_body(model, max_completion_tokens=1)
+    return {"wrong key": post(PATH, body, auth=WRONG_KEY), "no key": post(PATH, body, auth=False)}
+
+
+@plan.exchange
+def chat_unknown_model() -> Request:
+    return post(PATH, chat_body(refusals.UNKNOWN_MODEL, max_completion_tokens=1))
+
+
 @check("chat.errors.auth", level=Level.MUST, feature="auth", operation=OP,
        observes="the answers to a wrong and to a missing API key",
        spec="openapi/chat.yaml#/components/responses/Unauthorized", source=SOURCE)
-def test_auth(client: Client, model: str) -> None:
+def test_auth(chat_without_valid_key: dict[str, Exchange] | None) -> None:
     """A missing or wrong API key MUST get HTTP 401 with the error envelope."""
-    if not client.config.api_key:
+    if chat_without_valid_key is None:
         pytest.skip("no API key configured, so the target cannot be judged on refusing a wrong one")
     problems = Problems()
-    for name, auth in (("wrong key", WRONG_KEY), ("no key", False)):
-        exchange = client.post(PATH, chat_body(model, max_completion_tokens=1), auth=auth)
+    for name, exchange in chat_without_valid_key.items():
         require_response(exchange)
         observe("answers without a valid key")
         problems.expect(exchange.status == 401, f"{name}: HTTP {exchange.status}, expected 401")
@@ -90,9 +104,9 @@ def test_auth(client: Client, model: str) -> None:
 @check("chat.errors.unknown-model", level=Level.MUST, operation=OP,
        observes="the answer to a model the gateway does not serve",
        spec="openapi/chat.yaml#/components/responses/NotFound", source=SOURCE)
-def test_unknown_model(client: Client, model: str) -> None:
+def test_unknown_model(chat_unknown_model: Exchange) -> None:
     """A model the gateway does not serve MUST get HTTP 404 (400 with code `model_not_found` is tolerated as a SHOULD deviation)."""
-    exchange = client.post(PATH, chat_body(refusals.UNKNOWN_MODEL, max_completion_tokens=1))
+    exchange = chat_unknown_model
     require_response(exchange)
     observe("an answer for an unknown model")
     refusals.judge_unknown_model(exchange, DOC)

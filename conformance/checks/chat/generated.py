@@ -10,45 +10,40 @@ many and which.
 
 from __future__ import annotations
 
-import pytest
-
-from conformance import generated
+from conformance import generated, plan
 from conformance.check import Level, check, observe
 from conformance.checks.chat import OP
-from conformance.generated import CHAT, NEGATIVE, POSITIVE, Sent
-from conformance.http import Client
+from conformance.config import Config
+from conformance.generated import CHAT, NEGATIVE, POSITIVE, Case, RecordedCases
+from conformance.http import Request
 from conformance.target import Target
 
 SOURCE = "schemathesis cases generated from openapi/chat.yaml (CreateChatCompletionRequest)"
 
 
-@pytest.fixture(scope="session")
-def chat_generated_negative(client: Client, model: str, conformance: Target) -> list[Sent]:
-    config = conformance.config
-    return generated.send_cases(client, CHAT, NEGATIVE, seed=config.seed, count=config.cases,
-                                model=model)
+@plan.exchange
+def chat_generated_negative(config: Config) -> list[tuple[Case, Request]]:
+    return generated.requests(CHAT, NEGATIVE, config)
 
 
-@pytest.fixture(scope="session")
-def chat_generated_positive(client: Client, model: str, conformance: Target) -> list[Sent]:
-    config = conformance.config
-    return generated.send_cases(client, CHAT, POSITIVE, seed=config.seed, count=config.cases,
-                                model=model)
+@plan.exchange
+def chat_generated_positive(config: Config) -> list[tuple[Case, Request]]:
+    return generated.requests(CHAT, POSITIVE, config)
 
 
 @check("chat.generated.rejects-invalid", level=Level.MUST, feature="generated", operation=OP,
        observes="the answers to schema-invalid generated requests", spec=CHAT.spec,
        source=SOURCE)
-def test_rejects_invalid(chat_generated_negative: list[Sent], conformance: Target) -> None:
+def test_rejects_invalid(chat_generated_negative: RecordedCases, conformance: Target) -> None:
     """Every schema-invalid request (wrong type, out of range, unknown enum value, missing required field) MUST get a 4xx with the error envelope: never a 2xx, never a 5xx."""
     observe("generated invalid requests", len(chat_generated_negative))
-    generated.judge_negative(CHAT, chat_generated_negative, conformance.config)
+    generated.judge_negative(CHAT, generated.sent(chat_generated_negative), conformance.config)
 
 
 @check("chat.generated.schema-conformance", level=Level.MUST, feature="generated",
        observes="the answers to valid generated requests", operation=OP, spec=CHAT.spec,
        source=SOURCE)
-def test_schema_conformance(chat_generated_positive: list[Sent], conformance: Target) -> None:
+def test_schema_conformance(chat_generated_positive: RecordedCases, conformance: Target) -> None:
     """Valid generated requests MUST be answered: never a 5xx, a 4xx only with the error envelope and never for every one of them, and every 2xx answer MUST match the response schema (each stream chunk the chunk schema)."""
     observe("generated valid requests", len(chat_generated_positive))
-    generated.judge_positive(CHAT, chat_generated_positive, conformance.config)
+    generated.judge_positive(CHAT, generated.sent(chat_generated_positive), conformance.config)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from conformance import schemas, tokens
+from conformance import plan, schemas, tokens
 from conformance.check import Level, Problems, check, expect, inconclusive, observe, record
 from conformance.checks.chat import (
     DOC,
@@ -30,7 +28,7 @@ from conformance.checks.chat import (
 )
 from conformance.checks.chat.midstream import intact
 from conformance.checks.chat.stop import StopPlan
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_object
 from conformance.shapes import member
 from conformance.streams import ChatStream
@@ -39,17 +37,17 @@ REQUEST = schemas.pointer(DOC, "CreateChatCompletionRequest")
 SOURCE = "OpenAI API reference, chat/create request parameters"
 
 
-@pytest.fixture(scope="session")
-def capped_by_max_completion_tokens(client: Client, model: str) -> Exchange:
+@plan.exchange
+def capped_by_max_completion_tokens(model: str) -> Request:
     """The plain request with a cap far below its answer (`chat_completion` is the reference)."""
-    return client.post(PATH, chat_body(model, max_completion_tokens=LIMIT))
+    return post(PATH, chat_body(model, max_completion_tokens=LIMIT))
 
 
-@pytest.fixture(scope="session")
-def capped_by_max_tokens(client: Client, model: str) -> Exchange:
+@plan.exchange
+def capped_by_max_tokens(model: str) -> Request:
     body = chat_body(model, max_tokens=LIMIT)
     del body["max_completion_tokens"]
-    return client.post(PATH, body)
+    return post(PATH, body)
 
 
 def _judge_cap(capped: Exchange, reference: Exchange, field: str, model: str) -> None:

@@ -10,14 +10,13 @@ defect, so one root cause is one failure, never a wall of them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.check import inconclusive
 from conformance.preconditions import require_stream
 from conformance.sse import SSEEvent
-from conformance.streams import DONE, ChatStream
+from conformance.streams import DONE, ChatStream, event_json
 
 
 @dataclass
@@ -45,7 +44,7 @@ def parts_of(stream: ChatStream) -> StreamParts:
     for event in stream.exchange.events:
         if event.data.strip() == DONE:
             break
-        payload = _json(event.data)
+        payload = event_json(event)
         if isinstance(payload, dict) and "error" in payload:
             parts.errors.append((event, payload))
         elif isinstance(payload, dict):
@@ -127,10 +126,3 @@ def _finished(parts: StreamParts) -> bool:
 def _entries(chunk: dict[str, Any]) -> list[Any]:
     choices = chunk.get("choices")
     return choices if isinstance(choices, list) else []
-
-
-def _json(data: str) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        return None

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from conformance import schemas
+from conformance import plan, schemas
 from conformance.check import Level, check, expect, fail, observe, warn
 from conformance.checks.chat import (
     DOC,
@@ -23,7 +21,7 @@ from conformance.checks.chat import (
     new_schema_problems,
     user_message,
 )
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import error_message, require_response
 
 REQUEST = schemas.pointer(DOC, "CreateChatCompletionRequest")
@@ -51,28 +49,28 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
-def _shape(client: Client, model: str, shape: str) -> Exchange:
-    return client.post(PATH, _small(model, **SHAPES[shape]))
+def _shape(model: str, shape: str) -> Request:
+    return post(PATH, _small(model, **SHAPES[shape]))
 
 
-@pytest.fixture(scope="session")
-def developer_request(client: Client, model: str) -> Exchange:
-    return _shape(client, model, "developer")
+@plan.exchange
+def developer_request(model: str) -> Request:
+    return _shape(model, "developer")
 
 
-@pytest.fixture(scope="session")
-def content_parts_request(client: Client, model: str) -> Exchange:
-    return _shape(client, model, "content-parts")
+@plan.exchange
+def content_parts_request(model: str) -> Request:
+    return _shape(model, "content-parts")
 
 
-@pytest.fixture(scope="session")
-def user_and_seed_request(client: Client, model: str) -> Exchange:
-    return _shape(client, model, "user-and-seed")
+@plan.exchange
+def user_and_seed_request(model: str) -> Request:
+    return _shape(model, "user-and-seed")
 
 
-@pytest.fixture(scope="session")
-def unknown_field_request(client: Client, model: str) -> Exchange:
-    return _shape(client, model, "unknown-field")
+@plan.exchange
+def unknown_field_request(model: str) -> Request:
+    return _shape(model, "unknown-field")
 
 
 def _accepted(exchange: Exchange, shape: str, plain: Exchange) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 from conformance import schemas
@@ -23,7 +22,7 @@ from conformance.checks.chat.midstream import StreamParts, parts_of, require_int
 from conformance.http import Exchange
 from conformance.preconditions import require_object, require_stream
 from conformance.sse import DEVIATION_KINDS, SSEEvent
-from conformance.streams import DONE, ChatStream, transcript
+from conformance.streams import DONE, ChatStream, event_json, transcript
 
 STREAM_SPEC = "openapi/chat.yaml#/paths/~1chat~1completions/post/responses/200/content/text~1event-stream"
 SOURCE = "OpenAI API reference, chat/create `stream` and chat streaming guide"
@@ -144,16 +143,16 @@ def test_incremental(chat_stream: ChatStream, chat_completion: Exchange, model: 
                      "times (its body was not declared SSE: chat.stream.content-type), so there "
                      "was no delivery to time" if deltas else "the stream carried no content "
                      "delta, so there was no delivery to time")
-    last_byte = exchange.chunk_times[-1][0] if exchange.chunk_times else exchange.elapsed
+    last_byte = exchange.last_byte if exchange.last_byte is not None else exchange.elapsed
     reads = sorted(set(times))
     lead = last_byte - times[0]
-    record(content_deltas=len(times), content_reads=len(reads), body_reads=len(
-        exchange.chunk_times), first_content_at=round(times[0], 4), last_byte_at=round(
-        last_byte, 4), lead_seconds=round(lead, 4))
+    record(content_deltas=len(times), content_reads=len(reads), body_reads=exchange.reads,
+           first_content_at=round(times[0], 4), last_byte_at=round(last_byte, 4),
+           lead_seconds=round(lead, 4))
     problems = Problems()
     problems.expect(len(times) > 1, "the whole answer came in a single content delta")
     problems.expect(len(reads) > 1, f"all {len(times)} content deltas arrived in one network "
-                    f"read (the body came in {len(exchange.chunk_times)} read(s)): the answer "
+                    f"read (the body came in {exchange.reads} read(s)): the answer "
                     "was buffered, then sent at once")
     problems.expect(lead >= MIN_LEAD_SECONDS, f"the first content delta arrived only "
                     f"{lead * 1000:.1f} ms before the end of the stream")
@@ -165,10 +164,7 @@ def _delta_events(stream: ChatStream) -> list[SSEEvent]:
     """The events that carry generated output (content text or tool-call fragments)."""
     found = []
     for event in stream.exchange.events:
-        try:
-            payload = json.loads(event.data)
-        except ValueError:
-            continue
+        payload = event_json(event)
         entries = payload.get("choices") if isinstance(payload, dict) else None
         for entry in entries if isinstance(entries, list) else []:
             delta = entry.get("delta") if isinstance(entry, dict) else None

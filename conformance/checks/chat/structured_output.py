@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from jsonschema import Draft202012Validator
 
-from conformance import schemas
+from conformance import plan, schemas
 from conformance.check import Level, check, expect, fail, inconclusive, observe, record
 from conformance.checks.chat import (
     DOC,
@@ -19,7 +18,7 @@ from conformance.checks.chat import (
     not_a_message,
     user_message,
 )
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_object
 
 FEATURE = "structured-output"
@@ -41,18 +40,18 @@ SCHEMA_PROMPT = "Name the capital of France, its country and its approximate pop
 OBJECT_PROMPT = 'Reply in JSON: an object whose key "capital" holds the capital of France.'
 
 
-@pytest.fixture(scope="session")
-def json_schema_completion(client: Client, model: str) -> Exchange:
+@plan.exchange
+def json_schema_completion(model: str) -> Request:
     response_format = {"type": "json_schema", "json_schema": {
         "name": "capital_city", "schema": CITY_SCHEMA, "strict": True}}
-    return client.post(PATH, chat_body(model, messages=[user_message(SCHEMA_PROMPT)],
+    return post(PATH, chat_body(model, messages=[user_message(SCHEMA_PROMPT)],
                                        response_format=response_format,
                                        max_completion_tokens=MAX_TOKENS))
 
 
-@pytest.fixture(scope="session")
-def json_object_completion(client: Client, model: str) -> Exchange:
-    return client.post(PATH, chat_body(model, messages=[user_message(OBJECT_PROMPT)],
+@plan.exchange
+def json_object_completion(model: str) -> Request:
+    return post(PATH, chat_body(model, messages=[user_message(OBJECT_PROMPT)],
                                        response_format={"type": "json_object"},
                                        max_completion_tokens=MAX_TOKENS))
 

@@ -15,10 +15,9 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from jsonschema import Draft202012Validator
 
-from conformance import schemas
+from conformance import plan, schemas
 from conformance.check import (
     Level,
     Problems,
@@ -45,7 +44,7 @@ from conformance.checks.chat import (
 )
 from conformance.checks.chat.midstream import require_intact, require_streaming_served
 from conformance.checks.chat.parts import Parts
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import (
     error_message,
     require_object,
@@ -97,25 +96,25 @@ TOOL_RESULT = '{"city": "Paris", "unit": "celsius", "temperature": 21, "sky": "s
 # --- the requests -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def named_tool_call(client: Client, model: str) -> Exchange:
+@plan.exchange
+def named_tool_call(model: str) -> Request:
     """`tool_choice` naming one function: the model must call exactly that one."""
-    return client.post(PATH, chat_body(
+    return post(PATH, chat_body(
         model, messages=[user_message(NAMED_PROMPT)], tools=TOOLS,
         tool_choice={"type": "function", "function": {"name": FORCED}},
         max_completion_tokens=TOOL_MAX_TOKENS))
 
 
-@pytest.fixture(scope="session")
-def parallel_tool_stream(client: Client, model: str) -> ChatStream:
+@plan.exchange(read=read_chat_stream)
+def parallel_tool_stream(model: str) -> Request:
     """`tool_choice: "required"`, streamed, with a prompt that needs both tools."""
-    return read_chat_stream(client.post(PATH, chat_body(
+    return post(PATH, chat_body(
         model, messages=[user_message(PARALLEL_PROMPT)], tools=TOOLS, tool_choice="required",
-        stream=True, max_completion_tokens=TOOL_MAX_TOKENS)))
+        stream=True, max_completion_tokens=TOOL_MAX_TOKENS))
 
 
-@pytest.fixture(scope="session")
-def tool_follow_up(client: Client, model: str, named_tool_call: Exchange) -> Exchange:
+@plan.exchange
+def tool_follow_up(model: str, named_tool_call: Exchange) -> Request:
     """The conversation continued: the assistant's tool call (`content: null`) and its result."""
     call = _replayable_call(named_tool_call)
     messages = [
@@ -123,8 +122,7 @@ def tool_follow_up(client: Client, model: str, named_tool_call: Exchange) -> Exc
         {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": call["id"], "content": TOOL_RESULT},
     ]
-    return client.post(PATH, chat_body(model, messages=messages, tools=TOOLS,
-                                       max_completion_tokens=48))
+    return post(PATH, chat_body(model, messages=messages, tools=TOOLS, max_completion_tokens=48))
 
 
 def _replayable_call(exchange: Exchange) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import schemas, usage
+from conformance import plan, schemas, usage
 from conformance.check import (
     Level,
     Problems,
@@ -24,7 +24,7 @@ from conformance.check import (
 )
 from conformance.checks.chat import DOC, OP, PATH, chat_body
 from conformance.checks.chat.midstream import intact, require_intact, require_streaming_served
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_object, require_response, require_stream
 from conformance.streams import ChatStream, transcript
 
@@ -140,14 +140,18 @@ def test_not_requested(chat_stream: ChatStream) -> None:
            actual=[chunks[n] for n in carrying[:2]])
 
 
+@plan.exchange
+def stream_options_without_stream(model: str) -> Request:
+    return post(PATH, chat_body(model, stream=False, stream_options={"include_usage": True},
+                                max_completion_tokens=1))
+
+
 @check("chat.usage.stream-options-need-stream", level=Level.MUST, operation=OP,
        observes="the answer to stream_options sent with stream: false", spec=STREAM_OPTIONS,
        source=SOURCE + ": 'Only set this when you set stream: true'")
-def test_stream_options_need_stream(client: Client, model: str) -> None:
+def test_stream_options_need_stream(stream_options_without_stream: Exchange) -> None:
     """`stream_options` with `stream: false` MUST be refused with a 4xx, never a 5xx (OpenAI answers 400; silently accepting it is a SHOULD deviation)."""
-    body = chat_body(model, stream=False, stream_options={"include_usage": True},
-                     max_completion_tokens=1)
-    exchange = client.post(PATH, body)
+    exchange = stream_options_without_stream
     require_response(exchange)
     observe("an answer to stream_options without streaming")
     status = exchange.status or 0

@@ -1,6 +1,6 @@
 """Shared exchanges for the Responses checks.
 
-One exchange, many checks: each fixture sends its request once per run (session scope). The
+One exchange, many checks: each `@exchange` is sent once per run (conformance.plan). The
 event-order checks all read the same judged streams: the plain answer, the forced function call,
 the answer cut by `max_output_tokens` and, when the gateway offers it, the hosted-tool answer.
 A reasoning model's plain answer carries its reasoning items, so they are judged there too.
@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conformance import plan
 from conformance.checks.responses import (
     CUT_OUTPUT_TOKENS,
     PATH,
@@ -24,7 +25,7 @@ from conformance.checks.responses import (
     responses_body,
     stream_usable,
 )
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_endpoint
 from conformance.streams import ResponsesStream, decode_responses_stream
 from conformance.target import Target
@@ -47,9 +48,9 @@ def hosted_tool_body(model: str, **extra: Any) -> dict[str, Any]:
                           tool_choice={"type": "web_search_preview"}, **extra)
 
 
-@pytest.fixture(scope="session")
-def responses_plain(client: Client, model: str) -> Exchange:
-    return client.post(PATH, responses_body(model))
+@plan.exchange
+def responses_plain(model: str) -> Request:
+    return post(PATH, responses_body(model))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,34 +59,34 @@ def _endpoint_served(responses_plain: Exchange, conformance: Target) -> None:
     require_endpoint(responses_plain, "POST /v1/responses", conformance.config.claims("responses"))
 
 
-@pytest.fixture(scope="session")
-def responses_text_stream(client: Client, model: str) -> ResponsesStream:
-    return decode_responses_stream(client.post(PATH, responses_body(model, stream=True)))
+@plan.exchange(read=decode_responses_stream)
+def responses_text_stream(model: str) -> Request:
+    return post(PATH, responses_body(model, stream=True))
 
 
-@pytest.fixture(scope="session")
-def responses_cut(client: Client, model: str) -> Exchange:
-    return client.post(PATH, cut_body(model))
+@plan.exchange
+def responses_cut(model: str) -> Request:
+    return post(PATH, cut_body(model))
 
 
-@pytest.fixture(scope="session")
-def responses_cut_stream(client: Client, model: str) -> ResponsesStream:
-    return decode_responses_stream(client.post(PATH, cut_body(model, stream=True)))
+@plan.exchange(read=decode_responses_stream)
+def responses_cut_stream(model: str) -> Request:
+    return post(PATH, cut_body(model, stream=True))
 
 
-@pytest.fixture(scope="session")
-def responses_function_call(client: Client, model: str) -> Exchange:
-    return client.post(PATH, function_call_body(model))
+@plan.exchange
+def responses_function_call(model: str) -> Request:
+    return post(PATH, function_call_body(model))
 
 
-@pytest.fixture(scope="session")
-def responses_function_stream(client: Client, model: str) -> ResponsesStream:
-    return decode_responses_stream(client.post(PATH, function_call_body(model, stream=True)))
+@plan.exchange(read=decode_responses_stream)
+def responses_function_stream(model: str) -> Request:
+    return post(PATH, function_call_body(model, stream=True))
 
 
-@pytest.fixture(scope="session")
-def responses_hosted_stream(client: Client, model: str) -> ResponsesStream:
-    return decode_responses_stream(client.post(PATH, hosted_tool_body(model, stream=True)))
+@plan.exchange(read=decode_responses_stream)
+def responses_hosted_stream(model: str) -> Request:
+    return post(PATH, hosted_tool_body(model, stream=True))
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
-from conformance import refusals, schemas
+from conformance import plan, refusals, schemas
 from conformance.check import Level, check, expect, observe, require_observed
 from conformance.checks.responses import DOC, OP_CREATE, PATH, responses_body
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_response
 
 ENVELOPE = schemas.pointer(DOC, "ErrorResponse")
@@ -16,16 +14,16 @@ SOURCE = ("OpenAI API reference, error codes guide; openai-python maps status to
 UNKNOWN_RESPONSE = "resp_conformance0000000000000000unknown"
 
 
-@pytest.fixture(scope="session")
-def responses_bad_requests(client: Client, model: str) -> dict[str, Exchange]:
+@plan.exchange
+def responses_bad_requests(model: str) -> dict[str, Request]:
     """Requests every gateway must refuse with a 400 (each names what is wrong)."""
     no_model = responses_body(model)
     del no_model["model"]
     return {
-        "missing model": client.post(PATH, no_model),
-        "invalid JSON": client.post(PATH, '{"model": "' + model + '", "input": '),
-        "input not a string or array": client.post(PATH, responses_body(model, input=42)),
-        "max_output_tokens not an integer": client.post(
+        "missing model": post(PATH, no_model),
+        "invalid JSON": post(PATH, '{"model": "' + model + '", "input": '),
+        "input not a string or array": post(PATH, responses_body(model, input=42)),
+        "max_output_tokens not an integer": post(
             PATH, responses_body(model, max_output_tokens="many")),
     }
 
@@ -49,11 +47,21 @@ def test_bad_request_status(responses_bad_requests: dict[str, Exchange]) -> None
     refusals.judge_bad_request_statuses(responses_bad_requests)
 
 
+@plan.exchange
+def responses_unknown_model() -> Request:
+    return post(PATH, responses_body(refusals.UNKNOWN_MODEL))
+
+
+@plan.exchange
+def unknown_previous_response(model: str) -> Request:
+    return post(PATH, responses_body(model, previous_response_id=UNKNOWN_RESPONSE))
+
+
 @check("responses.errors.unknown-model", level=Level.MUST,
        observes="the answer to a request for an unknown model", operation=OP_CREATE, spec="openapi/responses.yaml#/components/responses/NotFound", source=SOURCE)
-def test_unknown_model(client: Client, model: str) -> None:
+def test_unknown_model(responses_unknown_model: Exchange) -> None:
     """A model the gateway does not serve MUST get HTTP 404 with the error envelope, not an answer from another model (400 with code `model_not_found` is tolerated as a SHOULD deviation)."""
-    exchange = client.post(PATH, responses_body(refusals.UNKNOWN_MODEL))
+    exchange = responses_unknown_model
     require_response(exchange)
     observe("answers to an unknown model")
     refusals.judge_unknown_model(exchange, DOC)
@@ -62,9 +70,9 @@ def test_unknown_model(client: Client, model: str) -> None:
 @check("responses.errors.unknown-previous-response", level=Level.MUST,
        observes="the answer to an unknown previous_response_id", operation=OP_CREATE, spec="openapi/responses.yaml#/components/schemas/CreateResponseRequest/properties/"
        "previous_response_id", source=SOURCE + "; conversation state guide")
-def test_unknown_previous_response(client: Client, model: str) -> None:
+def test_unknown_previous_response(unknown_previous_response: Exchange) -> None:
     """A `previous_response_id` that names no stored response MUST be refused with 404 (or 400) and the error envelope, never answered as if it started a new conversation."""
-    exchange = client.post(PATH, responses_body(model, previous_response_id=UNKNOWN_RESPONSE))
+    exchange = unknown_previous_response
     require_response(exchange)
     observe("answers to an unknown previous_response_id")
     expect(exchange.status in (400, 404),

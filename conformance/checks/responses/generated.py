@@ -10,45 +10,40 @@ many and which.
 
 from __future__ import annotations
 
-import pytest
-
-from conformance import generated
+from conformance import generated, plan
 from conformance.check import Level, check, observe
 from conformance.checks.responses import OP_CREATE
-from conformance.generated import NEGATIVE, POSITIVE, RESPONSES, Sent
-from conformance.http import Client
+from conformance.config import Config
+from conformance.generated import NEGATIVE, POSITIVE, RESPONSES, Case, RecordedCases
+from conformance.http import Request
 from conformance.target import Target
 
 SOURCE = "schemathesis cases generated from openapi/responses.yaml (CreateResponseRequest)"
 
 
-@pytest.fixture(scope="session")
-def responses_generated_negative(client: Client, model: str, conformance: Target) -> list[Sent]:
-    config = conformance.config
-    return generated.send_cases(client, RESPONSES, NEGATIVE, seed=config.seed, count=config.cases,
-                                model=model)
+@plan.exchange
+def responses_generated_negative(config: Config) -> list[tuple[Case, Request]]:
+    return generated.requests(RESPONSES, NEGATIVE, config)
 
 
-@pytest.fixture(scope="session")
-def responses_generated_positive(client: Client, model: str, conformance: Target) -> list[Sent]:
-    config = conformance.config
-    return generated.send_cases(client, RESPONSES, POSITIVE, seed=config.seed, count=config.cases,
-                                model=model)
+@plan.exchange
+def responses_generated_positive(config: Config) -> list[tuple[Case, Request]]:
+    return generated.requests(RESPONSES, POSITIVE, config)
 
 
 @check("responses.generated.rejects-invalid", level=Level.MUST, feature="generated",
        observes="schema-invalid generated requests", operation=OP_CREATE, spec=RESPONSES.spec,
        source=SOURCE)
-def test_rejects_invalid(responses_generated_negative: list[Sent], conformance: Target) -> None:
+def test_rejects_invalid(responses_generated_negative: RecordedCases, conformance: Target) -> None:
     """Every schema-invalid request (wrong type, out of range, unknown enum value, missing required field) MUST get a 4xx with the error envelope: never a 2xx, never a 5xx."""
     observe("generated requests", len(responses_generated_negative))  # none: skipped
-    generated.judge_negative(RESPONSES, responses_generated_negative, conformance.config)
+    generated.judge_negative(RESPONSES, generated.sent(responses_generated_negative), conformance.config)
 
 
 @check("responses.generated.schema-conformance", level=Level.MUST, feature="generated",
        observes="valid generated requests", operation=OP_CREATE, spec=RESPONSES.spec,
        source=SOURCE)
-def test_schema_conformance(responses_generated_positive: list[Sent], conformance: Target) -> None:
+def test_schema_conformance(responses_generated_positive: RecordedCases, conformance: Target) -> None:
     """Valid generated requests MUST be answered: never a 5xx, a 4xx only with the error envelope and never for every one of them, and every 2xx answer MUST match the response schema (each stream event the schema of its type)."""
     observe("generated requests", len(responses_generated_positive))  # none: skipped
-    generated.judge_positive(RESPONSES, responses_generated_positive, conformance.config)
+    generated.judge_positive(RESPONSES, generated.sent(responses_generated_positive), conformance.config)

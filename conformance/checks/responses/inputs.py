@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
-
-from conformance import schemas
+from conformance import plan, schemas
 from conformance.check import Level, Problems, check, observe
 from conformance.checks.responses import DOC, OP_CREATE, PATH, QUESTION, responses_body, spec
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import error_message, require_response
 
 SOURCE = "OpenAI API reference, responses/create `input` and `instructions`; text inputs guide"
 
 
-@pytest.fixture(scope="session")
-def input_forms(client: Client, model: str, responses_plain: Exchange) -> dict[str, Exchange]:
+@plan.exchange
+def input_forms(model: str, responses_plain: Exchange) -> dict[str, Request]:
     """The same question in each documented input form (the string form is the shared one)."""
     messages = [
         {"role": "user", "content": "Hello."},
@@ -25,9 +23,9 @@ def input_forms(client: Client, model: str, responses_plain: Exchange) -> dict[s
               "content": [{"type": "input_text", "text": QUESTION}]}]
     return {
         "input as a string": responses_plain,
-        "input as role/content messages, with instructions": client.post(PATH, responses_body(
+        "input as role/content messages, with instructions": post(PATH, responses_body(
             model, input=messages, instructions="Answer like a patient teacher.")),
-        "content as input_text parts": client.post(PATH, responses_body(model, input=parts)),
+        "content as input_text parts": post(PATH, responses_body(model, input=parts)),
     }
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from conformance import schemas
+from conformance import plan, schemas
 from conformance.check import Level, Problems, check, expect, inconclusive, observe, record
 from conformance.checks.responses import (
     DOC,
@@ -24,7 +22,7 @@ from conformance.checks.responses import (
     spec,
     stream_terminal,
 )
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import error_message, require_object, require_success
 from conformance.shapes import member, object_member
 from conformance.streams import ResponsesStream
@@ -91,9 +89,9 @@ def _consistency(items: list[dict[str, Any]], reasoning: Any, output: Any) -> li
     return []
 
 
-@pytest.fixture(scope="session")
-def effort_answer(client: Client, model: str) -> Exchange:
-    return client.post(PATH, responses_body(model, reasoning={"effort": EFFORT}))
+@plan.exchange
+def effort_answer(model: str) -> Request:
+    return post(PATH, responses_body(model, reasoning={"effort": EFFORT}))
 
 
 @check("responses.reasoning.effort", level=Level.MUST, feature="reasoning",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
+from conformance import plan
 from conformance.check import (
     Level,
     NotSupported,
@@ -25,7 +24,7 @@ from conformance.checks.responses import (
     responses_body,
     spec,
 )
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, get, post
 from conformance.preconditions import require_object, require_response
 from conformance.shapes import member, object_member
 
@@ -48,16 +47,25 @@ def _stored(plain: Exchange) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture(scope="session")
-def retrieved(client: Client, responses_plain: Exchange) -> Exchange:
-    return client.get(f"{PATH}/{_stored(responses_plain)['id']}")
+def _stored_id(plain: Exchange) -> str | None:
+    """The first turn's id, if it has one to follow up on (`_stored` judges the rest)."""
+    body = plain.json_or_none()
+    found = body.get("id") if isinstance(body, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
+@plan.exchange
+def retrieved(responses_plain: Exchange) -> Request | None:
+    first = _stored_id(responses_plain)
+    return None if first is None else get(f"{PATH}/{first}")
 
 
 @check("responses.state.retrieve", level=Level.MUST, feature="state",
        observes="the stored response, retrieved by its id", operation=OP_GET, spec="openapi/responses.yaml#/paths/~1responses~1{response_id}/get", source=SOURCE)
-def test_retrieve(responses_plain: Exchange, retrieved: Exchange) -> None:
+def test_retrieve(responses_plain: Exchange, retrieved: Exchange | None) -> None:
     """A stored response (`store` defaults to true) MUST be returned by `GET /v1/responses/{id}` with the same id, output and usage."""
     first = _stored(responses_plain)
+    assert retrieved is not None  # sent whenever the first turn has an id (`_stored` holds)
     require_response(retrieved)
     if first.get("store") is True:
         # The gateway said it kept the response: losing it is a failure, not a missing feature.
@@ -75,19 +83,20 @@ def test_retrieve(responses_plain: Exchange, retrieved: Exchange) -> None:
                           expected="the response as created")
 
 
-@pytest.fixture(scope="session")
-def second_turn(client: Client, model: str, responses_plain: Exchange) -> Exchange:
-    first = _stored(responses_plain)
-    return client.post(PATH, responses_body(model, input=FOLLOW_UP,
-                                            previous_response_id=first["id"]))
+@plan.exchange
+def second_turn(model: str, responses_plain: Exchange) -> Request | None:
+    first = _stored_id(responses_plain)
+    return None if first is None else post(PATH, responses_body(
+        model, input=FOLLOW_UP, previous_response_id=first))
 
 
 @check("responses.state.previous-response", level=Level.MUST, feature="state",
        observes="a second turn's previous_response_id echo and input_tokens", operation=OP_CREATE,
        spec=f"{spec('CreateResponseRequest')}/properties/previous_response_id", source=SOURCE)
-def test_previous_response(responses_plain: Exchange, second_turn: Exchange) -> None:
+def test_previous_response(responses_plain: Exchange, second_turn: Exchange | None) -> None:
     """A turn with `previous_response_id` MUST echo it and include the first turn as context: its `input_tokens` MUST exceed the first turn's `input_tokens` plus its visible output (`output_tokens - reasoning_tokens`), since that text is re-read."""
     first = _stored(responses_plain)
+    assert second_turn is not None  # sent whenever the first turn has an id (`_stored` holds)
     body = require_object(second_turn)
     observe("second turns")
     problems = Problems()

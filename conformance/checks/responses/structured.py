@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from jsonschema import Draft202012Validator
 
+from conformance import plan
 from conformance.check import Level, check, expect, fail, inconclusive, observe
 from conformance.checks.responses import (
     OP_CREATE,
@@ -19,7 +19,7 @@ from conformance.checks.responses import (
     responses_body,
     spec,
 )
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_object
 
 CITY_SCHEMA = {
@@ -30,11 +30,11 @@ CITY_SCHEMA = {
 }
 
 
-@pytest.fixture(scope="session")
-def structured_answer(client: Client, model: str) -> Exchange:
+@plan.exchange
+def structured_answer(model: str) -> Request:
     text = {"format": {"type": "json_schema", "name": "capital", "schema": CITY_SCHEMA,
                        "strict": True}}
-    return client.post(PATH, responses_body(model, input="What is the capital of France?",
+    return post(PATH, responses_body(model, input="What is the capital of France?",
                                             text=text))
 
 

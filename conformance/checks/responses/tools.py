@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from jsonschema import Draft202012Validator
 
-from conformance import schemas
+from conformance import plan, schemas
 from conformance.check import (
     Level,
     Problems,
@@ -39,7 +38,7 @@ from conformance.checks.responses import (
     stream_answered,
     stream_usable,
 )
-from conformance.http import Client, Exchange
+from conformance.http import Exchange, Request, post
 from conformance.preconditions import (
     error_message,
     harness_status,
@@ -107,9 +106,9 @@ def test_arguments_json(responses_function_call: Exchange) -> None:
                           expected=WEATHER_TOOL["parameters"])
 
 
-@pytest.fixture(scope="session")
-def function_result_turn(client: Client, model: str, responses_function_call: Exchange
-                         ) -> Exchange | None:
+@plan.exchange
+def function_result_turn(model: str, responses_function_call: Exchange
+                         ) -> Request | None:
     """The client runs the tool and sends its output back with the call's `call_id`.
 
     `tool_choice: "none"` makes the answer text, server-enforced: the verdict does not depend
@@ -128,7 +127,7 @@ def function_result_turn(client: Client, model: str, responses_function_call: Ex
         {"type": "function_call_output", "call_id": call["call_id"],
          "output": json.dumps({"city": "Paris", "temperature_c": 18, "sky": "clear"})},
     ]
-    return client.post(PATH, responses_body(model, input=history, tools=[WEATHER_TOOL],
+    return post(PATH, responses_body(model, input=history, tools=[WEATHER_TOOL],
                                             tool_choice="none"))
 
 
@@ -158,12 +157,12 @@ def test_function_output(responses_function_call: Exchange,
            "...}]", actual=types or body.get("output"))
 
 
-@pytest.fixture(scope="session")
-def sequential_tools(client: Client, model: str) -> Exchange:
+@plan.exchange
+def sequential_tools(model: str) -> Request:
     body = responses_body(model, input="What are the weather and the local time in Paris?",
                           tools=[WEATHER_TOOL, TIME_TOOL], tool_choice="required",
                           parallel_tool_calls=False)
-    return client.post(PATH, body)
+    return post(PATH, body)
 
 
 @check("responses.tools.parallel-calls", level=Level.MUST, feature="tools",
