@@ -7,6 +7,7 @@ Secrets come only from flags or the environment and are never written out.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,7 +101,7 @@ def build_config(
     env = os.environ if environ is None else environ
     base = base_url or env.get("OPENAI_BASE_URL") or None
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
-    if timeout <= 0:
+    if not math.isfinite(timeout) or timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
     cases = DEFAULT_CASES if cases is None else int(cases)
     if cases < 0:
@@ -109,7 +110,7 @@ def build_config(
     if concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
     max_time = DEFAULT_MAX_TIME if max_time is None else float(max_time)
-    if max_time <= 0:
+    if not math.isfinite(max_time) or max_time <= 0:
         raise ConfigError("--max-time must be a positive number of seconds")
     return Config(
         base_url=normalize_base_url(base) if base else None,

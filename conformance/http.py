@@ -41,6 +41,9 @@ EVIDENCE_BODY_LIMIT = 64 * 1024
 CHUNK_TIMES_LIMIT = 2000
 # Events kept of a stream cut for size (enough to show what it was sending).
 CUT_EVENTS_LIMIT = 200
+# A stream with more events than this is cut: the suite's answers take a few hundred, and tiny
+# events under the byte bound would otherwise cost memory and judging time per event.
+EVENTS_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -102,10 +105,19 @@ class Exchange:
     # Why the engine did not send it: "stopped" (the endpoint's breaker was open) or
     # "deadline" (the run's --max-time); transport_error then says it in words.
     not_sent: str | None = None
+    # Which bound of the harness ended it: "timeout", "deadline" (--max-time) or "size".
+    bound: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.transport_error is None and self.cut is None
+
+    @property
+    def harness_cause(self) -> str | None:
+        """Why the harness, not the gateway, left this exchange without a whole answer: not
+        sent ("stopped", "deadline") or cut by a bound ("timeout", "deadline", "size"). None
+        when it ended on its own (a reset or garbage is the gateway's doing)."""
+        return self.not_sent or self.bound
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -191,11 +203,18 @@ class Client:
             raise ValueError("the client needs a concrete base URL")
         self.config = config
         self.redactor = Redactor(config.secrets())
-        timeout = config.timeout
-        self._http = httpx.AsyncClient(
+        self._http = self._pool(transport, httpx.Limits())
+        # For a second attempt after a pooled connection was found dead: never reused.
+        self._fresh = self._pool(transport, httpx.Limits(max_keepalive_connections=0))
+
+    def _pool(self, transport: httpx.AsyncBaseTransport | None,
+              limits: httpx.Limits) -> httpx.AsyncClient:
+        timeout = self.config.timeout
+        return httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             follow_redirects=False,
             transport=transport,
+            limits=limits,
             # identity: the framing checks want the bytes as sent, and chunk times as they arrive.
             headers={
                 "User-Agent": f"llm-gateway-conformance/{__version__}",
@@ -208,6 +227,7 @@ class Client:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self._http.aclose()
+        await self._fresh.aclose()
 
     def url(self, path: str) -> str:
         return f"{self.config.base_url}/{path.lstrip('/')}"
@@ -240,10 +260,11 @@ class Client:
         exchange.not_sent, exchange.transport_error = cause, reason
         return exchange
 
-    async def send(self, request: Request, exchange_id: str,
-                   budget: float | None = None) -> Exchange:
+    async def send(self, request: Request, exchange_id: str, budget: float | None = None,
+                   fresh: bool = False) -> Exchange:
         """Send once; the whole exchange is bounded by `budget` seconds (default `--timeout`;
-        less when the run's deadline is nearer, which the cut then names)."""
+        less when the run's deadline is nearer, which the cut then names). `fresh`: on a new
+        connection, not one from the pool."""
         exchange = self.record(request, exchange_id)
         limit = self.config.timeout if budget is None else min(budget, self.config.timeout)
         why = ("the run's --max-time" if limit < self.config.timeout
@@ -252,8 +273,10 @@ class Client:
         reader = _BodyReader(self.config.max_bytes, exchange)
         try:
             async with asyncio.timeout(limit):
-                await self._receive(exchange, request, reader, start)
+                await self._receive(self._fresh if fresh else self._http, exchange, request,
+                                    reader, start)
         except TimeoutError:
+            exchange.bound = "deadline" if limit < self.config.timeout else "timeout"
             exchange.cut = (f"response still running after {limit:g}s ({why}); cut by the "
                             "harness")
         except httpx.HTTPError as exc:
@@ -265,9 +288,9 @@ class Client:
         reader.close(exchange, self.redactor)
         return exchange
 
-    async def _receive(self, exchange: Exchange, request: Request, reader: _BodyReader,
-                       start: float) -> None:
-        async with self._http.stream(request.method, self.url(request.path),
+    async def _receive(self, http: httpx.AsyncClient, exchange: Exchange, request: Request,
+                       reader: _BodyReader, start: float) -> None:
+        async with http.stream(request.method, self.url(request.path),
                                      headers=self.headers(request),
                                      content=request.body) as response:
             exchange.status = response.status_code
@@ -278,6 +301,8 @@ class Client:
             reader.start(exchange)
             async for raw in response.aiter_raw():
                 exchange.cut = reader.feed(raw, time.monotonic() - start)
+                if exchange.cut:
+                    exchange.bound = "size"
                 if exchange.cut or exchange.transport_error:
                     return
 
@@ -322,6 +347,8 @@ class _BodyReader:
         self.body += chunk[:room]
         if self.parser is not None:
             self.parser.feed(chunk[:room], now)
+            if len(self.parser.events) > EVENTS_LIMIT:
+                return f"stream exceeded {EVENTS_LIMIT} events; cut by the harness"
         if len(chunk) > room:
             return f"response exceeded {self.max_bytes} bytes; cut by the harness"
         return None
@@ -338,7 +365,7 @@ class _BodyReader:
     def close(self, exchange: Exchange, redactor: Redactor) -> None:
         """Hand the body and the parsed events to the exchange (only a prefix of a body that
         was cut for size: nobody judges it, and many of them must not fill memory)."""
-        oversize = exchange.cut is not None and "exceeded" in exchange.cut
+        oversize = exchange.bound == "size"
         body = self.body[:EVIDENCE_BODY_LIMIT] if oversize else self.body
         self.body = bytearray()
         try:
@@ -372,6 +399,13 @@ class _Deflate:
             except zlib.error:
                 self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
         return self._inflate.decompress(data, max_length)
+
+
+def lost_connection(exchange: Exchange) -> bool:
+    """The connection failed before any answer, in a way a pooled connection the server had
+    already closed does (a read, write or protocol error): worth one try on a fresh one."""
+    return exchange.status is None and (exchange.transport_error or "").startswith(
+        ("ReadError", "WriteError", "RemoteProtocolError"))
 
 
 def retry_wait(exchange: Exchange) -> float | None:

@@ -46,10 +46,13 @@ from conformance.http import (
     Client,
     Exchange,
     Request,
+    lost_connection,
     retry_wait,
 )
 
 BREAKER_LIMIT = 3
+# A request is not started with less time than this before the run's deadline.
+MIN_BUDGET = 1.0
 # What a builder may ask for besides other exchanges.
 PARAMETERS: dict[str, Callable[[Config], Any]] = {
     "model": lambda config: config.model,
@@ -260,10 +263,9 @@ class Recorder:
                 if refusal:
                     exchange = self._client.unsent(request, exchange_id, *refusal)
                     break
-                exchange = await self._client.send(request, exchange_id,
-                                                   self.deadline - time.monotonic())
-                self.sent += 1
-            wait = self._learn(endpoint, exchange)
+                exchange = await self._attempt(request, exchange_id, retries)
+                # learnt before the slot is freed: the waiters it wakes see the new state
+                wait = self._learn(endpoint, exchange)
             if (wait is None or len(retries) >= RETRY_LIMIT or waited + wait > RETRY_WAIT_LIMIT
                     or time.monotonic() + wait > self.deadline):
                 break
@@ -274,6 +276,22 @@ class Recorder:
         exchange.retries = retries
         self.recordings.exchanges[exchange.id] = exchange
         self.on_exchange(exchange)
+        return exchange
+
+    async def _attempt(self, request: Request, exchange_id: str,
+                       retries: list[dict[str, Any]]) -> Exchange:
+        """Send; a connection lost before any answer is tried once more on a fresh connection
+        (a server may close a kept-alive connection after an error answer: that is not this
+        request's fault), the first attempt kept in `retries`."""
+        assert self._client is not None
+        exchange = await self._client.send(request, exchange_id, self.deadline - time.monotonic())
+        self.sent += 1
+        if lost_connection(exchange):
+            retries.append({"status": None, "retry_after": None, "waited": 0.0,
+                            "transport_error": exchange.transport_error})
+            exchange = await self._client.send(request, exchange_id,
+                                               self.deadline - time.monotonic(), fresh=True)
+            self.sent += 1
         return exchange
 
     @asynccontextmanager
@@ -305,7 +323,7 @@ class Recorder:
             return "stopped", (f"not sent: the gateway stopped answering {endpoint.name} "
                                f"({endpoint.failures} failures in a row; the last: "
                                f"{endpoint.last_failure})")
-        if time.monotonic() >= self.deadline:
+        if time.monotonic() >= self.deadline - MIN_BUDGET:
             return "deadline", "not sent: the run's --max-time was reached first"
         if self._no_connection:
             return "stopped", "not sent: no connection could be made to the target"

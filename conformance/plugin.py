@@ -189,10 +189,10 @@ class ConformanceRun:
         tokens.preload(config.model)
         recorder = Recorder(config, self._journal_exchange,
                             deadline=self.started + config.max_time)
+        self.recordings = recorder.recordings  # an interrupted run keeps what it recorded
         probe = recorder.record(names, probe=get("/models"))
         if probe is not None and no_connection(probe):
             self.target.unreachable = probe.transport_error
-        self.recordings = recorder.recordings
         self.extra["plan"] = {"exchanges": recorder.planned, "sent": recorder.sent,
                               "longest_chain": longest_chain(names),
                               "concurrency": config.concurrency}
@@ -262,9 +262,10 @@ class ConformanceRun:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.target.close()
         stopped_early = self.signal and self.suite_run
-        if self.worker or not (self.results or self.expected or stopped_early):
-            # xdist workers report to the controller; the project's own tests and a selection
-            # of no check (a usage error) write nothing
+        if (self.worker or session.config.option.collectonly
+                or not (self.results or self.expected or stopped_early)):
+            # xdist workers report to the controller; the project's own tests, listing the
+            # checks and a selection of no check (a usage error) write nothing
             return
         self._write_document(bool(self.signal)
                              or session.exitstatus == pytest.ExitCode.INTERRUPTED)

@@ -35,12 +35,13 @@ def harness_status(exchange: Exchange) -> None:
 
 def require_response(exchange: Exchange) -> None:
     """The exchange produced a complete HTTP response, and not a rate limit (429)."""
+    cause = exchange.harness_cause or "transport"
     if exchange.not_sent:
-        raise HarnessError(exchange.transport_error or "not sent", cause=exchange.not_sent)
+        raise HarnessError(exchange.transport_error or "not sent", cause=cause)
     if exchange.transport_error:
-        raise HarnessError(f"transport error: {exchange.transport_error}")
+        raise HarnessError(f"transport error: {exchange.transport_error}", cause=cause)
     if exchange.cut:
-        raise HarnessError(exchange.cut)
+        raise HarnessError(exchange.cut, cause=cause)
     require_not_rate_limited(exchange)
 
 

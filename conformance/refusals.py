@@ -7,7 +7,7 @@ from typing import Any
 
 from conformance import schemas
 from conformance.check import CheckFailed, HarnessError, Problems, expect, warn
-from conformance.http import Exchange
+from conformance.http import Exchange, retry_wait
 
 # A model name no gateway serves: the unknown-model checks of every endpoint send it.
 UNKNOWN_MODEL = "conformance-no-such-model-0000"
@@ -28,10 +28,12 @@ def envelope_problems(body: Any, doc: str) -> list[str]:
 
 
 def require_not_rate_limited(exchange: Exchange) -> None:
-    """A 429 answers the account's rate, not the request: there is nothing to judge."""
-    if exchange.status == 429:
-        raise HarnessError("HTTP 429: the target rate-limited the run; retry later or with "
-                           "fewer workers", cause="rate-limit")
+    """A 429, or a 503 with Retry-After still standing after the waits, answers the account's
+    rate or the gateway's load, not the request: there is nothing to judge."""
+    if exchange.status == 429 or retry_wait(exchange) is not None:
+        raise HarnessError(f"HTTP {exchange.status}: the target asked the run to slow down "
+                           f"(still after {len(exchange.retries)} wait(s)); retry later or with "
+                           "a lower --concurrency", cause="rate-limit")
 
 
 def answered(exchanges: Mapping[str, Exchange]) -> tuple[dict[str, Exchange], list[str]]:
@@ -40,6 +42,10 @@ def answered(exchanges: Mapping[str, Exchange]) -> tuple[dict[str, Exchange], li
     When the gateway answered some of these requests, dropping the connection on another one is
     its answer to that input (typically a crash on it), not a harness problem.
     """
+    for name, exchange in exchanges.items():
+        if exchange.harness_cause:  # not the gateway's answer: this batch cannot be judged
+            raise HarnessError(f"{name}: {exchange.transport_error or exchange.cut}",
+                               cause=exchange.harness_cause)
     replied = {name: e for name, e in exchanges.items() if e.ok}
     for exchange in replied.values():
         require_not_rate_limited(exchange)

@@ -235,14 +235,16 @@ def exit_code(document: dict[str, Any]) -> int:
 
 
 def usage_stats(exchanges: dict[str, dict[str, Any]]) -> dict[str, int]:
-    """Requests sent and tokens the gateway reported for them (what the run cost)."""
+    """Requests sent (second attempts included) and the tokens the gateway reported for them
+    (what the run cost)."""
     exchanges = {key: e for key, e in exchanges.items() if not e.get("not_sent")}
+    sent = sum(1 + len(e.get("retries") or ()) for e in exchanges.values())
     tokens = Counter[str]()
     for exchange in exchanges.values():
         for usage in _usages(exchange):
             tokens["input"] += _int(usage.get("prompt_tokens", usage.get("input_tokens")))
             tokens["output"] += _int(usage.get("completion_tokens", usage.get("output_tokens")))
-    return {"requests": len(exchanges), "input_tokens": tokens["input"],
+    return {"requests": sent, "input_tokens": tokens["input"],
             "output_tokens": tokens["output"]}
 
 

@@ -8,6 +8,7 @@ read this" apart from "this is what the gateway should have sent".
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 BOM = "\ufeff"
@@ -47,6 +48,11 @@ DEVIATION_KINDS = {
 }
 
 
+# Deviations kept per kind, and lines kept of an event in progress (evidence of an event that
+# never ends): the first ones show what happened, a flood of them must not fill memory.
+DEVIATIONS_PER_KIND = 100
+EVENT_LINES_KEPT = 20
+
 @dataclass
 class SSEParser:
     """Incremental parser: feed() raw bytes as they arrive, then close().
@@ -68,6 +74,7 @@ class SSEParser:
     _last_id: str | None = None
     _event_offset: int | None = None
     _event_lines: list[str] = field(default_factory=list)
+    _kinds: Counter[str] = field(default_factory=Counter)  # deviations seen, kept or not
 
     def feed(self, chunk: bytes, time: float | None = None) -> None:
         text = self._decode(chunk)
@@ -174,7 +181,8 @@ class SSEParser:
             return
         if self._event_offset is None:
             self._event_offset = offset
-        self._event_lines.append(line)
+        if len(self._event_lines) < EVENT_LINES_KEPT:  # only evidence of an unterminated event
+            self._event_lines.append(line)
         if line.startswith(":"):
             self._deviate("comment", line)
             return
@@ -221,7 +229,10 @@ class SSEParser:
         self._event_lines = []
 
     def _deviate(self, kind: str, raw: str) -> None:
-        self.deviations.append(Deviation(kind=kind, line=self._line_no, raw=raw[:200]))
+        # The first ones of each kind show it; a flood of them must not fill memory.
+        self._kinds[kind] += 1
+        if self._kinds[kind] <= DEVIATIONS_PER_KIND:
+            self.deviations.append(Deviation(kind=kind, line=self._line_no, raw=raw[:200]))
 
 
 def parse(raw: bytes) -> SSEParser:

@@ -132,8 +132,11 @@ def test_chat_rejected(case: str) -> None:
 
 def test_chunk_tolerances_and_rejections() -> None:
     chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-             "choices": [{"index": 0, "delta": {"content": "hi"}}]}
-    assert_valid("chat.yaml", "CreateChatCompletionStreamResponse", chunk)  # no finish_reason
+             "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}]}
+    assert_valid("chat.yaml", "CreateChatCompletionStreamResponse", chunk)
+    # The key is required (null until the last chunk): dropping it fails (SOURCES.md A01).
+    dropped = {**chunk, "choices": [{"index": 0, "delta": {"content": "hi"}}]}
+    assert_invalid("chat.yaml", "CreateChatCompletionStreamResponse", dropped)
     usage_chunk = {**chunk, "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 2,
                                                      "total_tokens": 3}}
     assert_valid("chat.yaml", "CreateChatCompletionStreamResponse", usage_chunk)
@@ -232,7 +235,7 @@ _VALUES: dict[str, Any] = {
     "part": {"type": "output_text", "text": "", "annotations": []},
     "annotation": {"type": "url_citation", "url": "https://example.com", "title": "Example",
                    "start_index": 0, "end_index": 5},
-    "output": [{"stdout": "ok\n", "stderr": ""}],
+    "output": [{"stdout": "ok\n", "stderr": "", "outcome": {"type": "exit", "exit_code": 0}}],
 }
 _STATUS = {"response.completed": "completed", "response.failed": "failed",
            "response.incomplete": "incomplete", "response.queued": "queued"}

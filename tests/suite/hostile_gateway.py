@@ -15,6 +15,12 @@ even while connections hang: every connection task is cancelled and its socket a
     invalid-utf8   200 application/json or text/event-stream whose text holds invalid UTF-8
     gzip-bomb      200 application/json, Content-Encoding: gzip, ~4 MB inflating to 4 GiB
     redirect-loop  307 whose Location is the request's own URL
+
+Not hostile, only careless (`QUIRKS`, judged by their own tests):
+
+    lost-keepalive answers a connection's first request (a 400 with the error envelope) and
+                   keeps it open, then closes it without a word when a second request comes,
+                   as servers that drop a connection after an error answer do
 """
 
 from __future__ import annotations
@@ -292,6 +298,20 @@ MODES: dict[str, Behaviour] = {
 }
 
 
+async def _bad_request(request: Request, writer: asyncio.StreamWriter) -> bool:
+    body = json.dumps({"error": {"message": "bad request", "type": "invalid_request_error",
+                                 "param": None, "code": None}}).encode()
+    writer.write(_head("400 Bad Request", {"Content-Type": "application/json",
+                                           "Content-Length": str(len(body))}) + body)
+    await writer.drain()
+    return True
+
+
+QUIRKS: dict[str, Behaviour] = {"lost-keepalive": _bad_request}
+# Quirks that serve one request per connection, then close it when the next one comes.
+ONE_ANSWER_PER_CONNECTION = {"lost-keepalive"}
+
+
 async def _read_request(reader: asyncio.StreamReader) -> Request | None:
     """The next request on the connection, or None once the client closed it."""
     try:
@@ -314,7 +334,7 @@ class HostileServer:
     """One mode served on a free loopback port by an event loop in a daemon thread."""
 
     def __init__(self, mode: str) -> None:
-        self.behaviour = MODES[mode]
+        self.behaviour = {**MODES, **QUIRKS}[mode]
         self.mode = mode
         self.port: int | None = None
         self.requests = 0  # requests read, for tests that want to count them
@@ -388,8 +408,12 @@ class HostileServer:
 
     async def _answer_all(self, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter) -> None:
+        answered = 0
         while (request := await _read_request(reader)) is not None:
             self.requests += 1
+            if answered and self.mode in ONE_ANSWER_PER_CONNECTION:
+                return  # closed without an answer: the client finds out on this request
+            answered += 1
             if not request.target.startswith("/v1/"):
                 writer.write(_head("404 Not Found", {"Content-Length": "0"}))
                 await writer.drain()

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from conformance import cli
+from conformance.checks import CHECKS_DIR
 from conformance.results import validate_document
 from tests.suite.harness import API_KEY, run_suite
 from tests.suite.proxy import proxy
@@ -95,10 +96,11 @@ def _signal_when_held(base_url: str, out_dir: Path, held: threading.Event, signu
 @pytest.mark.parametrize("concurrency", ["1", "16"])
 def test_an_interrupted_run_says_so(gateway, tmp_path: Path, signum: int, code: int, name: str,
                                     concurrency: str) -> None:
-    done = run_and_signal(gateway, tmp_path, signum, concurrency)
+    done = run_and_signal(gateway, tmp_path, signum, concurrency, recorded=2)
     assert done.returncode == code, done.stdout[-3000:]
     document = json.loads((tmp_path / "results.json").read_text())
     validate_document(document)
+    assert len(document["exchanges"]) >= 2  # what was recorded before the signal is kept
     assert document["run"]["status"] == "interrupted"
     assert document["run"]["interruption"]["signal"] == name
     assert document["summary"]["verdict"] == "incomplete"
@@ -274,3 +276,49 @@ def test_a_gateway_asking_to_retry_later_is_waited_out(gateway, tmp_path: Path) 
     assert run.exit_code == 0, run.document["summary"]
     retried = [x for x in run.document["exchanges"].values() if x["retries"]]
     assert retried and all(x["retries"][0]["status"] == 429 for x in retried)
+
+
+def test_a_gateway_that_stays_unavailable_is_an_error_not_a_failure(gateway,
+                                                                    tmp_path: Path) -> None:
+    """Sibling of the 429 case: a 503 whose Retry-After never clears is about load."""
+    always_503 = refuse_with(503, {"message": "Overloaded", "type": "server_error"},
+                             lambda path: True)
+
+    async def with_retry_after(request: Request, body: bytes) -> Response | None:
+        answer = await always_503(request, body)
+        answer.headers["Retry-After"] = "0"
+        return answer
+
+    with proxy(gateway.root_url, with_retry_after) as root:
+        run = run_suite(root + "/v1", tmp_path, "--select", "chat.errors.*",
+                        "--select", "chat.response.*")
+    assert "fail" not in run.outcomes().values()
+    assert run.exit_code == 4 and "rate-limit" in run.document["summary"]["cause"]
+
+
+def test_a_request_the_harness_cut_fails_no_check(gateway, tmp_path: Path) -> None:
+    """A bad request left unanswered until --timeout is the harness's bound, not the gateway
+    dropping the connection: the checks judging it end `error` (cause timeout)."""
+    hold = Hold()
+    hold.path = "/chat/completions"
+
+    async def hold_invalid_json(request: Request, body: bytes) -> Response | None:
+        return await hold(request, body) if body.endswith(b"[") else None
+
+    with proxy(gateway.root_url, hold_invalid_json) as root:
+        try:
+            run = run_suite(root + "/v1", tmp_path, "--select", "chat.errors.*",
+                            "--timeout", "10")
+        finally:
+            hold.released.set()
+    assert run.outcome("chat.errors.bad-request-status") == "error"
+    cut = next(r for r in run.document["results"] if r["id"] == "chat.errors.bad-request-status")
+    assert cut["cause"] == "timeout" and "invalid JSON" in cut["message"]
+    assert "fail" not in run.outcomes().values()
+
+
+def test_listing_the_checks_writes_no_report(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = pytest.main([str(CHECKS_DIR), "-q", "-p", "no:cacheprovider", "--collect-only",
+                        "--output", str(tmp_path / "out")])
+    assert code == 0 and not (tmp_path / "out").exists() and not (tmp_path / "reports").exists()

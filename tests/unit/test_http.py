@@ -146,3 +146,15 @@ def test_stream_events_whose_bytes_are_not_utf8_carry_no_json() -> None:
 
     exchange = send(handler, post("/chat/completions", {"stream": True}))
     assert [e.invalid_utf8 for e in exchange.events] == [False, True]
+
+
+def test_a_flood_of_tiny_events_or_deviations_is_bounded() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        comments = b":\r\n" * 50_000  # a deviation per line, under the size bound
+        return respond(200, [comments, b"data:x\n\n" * 30_000], content_type="text/event-stream")
+
+    exchange = send(handler, post("/chat/completions", {"stream": True}))
+    assert exchange.bound == "size" and "exceeded 20000 events" in (exchange.cut or "")
+    assert exchange.harness_cause == "size"
+    assert len(exchange.events) <= 200  # of a stream cut for size, only the start is kept
+    assert len(exchange.deviations) <= 200

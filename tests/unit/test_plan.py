@@ -127,7 +127,8 @@ def test_the_breaker_stops_sending_to_an_endpoint_that_stopped_answering() -> No
                                                       for n in range(10)], ())
     plan.PLAN["models"] = plan.Planned("models", lambda: get("/models"), ())
     recorder = record(handler, ["chat", "models"])
-    assert sent == {"/v1/chat": plan.BREAKER_LIMIT, "/v1/models": 1}
+    # each failure is tried once more on a fresh connection (a lost connection may be stale)
+    assert sent == {"/v1/chat": 2 * plan.BREAKER_LIMIT, "/v1/models": 1}
     unsent = [e for e in recorder.recordings.values["chat"] if e.not_sent == "stopped"]
     assert len(unsent) == 10 - plan.BREAKER_LIMIT
     assert "stopped answering" in (unsent[0].transport_error or "")
@@ -227,3 +228,30 @@ def test_a_slow_answer_is_not_a_missing_connection() -> None:
 
     recorder = record(handler, [], probe=get("/models"))
     assert not plan.no_connection(recorder.recordings.exchanges["probe"])
+
+
+def test_a_connection_lost_before_any_answer_is_tried_once_more_on_a_fresh_one() -> None:
+    attempts = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.url.path)
+        if len(attempts) == 1:  # the pooled connection the server had closed after a 500
+            raise httpx.ReadError("connection reset by peer")
+        return respond_json(400, {"error": {"message": "bad", "type": "invalid_request_error"}})
+
+    plan.PLAN["one"] = plan.Planned("one", lambda: post("/chat", {}), ())
+    recorder = record(handler, ["one"])
+    exchange = recorder.recordings.values["one"]
+    assert exchange.status == 400 and recorder.sent == 2
+    assert exchange.retries == [{"status": None, "retry_after": None, "waited": 0.0,
+                                 "transport_error": "ReadError: connection reset by peer"}]
+
+
+def test_a_connection_lost_twice_is_the_exchange_s_transport_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError("garbage")
+
+    plan.PLAN["one"] = plan.Planned("one", lambda: post("/chat", {}), ())
+    recorder = record(handler, ["one"])
+    exchange = recorder.recordings.values["one"]
+    assert "garbage" in (exchange.transport_error or "") and len(exchange.retries) == 1

@@ -191,8 +191,9 @@ def test_n(chat_two_choices: Exchange) -> None:
        observes="an answer that reached the stop string (the plain answer cut before it)",
        source=SOURCE + ": 'The returned text will not contain the stop sequence'")
 def test_stop(stop_plan: StopPlan | None, chat_stop: Exchange | None,
-              chat_stop_stream: ChatStream | None) -> None:
+              chat_stop_stream: ChatStream | None, chat_completion: Exchange) -> None:
     """With `stop`, the content MUST NOT contain the stop sequence, and an answer that ended at it MUST say `finish_reason: "stop"`, streamed or not."""
+    require_object(chat_completion)  # the reference: without it, there is nothing to stop at
     if stop_plan is None or chat_stop is None or chat_stop_stream is None:
         inconclusive("the plain request's answer has no word to use as a stop string")
     body = require_object(chat_stop)
