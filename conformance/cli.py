@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conformance import __version__
+from conformance import __version__, tokens
 from conformance.checks import CHECKS_DIR, load_checks, selected
 from conformance.config import (
     DEFAULT_CONCURRENCY,
@@ -32,6 +32,7 @@ from conformance.config import (
 )
 from conformance.results import EXIT_INCOMPLETE, EXIT_USAGE, exit_code
 from conformance.signals import signal_name, sigterm_raises
+from conformance.tokens import ENCODINGS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--endpoints", metavar="LIST", help="endpoints the gateway serves, e.g. "
                      "'chat,responses' (default: judge every endpoint that answers; a claimed "
                      "endpoint that is absent fails)")
+    run.add_argument("--tokenizer", metavar="NAME", help="encoding the billing checks count "
+                     f"tokens with: {' or '.join(ENCODINGS)} (default: $CONFORMANCE_TOKENIZER, "
+                     "else from the model name; needed for a model alias such as "
+                     "'aimock-native')")
     run.set_defaults(handler=_run)
 
     listing = commands.add_parser("list", help="print every check with its metadata")
@@ -104,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
         base_url=args.base_url, api_key=args.api_key, model=args.model, headers=args.header,
         output=args.output, select=args.select, timeout=args.timeout, cases=args.cases,
         seed=args.seed, endpoints=args.endpoints, concurrency=args.concurrency,
-        max_time=args.max_time,
+        max_time=args.max_time, tokenizer=args.tokenizer,
     )
     # `-c devnull`: the run must not pick up pytest settings of whatever project it runs from.
     pytest_args = [str(CHECKS_DIR), "-c", os.devnull, "--rootdir", str(CHECKS_DIR),
@@ -122,6 +127,9 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args += ["--select", glob]
     if config.endpoints:
         pytest_args += ["--endpoints", ",".join(config.endpoints)]
+    if config.tokenizer and config.tokenizer_origin == "--tokenizer":
+        # (one named by CONFORMANCE_TOKENIZER is read there again, so the report says so)
+        pytest_args += ["--tokenizer", config.tokenizer]
     capture = _CaptureDocument()
     # The key travels by environment, never in pytest's arguments. No plugin auto-loading: the
     # run loads only what it names above, so unrelated plugins of the environment neither change
@@ -154,7 +162,8 @@ def _interrupted_before_start(config: Config, signal: str) -> int:
     run.interrupt(signal, f"interrupted by {signal} while starting")
     plan = {c: c for c in load_checks() if selected(c, config.select)}
     results = journal.not_run(plan, [], "the run was interrupted before this check ran")
-    document = build_document(run, results, {})
+    document = build_document(run, results, {},
+                              extra={"tokenizer": tokens.encoding_for(config).as_dict()})
     write_reports(document, output_dir(config.output), Redactor(config.secrets()),
                   latest=config.output is None)
     print(f"conformance: interrupted by {signal} while starting", file=sys.stderr)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.check import ENDPOINTS
+from conformance.tokens import ENCODINGS
 
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 60.0
@@ -47,6 +48,10 @@ class Config:
     # Endpoints the gateway claims to serve (`--endpoints chat,responses`): one that turns out
     # absent is a failure. Empty: every endpoint that answers is judged, absent ones are noted.
     endpoints: tuple[str, ...] = ()
+    # The encoding to count tokens with (`--tokenizer`), for a model alias the name table does
+    # not know; None: from the model name (conformance.tokens.encoding_for answers for the run).
+    tokenizer: str | None = None
+    tokenizer_origin: str = ""  # "--tokenizer" or "CONFORMANCE_TOKENIZER": the report says why
 
     @property
     def embedded(self) -> bool:
@@ -95,9 +100,11 @@ def build_config(
     endpoints: Sequence[str] | str | None = None,
     concurrency: int | None = None,
     max_time: float | None = None,
+    tokenizer: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
-    """Flags win over the environment (OPENAI_BASE_URL, OPENAI_API_KEY, CONFORMANCE_MODEL)."""
+    """Flags win over the environment (OPENAI_BASE_URL, OPENAI_API_KEY, CONFORMANCE_MODEL,
+    CONFORMANCE_TOKENIZER)."""
     env = os.environ if environ is None else environ
     base = base_url or env.get("OPENAI_BASE_URL") or None
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
@@ -112,6 +119,7 @@ def build_config(
     max_time = DEFAULT_MAX_TIME if max_time is None else float(max_time)
     if not math.isfinite(max_time) or max_time <= 0:
         raise ConfigError("--max-time must be a positive number of seconds")
+    tokenizer_name, tokenizer_origin = parse_tokenizer(tokenizer, env)
     return Config(
         base_url=normalize_base_url(base) if base else None,
         api_key=api_key or env.get("OPENAI_API_KEY") or None,
@@ -125,7 +133,21 @@ def build_config(
         endpoints=parse_endpoints(endpoints),
         concurrency=concurrency,
         max_time=max_time,
+        tokenizer=tokenizer_name,
+        tokenizer_origin=tokenizer_origin,
     )
+
+
+def parse_tokenizer(flag: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:
+    """`--tokenizer`, else CONFORMANCE_TOKENIZER: one of the encodings counted offline, and
+    where it came from (None, "": none named, the model name decides)."""
+    origin = "--tokenizer" if flag else "CONFORMANCE_TOKENIZER"
+    name = (flag or env.get("CONFORMANCE_TOKENIZER") or "").strip()
+    if not name:
+        return None, ""
+    if name not in ENCODINGS:
+        raise ConfigError(f"{origin}: unknown tokenizer {name!r}; known: {', '.join(ENCODINGS)}")
+    return name, origin
 
 
 def parse_endpoints(value: Sequence[str] | str | None) -> tuple[str, ...]:

@@ -55,6 +55,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--seed", type=int, help="seed of the schema-generated cases (for replay)")
     group.addoption("--endpoints", help="endpoints the gateway serves, e.g. 'chat,responses': "
                     "one that is absent fails (default: judge every endpoint that answers)")
+    group.addoption("--tokenizer", metavar="NAME", help="encoding the billing checks count "
+                    f"tokens with: {' or '.join(tokens.ENCODINGS)} (env CONFORMANCE_TOKENIZER; "
+                    "default: from the model name)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,7 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
             headers=option.header, output=option.output, select=option.select,
             timeout=option.request_timeout, cases=option.cases, seed=option.seed,
             endpoints=option.endpoints, concurrency=option.concurrency,
-            max_time=option.max_time,
+            max_time=option.max_time, tokenizer=option.tokenizer,
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -110,6 +113,12 @@ def model(conformance: Target) -> str:
     return conformance.config.model
 
 
+@pytest.fixture(scope="session")
+def tokenizer(conformance: Target) -> tokens.Tokenizer:
+    """The encoding the checks that count tokens locally use, and why (`--tokenizer`)."""
+    return tokens.encoding_for(conformance.config)
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
     # Check modules are named after the API surface (chat/streaming.py), not test_*.py.
     if (file_path.suffix == ".py" and CHECKS_DIR in file_path.parents
@@ -133,7 +142,9 @@ class ConformanceRun:
         self.run = RunInfo(target=settings.base_url or "embedded reference gateway",
                            embedded=settings.embedded, model=settings.model,
                            select=list(settings.select), endpoints=list(settings.endpoints))
-        self.extra = {"generated": {"seed": settings.seed, "cases_per_operation": settings.cases}}
+        self.extra: dict[str, Any] = {
+            "generated": {"seed": settings.seed, "cases_per_operation": settings.cases},
+            "tokenizer": tokens.encoding_for(settings).as_dict()}
         self.expected: dict[str, str] = {}  # node id -> check id, of every check to run
         self.signal: str | None = None
         self.journal: Journal | None = None
@@ -186,7 +197,7 @@ class ConformanceRun:
         self._journal()  # before the first request: an earlier run's reports go now
         config = self.target.start()
         schemas.preload()  # start-up stays outside the first request's timeout
-        tokens.preload(config.model)
+        tokens.preload(tokens.encoding_for(config).encoding)
         recorder = Recorder(config, self._journal_exchange,
                             deadline=self.started + config.max_time)
         self.recordings = recorder.recordings  # an interrupted run keeps what it recorded

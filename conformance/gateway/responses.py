@@ -30,12 +30,16 @@ from .errors import ApiError
 from .fault_types import Fault
 from .responses_request import ResponsesRequest, read_request
 from .sse import EVENT_STREAM, data_frame, event_frame, stream_response, to_json
+from .validation import asks_stream
 
 # Why a fault also changes checks it does not target (`Fault.collateral`).
 _SCHEMA = "the faulty body or event breaks the schema this check validates too"
 _NOT_A_RESPONSE = "a chat.completion body is not a Response: no output items to read"
 _CHAT_USAGE = "usage carries the Chat names, so its Responses counts cannot be read"
 _FAILED_EARLY = "every stream fails after two events: no item or terminal event to judge"
+
+
+STREAM_VALIDATION_IN_STREAM = "responses-stream-validation-in-stream"
 
 
 def _same(why: str, *checks: str) -> dict[str, str]:
@@ -115,8 +119,8 @@ CONTRACT_FAULTS = (
           "{'detail': [...]} instead of the error envelope", ("responses.errors.envelope",),
           collateral=_same("invalid requests get the 422 body too: a 4xx "
                            "other than 400, without the envelope",
-                           "errors.bad-request-status", "generated.rejects-invalid",
-                           "reasoning.effort")),
+                           "errors.bad-request-status", "errors.stream-validation",
+                           "generated.rejects-invalid", "reasoning.effort")),
     Fault("responses-invalid-json-500", "a body that is not JSON crashes into a 500",
           ("responses.errors.bad-request-status",),
           collateral=_same("a generated body that is not a JSON object (a "
@@ -231,13 +235,19 @@ RESPONSES_FAULTS = (
                            "stream.terminal-output", "stream.terminal-status",
                            "stream.text-done-matches", "tools.hosted-tool",
                            "usage.stream-input")),
+    # Issue 10: validation errors of streamed requests come as a 4xx before any stream.
+    Fault(STREAM_VALIDATION_IN_STREAM, "a streamed request that fails validation gets HTTP 200 "
+          "and an event stream holding only an `error` event (the same body unstreamed gets "
+          "its 400)", ("responses.errors.stream-validation",)),
     Fault("responses-stream-not-closed", "the connection stays open (idle) after the "
           "terminal event", ("responses.stream.closes-after-terminal",)),
     *VERDICT_FAULTS,
     *CONTRACT_FAULTS,
     Fault("responses-500-on-wrong-type", "a wrong-typed field (e.g. temperature as a string) "
           "crashes into a 500 server_error, not a 400",
-          ("responses.generated.rejects-invalid", "responses.errors.bad-request-status")),
+          ("responses.generated.rejects-invalid", "responses.errors.bad-request-status"),
+          collateral=_same("the wrong-typed fields of the streamed invalid requests crash into "
+                           "the same 500", "errors.stream-validation")),
     Fault("responses-accepts-missing-model", "a body without 'model' gets a response from a "
           "default model", ("responses.generated.rejects-invalid",
                             "responses.errors.bad-request-status")),
@@ -723,7 +733,16 @@ def _previous_record(state: GatewayState, request: ResponsesRequest,
 async def create_response(request: Request) -> Response:
     fault = current_fault(request)
     state = gateway_state(request)
-    parsed = read_request(await request.body(), fault)
+    raw = await request.body()
+    try:
+        parsed = read_request(raw, fault)
+    except ApiError as error:
+        if fault == STREAM_VALIDATION_IN_STREAM and 400 <= error.status < 500 and \
+                asks_stream(raw):  # the bug: the stream was opened before validation
+            event = {"type": "error", "code": error.code, "message": error.message,
+                     "param": error.param, "sequence_number": 0}
+            return stream_response([event_frame("error", to_json(event))], state)
+        raise
     previous = _previous_record(state, parsed, fault)
     context = (previous["context"] if previous else []) + parsed.input_items
     previous_id = None if fault == "responses-previous-id-ignored" else \

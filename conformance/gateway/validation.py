@@ -36,6 +36,16 @@ def parse_json_object(raw: bytes) -> JSONObject:
     return body
 
 
+def asks_stream(raw: bytes) -> bool:
+    """Whether a raw request body, valid or not, is a JSON object with `stream: true` (how a
+    gateway that streams before validating decides to answer with a stream)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("stream") is True
+
+
 def describe(value: Any) -> str:
     """The JSON type of a value, with an article, for error messages."""
     if value is None:

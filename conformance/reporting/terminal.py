@@ -63,6 +63,9 @@ def render(document: dict[str, Any], color: bool) -> str:
     scope = ", ".join(f"{e}: {s}" for e, s in summary["scope"].items())
     if scope:
         console.print(f"endpoints: {scope}", markup=False)
+    tokenizer = tokenizer_line(document["run"])
+    if tokenizer:
+        console.print(f"tokenizer: {tokenizer}", markup=False)
     verdict = summary["verdict"]
     stats = document["stats"]
     if summary["cause"]:
@@ -73,6 +76,14 @@ def render(document: dict[str, Any], color: bool) -> str:
         f"{stats['output_tokens']} out  report: {document.get('__dir__', '?')}/index.html"
     )
     return buffer.getvalue()
+
+
+def tokenizer_line(run: dict[str, Any]) -> str:
+    """The run's tokenizer and why, in one line ("" for a document that does not record it)."""
+    found = run.get("tokenizer")
+    if not isinstance(found, dict):
+        return ""
+    return f"{found.get('encoding') or 'none'} ({found.get('reason', '')})"
 
 
 def _overview(document: dict[str, Any]) -> Table:

@@ -142,6 +142,26 @@ def _bare_error(base: str) -> bool:
         p.get("type") == "response.failed" for p in payloads)
 
 
+def _validation_in_stream(reply: httpx.Response, unstreamed: httpx.Response) -> bool:
+    """A 200 event stream carrying the validation error that the same body without streaming
+    gets as a 400."""
+    return (unstreamed.status_code == 400 and reply.status_code == 200
+            and reply.headers["content-type"].startswith("text/event-stream")
+            and "error" in reply.text)
+
+
+def _chat_validation_in_stream(base: str) -> bool:
+    stream = _chat(base, stream=True, temperature=5)
+    return _validation_in_stream(stream, _chat(base, temperature=5)) and \
+        stream.text.rstrip().endswith("data: [DONE]")
+
+
+def _responses_validation_in_stream(base: str) -> bool:
+    stream = _responses(base, stream=True, input=42)
+    return _validation_in_stream(stream, _responses(base, input=42)) and any(
+        f.get("event") == "error" for f in _frames(stream.text))
+
+
 PROBES: dict[str, Probe] = {
     # chat, non-stream
     "chat-wrong-content-type":
@@ -303,6 +323,8 @@ PROBES: dict[str, Probe] = {
     "responses-stream-status-mismatch":
         lambda b: _events(b)[-1]["response"]["status"] != "completed",
     "responses-stream-error-bare": _bare_error,
+    "chat-stream-validation-in-stream": _chat_validation_in_stream,
+    "responses-stream-validation-in-stream": _responses_validation_in_stream,
     "responses-stream-not-closed": lambda b: _hangs(b, "/responses", {
         "model": "gpt-4o-mini", "input": "x", "stream": True}),
     # The generated-request faults (conformance/generated.py catches them).

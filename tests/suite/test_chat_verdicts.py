@@ -273,3 +273,28 @@ def _strict_responses(refusal: Response):
             return None
         return refusal
     return intercept
+
+
+def test_validation_error_inside_a_200_stream_fails(gateway, tmp_path: Path) -> None:
+    """Issue 10: `{"stream": true, "temperature": 5}` answered 200 + `data: {"error": ...}` +
+    `[DONE]` fails chat.errors.stream-validation; chat.stream.error-shape, which judges only
+    streams that began as completions, is not fooled into a pass."""
+    run = run_suite(gateway.fault_base_url("chat-stream-validation-in-stream"), tmp_path,
+                    "--select", "chat.errors.*", "--select", "chat.stream.error-shape")
+    outcomes = run.outcomes()
+    assert outcomes["chat.errors.stream-validation"] == "fail"
+    assert outcomes["chat.stream.error-shape"] == "inconclusive"
+    assert "event stream carrying the error" in json.dumps(
+        _result(run, "chat.errors.stream-validation"))
+    assert {i: o for i, o in outcomes.items() if i != "chat.errors.stream-validation"} == {
+        i: "pass" for i in outcomes if i.startswith("chat.errors.")
+        and i != "chat.errors.stream-validation"} | {"chat.stream.error-shape": "inconclusive"}
+
+
+def test_stream_options_accepted_without_stream_fails(gateway, tmp_path: Path) -> None:
+    """openapi/SOURCES.md §7: the real API refuses `stream_options` with `stream: false` (400),
+    so accepting it is a MUST failure, no longer a warning."""
+    run = run_suite(gateway.fault_base_url("chat-stream-options-accepted"), tmp_path,
+                    "--select", "chat.usage.stream-options-need-stream")
+    assert run.outcomes() == {"chat.usage.stream-options-need-stream": "fail"}
+    assert "accepted" in _result(run, "chat.usage.stream-options-need-stream")["message"]

@@ -62,10 +62,44 @@ def test_a_should_violation_alone_exits_0(gateway, tmp_path: Path) -> None:
     ["run", "--concurrency", "0"],
     ["run", "--max-time", "0"],
     ["run", "--select", "no.such.check-*"],
+    ["run", "--tokenizer", "nope"],
 ])
 def test_bad_usage_exits_2(argv: list[str], tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert cli.main(argv) == 2
+
+
+BILLING = ("--select", "chat.billing.*", "--select", "responses.usage.billing",
+           "--select", "chat.limits.max-*")
+
+
+def test_the_named_tokenizer_is_recorded_and_billing_still_judged(gateway, tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """The reference gateway serves only the models it knows (an alias is a 404), so the default
+    model with `--tokenizer` shows the plumbing: the run info says which encoding and why, and
+    the checks that count tokens locally still judge (and pass) with it."""
+    monkeypatch.delenv("CONFORMANCE_TOKENIZER", raising=False)
+    run = run_suite(gateway.base_url, tmp_path, "--tokenizer", "o200k_base", *BILLING)
+    assert run.document["run"]["tokenizer"] == {"encoding": "o200k_base",
+                                               "reason": "--tokenizer o200k_base"}
+    assert run.outcomes() == {"chat.billing.prompt-tokens": "pass",
+                              "responses.usage.billing": "pass",
+                              "chat.limits.max-completion-tokens": "pass",
+                              "chat.limits.max-tokens": "pass"}
+    assert run.exit_code == 0
+    billing = next(r for r in run.document["results"] if r["id"] == "responses.usage.billing")
+    assert billing["details"]["encoding"] == "o200k_base"
+    assert "--tokenizer o200k_base" in (tmp_path / "index.html").read_text()
+
+
+def test_the_tokenizer_from_the_environment_says_so(gateway, tmp_path: Path,
+                                                    monkeypatch) -> None:
+    monkeypatch.setenv("CONFORMANCE_TOKENIZER", "cl100k_base")
+    run = run_suite(gateway.base_url, tmp_path, "--select", "chat.billing.*")
+    assert run.document["run"]["tokenizer"] == {
+        "encoding": "cl100k_base", "reason": "CONFORMANCE_TOKENIZER=cl100k_base; the model "
+        "name gpt-4o-mini suggests o200k_base"}
+    assert run.outcome("chat.billing.prompt-tokens") == "pass"  # short English: same count
 
 
 def test_the_key_never_appears_in_any_output(gateway, tmp_path: Path, capfd) -> None:

@@ -282,3 +282,15 @@ async def _refuse_streams(request: Request, body: bytes) -> Response | None:
                                        "type": "invalid_request_error", "param": "stream",
                                        "code": "unsupported_value"}}, status_code=400)
     return None
+
+
+def test_validation_error_inside_a_200_stream_fails(gateway, tmp_path: Path) -> None:
+    """Issue 10: an invalid streamed request answered 200 with an `error` event fails
+    responses.errors.stream-validation; the other error checks still pass."""
+    run = run_suite(gateway.fault_base_url("responses-stream-validation-in-stream"), tmp_path,
+                    "--select", "responses.errors.*")
+    outcomes = run.outcomes()
+    assert outcomes.pop("responses.errors.stream-validation") == "fail"
+    assert set(outcomes.values()) == {"pass"}
+    assert "event stream carrying the error" in json.dumps(
+        _result(run, "responses.errors.stream-validation"))

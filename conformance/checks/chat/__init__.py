@@ -67,12 +67,11 @@ def reported_completion_tokens(body: Any) -> int | None:
     return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
-def answer_length(body: Any, model: str) -> int | None:
+def answer_length(body: Any, encoding: str | None) -> int | None:
     """Tokens of a completion's first answer: the larger of the reported `completion_tokens` and
-    its content counted with the model's tokenizer, when known (None: neither is). A gateway
+    its content counted with the run's encoding, when known (None: neither is). A gateway
     that under-reports usage never makes an answer look shorter than its text."""
     content = member(message_of(first_choice(body)), "content")
-    encoding = tokens.encoding_for_model(model)
     counted = tokens.count_text(content, encoding) if encoding and isinstance(content, str) \
         else None
     known = [n for n in (reported_completion_tokens(body), counted) if n is not None]

@@ -71,6 +71,28 @@ def test_not_200(bad_requests: dict[str, Exchange]) -> None:
 
 
 @plan.exchange
+def chat_stream_bad_requests(model: str) -> dict[str, Request]:
+    """Invalid requests sent with `stream: true` (each names what is wrong)."""
+    return {
+        "temperature out of range": post(PATH, chat_body(model, stream=True, temperature=5)),
+        "messages not an array": post(PATH, chat_body(model, stream=True, messages="hello")),
+        "max_completion_tokens not an integer": post(PATH, chat_body(
+            model, stream=True, max_completion_tokens="many")),
+    }
+
+
+@check("chat.errors.stream-validation", level=Level.MUST, feature="streaming", operation=OP,
+       spec=ENVELOPE, observes="the answers to invalid requests sent with stream: true",
+       source=SOURCE + "; openai-python raises the status error before it reads a stream, "
+       "and the real API validates a streamed request before streaming")
+def test_stream_validation(chat_stream_bad_requests: dict[str, Exchange]) -> None:
+    """Invalid input sent with `stream: true` MUST be refused with a 4xx and the error envelope before any stream starts, never with a 200 event stream that carries the error."""
+    replied, _ = refusals.answered(chat_stream_bad_requests)
+    observe("answers to invalid streamed requests", len(replied))
+    refusals.judge_streamed_refusals(chat_stream_bad_requests, DOC)
+
+
+@plan.exchange
 def chat_without_valid_key(model: str, config: Config) -> dict[str, Request] | None:
     """The smallest request with a wrong and with no key (None: the run has no key at all)."""
     if not config.api_key:

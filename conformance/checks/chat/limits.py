@@ -50,7 +50,8 @@ def capped_by_max_tokens(model: str) -> Request:
     return post(PATH, body)
 
 
-def _judge_cap(capped: Exchange, reference: Exchange, field: str, model: str) -> None:
+def _judge_cap(capped: Exchange, reference: Exchange, field: str,
+               tokenizer: tokens.Tokenizer) -> None:
     """Never more than the cap; `length` when the reference shows the cap had to cut.
 
     Lengths are the larger of the reported `completion_tokens` and the content counted with the
@@ -61,7 +62,7 @@ def _judge_cap(capped: Exchange, reference: Exchange, field: str, model: str) ->
     choices = choices_of(body)
     expect(choices, "the completion has no choice objects",
            expected="choices: [{index, message, finish_reason}]", actual=body.get("choices"))
-    encoding = tokens.encoding_for_model(model)
+    encoding = tokenizer.encoding  # the run's (tokens.encoding_for): --tokenizer or the model
     problems = Problems()
     reported = reported_completion_tokens(body)
     if reported is not None:
@@ -71,7 +72,7 @@ def _judge_cap(capped: Exchange, reference: Exchange, field: str, model: str) ->
     if reported is None and counted is None:
         record(not_counted="usage.completion_tokens is missing and the model's tokenizer is "
                "unknown, so the answer's length was not checked")
-    natural = _answer_length(reference, model)
+    natural = _answer_length(reference, encoding)
     unexercised = _cut_not_exercised(natural, reported, counted)
     if unexercised is None:
         _judge_length(choices, natural, problems)
@@ -94,14 +95,14 @@ def _judge_length(choices: list[dict[str, Any]], natural: int | None,
                         f"request uncapped is {natural} tokens)")
 
 
-def _answer_length(reference: Exchange, model: str) -> int | None:
+def _answer_length(reference: Exchange, encoding: str | None) -> int | None:
     """Completion tokens of the plain request's answer (its cap is far above LIMIT): the larger
     of the reported and the locally counted length, so under-reported usage cannot hide it."""
     body = reference.json_or_none() if reference.status == 200 else None
     choice = first_choice(body)
     if choice is None:
         return None
-    length = answer_length(body, model)
+    length = answer_length(body, encoding)
     if choice.get("finish_reason") == "length":
         return max(LIMIT + 1, length or 0)  # cut at its own, larger cap
     return length
@@ -147,9 +148,10 @@ def _judge_by_local_count(choices: list[dict[str, Any]], encoding: str | None,
        observes="an answer the cap had to cut (the same request uncapped is longer)",
        spec=f"{REQUEST}/properties/max_completion_tokens", source=SOURCE)
 def test_max_completion_tokens(capped_by_max_completion_tokens: Exchange,
-                               chat_completion: Exchange, model: str) -> None:
+                               chat_completion: Exchange, tokenizer: tokens.Tokenizer) -> None:
     """With `max_completion_tokens`, `completion_tokens` MUST NOT exceed the cap, and an answer the cap cut MUST end with `finish_reason: "length"`."""
-    _judge_cap(capped_by_max_completion_tokens, chat_completion, "max_completion_tokens", model)
+    _judge_cap(capped_by_max_completion_tokens, chat_completion, "max_completion_tokens",
+               tokenizer)
 
 
 # A feature of its own: OpenAI itself refuses `max_tokens` for reasoning models (400, "use
@@ -161,9 +163,9 @@ def test_max_completion_tokens(capped_by_max_completion_tokens: Exchange,
        source=SOURCE + " (`max_tokens` is deprecated, still accepted for non-reasoning models "
        "and sent by many clients)")
 def test_max_tokens(capped_by_max_tokens: Exchange, chat_completion: Exchange,
-                    model: str) -> None:
+                    tokenizer: tokens.Tokenizer) -> None:
     """The deprecated `max_tokens`, when accepted, MUST be honoured like `max_completion_tokens`: no more completion tokens than the cap, and `finish_reason: "length"` when it cut the answer."""
-    _judge_cap(capped_by_max_tokens, chat_completion, "max_tokens", model)
+    _judge_cap(capped_by_max_tokens, chat_completion, "max_tokens", tokenizer)
 
 
 @check("chat.limits.n", level=Level.MUST, feature="n", operation=OP,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from conformance import schemas
+from conformance import schemas, tokens
 from conformance.check import (
     Level,
     Problems,
@@ -128,14 +128,15 @@ MIN_LEAD_SECONDS = 0.005
 @check("chat.stream.incremental", level=Level.SHOULD, feature="streaming", operation=OP,
        observes="the content deltas of an answer longer than one token", spec=STREAM_SPEC,
        source=SOURCE + ": 'partial message deltas will be sent'")
-def test_incremental(chat_stream: ChatStream, chat_completion: Exchange, model: str) -> None:
+def test_incremental(chat_stream: ChatStream, chat_completion: Exchange,
+                     tokenizer: tokens.Tokenizer) -> None:
     """Content SHOULD reach the client as it is generated: in several deltas, over at least two network reads, the first at least 5 ms before the end of the stream."""
     exchange = chat_stream.exchange
     require_stream(exchange)
     deltas = _delta_events(chat_stream)
     times = [event.time for event in deltas if event.time is not None]
     # Reported usage alone could under-report (0 for a whole sentence): the text is counted too.
-    length = answer_length(chat_completion.json_or_none(), model)
+    length = answer_length(chat_completion.json_or_none(), tokenizer.encoding)
     if length is not None and length <= 1:  # one token can only come in one delta
         inconclusive(f"the same request not streamed is answered in {length} token(s), too "
                      "short to be delivered in several deltas")

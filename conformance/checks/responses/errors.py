@@ -48,6 +48,27 @@ def test_bad_request_status(responses_bad_requests: dict[str, Exchange]) -> None
 
 
 @plan.exchange
+def responses_stream_bad_requests(model: str) -> dict[str, Request]:
+    """Invalid requests sent with `stream: true` (each names what is wrong)."""
+    return {
+        "input not a string or array": post(PATH, responses_body(model, stream=True, input=42)),
+        "max_output_tokens not an integer": post(
+            PATH, responses_body(model, stream=True, max_output_tokens="many")),
+    }
+
+
+@check("responses.errors.stream-validation", level=Level.MUST, feature="streaming",
+       observes="answers to invalid requests sent with stream: true", operation=OP_CREATE,
+       spec=ENVELOPE, source=SOURCE + "; openai-python raises the status error before it "
+       "reads a stream, and the real API validates a streamed request before streaming")
+def test_stream_validation(responses_stream_bad_requests: dict[str, Exchange]) -> None:
+    """Invalid input sent with `stream: true` MUST be refused with a 4xx and the error envelope before any stream starts, never with a 200 event stream whose `error` event carries it."""
+    replied, _ = refusals.answered(responses_stream_bad_requests)
+    observe("invalid streamed requests", len(replied))
+    refusals.judge_streamed_refusals(responses_stream_bad_requests, DOC)
+
+
+@plan.exchange
 def responses_unknown_model() -> Request:
     return post(PATH, responses_body(refusals.UNKNOWN_MODEL))
 
