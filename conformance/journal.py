@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.checks import load_checks
-from conformance.results import RunInfo
+from conformance.results import RunInfo, add_result
 
 NAME = "results.jsonl"
 # What a finished run writes: a new run in the same directory removes them first, so that a run
@@ -98,7 +98,10 @@ def read(out_dir: Path) -> tuple[RunInfo, dict[str, Any], list[dict[str, Any]],
     extra = header.pop("extra", {})
     expected = header.pop("expected", {})
     header["started_at"] = datetime.fromisoformat(header["started_at"])
-    results = [e["result"] for e in entries[1:] if "result" in e]
+    results: list[dict[str, Any]] = []
+    for entry in entries[1:]:
+        if "result" in entry:
+            add_result(results, entry["result"])
     results += not_run(expected, results, "the run ended before this check finished")
     exchanges = {x["id"]: x for e in entries[1:]
                  for x in [*e.get("evidence", ()), *([e["exchange"]] if "exchange" in e else [])]}

@@ -31,7 +31,7 @@ from conformance.plan import PLAN, Recorder, Recordings, longest_chain, no_conne
 from conformance.preconditions import EndpointAbsent
 from conformance.redact import Redactor
 from conformance.reporting import output_dir, terminal, write_reports
-from conformance.results import RunInfo, build_document, exit_code
+from conformance.results import RunInfo, add_result, build_document, exit_code
 from conformance.target import Target, TargetUnreachable
 
 RESULT_PROPERTY = "conformance-result"
@@ -249,7 +249,7 @@ class ConformanceRun:
         for name, value in report.user_properties:
             if name == RESULT_PROPERTY:
                 payload = json.loads(value)
-                self.results.append(payload["result"])
+                add_result(self.results, payload["result"])
                 for exchange in payload["evidence"]:
                     self.exchanges.setdefault(exchange["id"], exchange)
                 self._journal().add(payload["result"], payload["evidence"])

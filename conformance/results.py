@@ -281,6 +281,22 @@ def results_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+# Which of two results for one check stands: the one that says more is wrong.
+SEVERITY = (Outcome.NOT_RUN, Outcome.PASS, Outcome.SKIPPED, Outcome.INCONCLUSIVE,
+            Outcome.NOT_SUPPORTED, Outcome.WARN, Outcome.FAIL, Outcome.ERROR)
+
+
+def add_result(results: list[dict[str, Any]], result: dict[str, Any]) -> None:
+    """Add one check's result: one result per check, always. Should pytest report a check
+    twice (a setup and a teardown problem), the more severe result stands."""
+    for index, earlier in enumerate(results):
+        if earlier.get("nodeid") == result.get("nodeid"):
+            if SEVERITY.index(result["outcome"]) > SEVERITY.index(earlier["outcome"]):
+                results[index] = result
+            return
+    results.append(result)
+
+
 def validate_document(document: dict[str, Any]) -> None:
     Draft202012Validator(results_schema()).validate(document)
 

@@ -223,6 +223,10 @@ CHAT_FAULTS = (
           "tool-call fragment", ("chat.tools.stream-deltas",)),
     Fault("chat-tool-stream-same-index", "parallel streamed tool calls all use index 0",
           ("chat.tools.parallel-indices",)),
+    Fault("chat-tool-stream-name-late", "a streamed tool call's first fragment has function "
+          "null; the name comes on the second", ("chat.tools.stream-deltas",)),
+    Fault("chat-tool-stream-id-late", "a streamed tool call's id comes on its second fragment, "
+          "not its first", ("chat.tools.stream-deltas",)),
     Fault("chat-tool-followup-rejected", "an assistant message with content null is refused "
           "with 400", ("chat.tools.follow-up",)),
     Fault("chat-developer-role-rejected", "the developer role is refused with 400",
@@ -596,8 +600,9 @@ def _choice_deltas(choice: PlannedChoice, request: ChatRequest, fault: str | Non
         index = 0 if fault == "chat-tool-stream-same-index" else call_index
         head = {"index": index, "id": call.id, "type": "function",
                 "function": {"name": call.name, "arguments": ""}}
-        deltas.append({"tool_calls": [head]})
-        logprobs.append(None)
+        for fragment in _head_fragments(head, fault):
+            deltas.append({"tool_calls": [fragment]})
+            logprobs.append(None)
         for piece in call.arguments.pieces:
             fragment: dict[str, Any] = {"index": index, "function": {"arguments": piece}}
             if fault == "chat-tool-stream-head-repeated":
@@ -616,6 +621,18 @@ def _choice_deltas(choice: PlannedChoice, request: ChatRequest, fault: str | Non
     if fault == "chat-chunk-finish-twice" and len(entries) > 2:
         entries[-2]["finish_reason"] = choice.finish_reason
     return entries
+
+
+def _head_fragments(head: dict[str, Any], fault: str | None) -> list[dict[str, Any]]:
+    """The head fragment of a streamed call, or, under a late-head fault, the head split over
+    two fragments (the name, or the id, only on the second)."""
+    late = {"chat-tool-stream-name-late": "function", "chat-tool-stream-id-late": "id"}.get(
+        fault or "")
+    if late is None:
+        return [head]
+    first = {**head, late: None} if late == "function" else {
+        k: v for k, v in head.items() if k != late}
+    return [first, {"index": head["index"], late: head[late]}]
 
 
 def stream_chunks(plan: ChatPlan, request: ChatRequest, fault: str | None) -> list[dict]:

@@ -259,6 +259,10 @@ PROBES: dict[str, Probe] = {
         lambda b: sum("id" in f for f in _tool_fragments(b, tools=[CHAT_TOOL])) > 1,
     "chat-tool-stream-same-index": lambda b: {f["index"] for f in _tool_fragments(
         b, tools=[CHAT_TOOL, CHAT_TOOL_2], tool_choice="required")} == {0},
+    "chat-tool-stream-name-late": lambda b: [f.get("function") for f in _tool_fragments(
+        b, tools=[CHAT_TOOL])][:2] == [None, {"name": "f", "arguments": ""}],
+    "chat-tool-stream-id-late": lambda b: ["id" in f for f in _tool_fragments(
+        b, tools=[CHAT_TOOL])][:2] == [False, True],
     "chat-tool-followup-rejected":
         lambda b: _chat(b, messages=FOLLOW_UP, tools=[CHAT_TOOL]).status_code == 400,
     "chat-developer-role-rejected": lambda b: _chat(b, messages=[

@@ -294,3 +294,30 @@ def test_validation_error_inside_a_200_stream_fails(gateway, tmp_path: Path) -> 
     assert set(outcomes.values()) == {"pass"}
     assert "event stream carrying the error" in json.dumps(
         _result(run, "responses.errors.stream-validation"))
+
+
+def test_a_stream_answered_as_plain_json_gives_each_check_one_verdict(gateway,
+                                                                      tmp_path: Path) -> None:
+    """A gateway that ignores `stream: true` on /v1/responses (the unstreamed JSON answer) makes
+    the stream checks fail or say they had nothing to read: one result per check, no crash."""
+    async def unstreamed(request: Request, body: bytes) -> Response | None:
+        asked = json.loads(body) if body.startswith(b"{") else None
+        if not (request.url.path.endswith("/responses") and isinstance(asked, dict)
+                and asked.pop("stream", False)):
+            return None
+        async with httpx.AsyncClient(timeout=60) as client:
+            answer = await client.post(f"{gateway.base_url}/responses", json=asked,
+                                       headers={"Authorization": request.headers["authorization"]})
+        return Response(answer.content, status_code=answer.status_code,
+                        media_type="application/json")
+
+    with proxy(gateway.root_url, unstreamed) as root:
+        run = run_suite(root + "/v1", tmp_path, "--select", "responses.*")
+    ids = [r["id"] for r in run.document["results"]]
+    assert len(ids) == len(set(ids)) == len(load_checks_matching("responses."))
+    assert run.outcome("responses.stream.content-type") == "fail"
+    assert not [r for r in run.document["results"] if r["cause"] == "harness"]
+
+
+def load_checks_matching(prefix: str) -> list[str]:
+    return [i for i in load_checks() if i.startswith(prefix)]

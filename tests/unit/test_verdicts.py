@@ -59,3 +59,14 @@ def test_an_interrupted_run_is_incomplete_whatever_it_found(signal: str | None, 
     assert doc["summary"]["verdict"] == "incomplete"
     assert exit_code(doc) == code
     assert "1 check(s) not run" in doc["summary"]["cause"]
+
+
+def test_a_check_reported_twice_keeps_one_result_the_more_severe() -> None:
+    from conformance.results import add_result
+
+    results: list[dict] = []
+    add_result(results, {"nodeid": "a", "outcome": "warn"})
+    add_result(results, {"nodeid": "a", "outcome": "error"})
+    add_result(results, {"nodeid": "a", "outcome": "pass"})
+    add_result(results, {"nodeid": "b", "outcome": "pass"})
+    assert results == [{"nodeid": "a", "outcome": "error"}, {"nodeid": "b", "outcome": "pass"}]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,10 +160,18 @@ class StreamedCall:
         return len(self.ids) > 1
 
     def as_call(self) -> dict[str, Any]:
-        function = self.head.get("function") if isinstance(self.head.get("function"), dict) \
-            else {}
-        return {"id": self.head.get("id"), "type": self.head.get("type"), "function": {
-            "name": function.get("name"), "arguments": "".join(self.arguments)}}
+        """The call a client assembles: each of id, type and name from the first fragment that
+        carries it (on which fragment it came is chat.tools.stream-deltas' rule, not this)."""
+        heads = [self.head, *(fragment for _, fragment in self.later_heads)]
+        functions = [h["function"] for h in heads if isinstance(h.get("function"), dict)]
+        return {"id": _first(h.get("id") for h in heads),
+                "type": _first(h.get("type") for h in heads),
+                "function": {"name": _first(f.get("name") for f in functions),
+                             "arguments": "".join(self.arguments)}}
+
+
+def _first(values: Iterable[Any]) -> Any:
+    return next((value for value in values if value is not None), None)
 
 
 def _fragments(stream: ChatStream) -> list[tuple[int, Any]]:
