@@ -173,14 +173,33 @@ def observe(subject: str, count: int = 1) -> int:
 # --- verdicts -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Cause:
+    """One defect of an exchange that every check reading it runs into (the gateway ignored
+    `stream: true`, refused a valid request): the report groups the checks it failed or left
+    unjudged under it, so that a vendor fixes one thing, not twenty.
+
+    `text` names the defect in the same words for every check it affects (it is the group's
+    key); `exchange` is the id of the exchange that shows it.
+    """
+
+    text: str
+    exchange: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"text": self.text, "exchange": self.exchange}
+
+
 class CheckFailed(AssertionError):
     """The requirement is violated: `fail` for a MUST check, `warn` for a SHOULD check."""
 
-    def __init__(self, message: str, expected: Any = None, actual: Any = None) -> None:
+    def __init__(self, message: str, expected: Any = None, actual: Any = None,
+                 root_cause: Cause | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.expected = expected
         self.actual = actual
+        self.root_cause = root_cause
 
 
 class ShouldViolation(CheckFailed):
@@ -193,6 +212,10 @@ class NotSupported(Exception):
 
 class Inconclusive(Exception):
     """The exchange holds nothing to judge (the model wrote no stop string, no tool call, ...)."""
+
+    def __init__(self, reason: str, root_cause: Cause | None = None) -> None:
+        super().__init__(reason)
+        self.root_cause = root_cause
 
 
 class HarnessError(Exception):
@@ -207,13 +230,15 @@ class HarnessError(Exception):
         self.cause = cause
 
 
-def fail(message: str, *, expected: Any = None, actual: Any = None) -> None:
-    raise CheckFailed(message, expected, actual)
+def fail(message: str, *, expected: Any = None, actual: Any = None,
+         root_cause: Cause | None = None) -> None:
+    raise CheckFailed(message, expected, actual, root_cause)
 
 
-def expect(condition: object, message: str, *, expected: Any = None, actual: Any = None) -> None:
+def expect(condition: object, message: str, *, expected: Any = None, actual: Any = None,
+           root_cause: Cause | None = None) -> None:
     if not condition:
-        raise CheckFailed(message, expected, actual)
+        raise CheckFailed(message, expected, actual, root_cause)
 
 
 def expect_equal(actual: Any, expected: Any, what: str) -> None:
@@ -233,9 +258,10 @@ def harness_error(reason: str) -> None:
     raise HarnessError(reason)
 
 
-def inconclusive(reason: str) -> NoReturn:
-    """End the check `inconclusive`: the exchange gave nothing to judge (say what was missing)."""
-    raise Inconclusive(reason)
+def inconclusive(reason: str, *, root_cause: Cause | None = None) -> NoReturn:
+    """End the check `inconclusive`: the exchange gave nothing to judge (say what was missing,
+    and, when it is a defect other checks of the exchange meet too, its `root_cause`)."""
+    raise Inconclusive(reason, root_cause)
 
 
 def require_observed(count: int, subject: str, reason: str) -> int:
@@ -258,8 +284,10 @@ class Problems:
         if not condition:
             self.add(message)
 
-    def raise_if_any(self, summary: str, *, expected: Any = None) -> None:
+    def raise_if_any(self, summary: str, *, expected: Any = None,
+                     root_cause: Cause | None = None) -> None:
         if self.items:
             shown = self.items[:20]
             more = f" (and {len(self.items) - 20} more)" if len(self.items) > 20 else ""
-            raise CheckFailed(f"{summary}: {len(self.items)} problem(s){more}", expected, shown)
+            raise CheckFailed(f"{summary}: {len(self.items)} problem(s){more}", expected, shown,
+                              root_cause)

@@ -34,6 +34,8 @@ _ALL = (
     Feature("reasoning", False, "reasoning models and their parameters"),
     Feature("state", False, "stored responses and conversation state"),
     Feature("hosted-tools", False, "tools run by the provider (web search)"),
+    Feature("logprobs", False, "log probabilities of the output tokens (`logprobs`, "
+            "`top_logprobs`)"),
 )
 FEATURES: dict[str, Feature] = {f.name: f for f in _ALL}
 

@@ -16,7 +16,9 @@ Two modes per operation, both deterministic for a given `Config.seed`:
   schemathesis NEGATIVE-mode value (wrong type, out of range, unknown enum value, ...) into one
   top-level property, walking the properties in a seed-shuffled order. Aiming one violation at
   one property keeps every case readable ("temperature is a string") and spreads a handful of
-  cases over the whole request instead of deep inside `messages`.
+  cases over the whole request instead of deep inside `messages`. `model` only ever gets a
+  wrong type, never another name ("" or a random string would be left behind by a gateway
+  that records the models it is asked for).
 
 Schemathesis only draws the values; the requests go through the recording `Client`, so every
 case is an exchange in the report. Every body is checked against the *original* request
@@ -709,7 +711,7 @@ def _negative_case(operation: Operation, base: dict[str, Any], name: str, model:
     def accept(drawn: tuple[Body, str]) -> bool:
         value, mutation = drawn
         body = _with_property(base, name, value)
-        if body is None or not _is_json(body):
+        if body is None or not _is_json(body) or not _leaves_no_name(body, name):
             return False
         body = make_cheap_keeping_violation(operation, body, model)
         violations = operation.violations(body)
@@ -732,6 +734,18 @@ def _with_property(base: dict[str, Any], name: str, drawn: Body) -> Body | None:
     if name not in drawn:
         return None  # the mutation removed an optional property: nothing invalid is left
     return {**base, name: drawn[name]}
+
+
+def _leaves_no_name(body: Body, name: str) -> bool:
+    """A case that breaks `model` breaks its type (a number, a boolean, null), never its value.
+
+    A gateway may record each model name it is asked for (a listing, a metrics label, a route
+    cache): "" or a random string would be left behind there, and a later run would meet it.
+    Every model the suite names is the configured one or `refusals.UNKNOWN_MODEL`.
+    """
+    if name != "model" or not isinstance(body, dict):
+        return True
+    return body.get("model") is None or isinstance(body["model"], (bool, int, float))
 
 
 def _describe_mutation(name: str, body: Body, mutation: str) -> str:

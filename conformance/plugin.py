@@ -329,6 +329,8 @@ class Verdict:
     actual: Any = None
     cause: str | None = None  # error: auth, rate-limit, ...; not_supported: absent or declined
     observed: dict[str, int] | None = None
+    # fail, warn, inconclusive: a defect of an exchange other checks meet too (grouped by it)
+    root_cause: check_model.Cause | None = None
     details: dict[str, Any] | None = None
 
 
@@ -342,6 +344,7 @@ def _result(meta: check_model.Check, verdict: Verdict) -> dict[str, Any]:
         "actual": _jsonable(verdict.actual),
         "observed": verdict.observed or {},
         "details": _jsonable(verdict.details or {}),
+        "root_cause": verdict.root_cause.as_dict() if verdict.root_cause else None,
     }
 
 
@@ -389,14 +392,15 @@ def _verdict_of(
     exc = call.excinfo.value
     failed = Outcome.FAIL if meta.level == Level.MUST else Outcome.WARN
     if isinstance(exc, check_model.ShouldViolation):
-        return Verdict(Outcome.WARN, exc.message, exc.expected, exc.actual)
+        return Verdict(Outcome.WARN, exc.message, exc.expected, exc.actual,
+                       root_cause=exc.root_cause)
     if isinstance(exc, CheckFailed):
-        return Verdict(failed, exc.message, exc.expected, exc.actual)
+        return Verdict(failed, exc.message, exc.expected, exc.actual, root_cause=exc.root_cause)
     if isinstance(exc, NotSupported):
         cause = "absent" if isinstance(exc, EndpointAbsent) else "declined"
         return Verdict(Outcome.NOT_SUPPORTED, str(exc), cause=cause)
     if isinstance(exc, check_model.Inconclusive):
-        return Verdict(Outcome.INCONCLUSIVE, str(exc))
+        return Verdict(Outcome.INCONCLUSIVE, str(exc), root_cause=exc.root_cause)
     if isinstance(exc, HarnessError):
         return Verdict(Outcome.ERROR, str(exc), cause=exc.cause)
     if isinstance(exc, AssertionError):
@@ -426,7 +430,7 @@ def _apply_outcome(
     else:
         report.outcome = "failed"
         report.longrepr = terminal.failure_text(meta, outcome, message, verdict.expected,
-                                                verdict.actual, evidence)
+                                                verdict.actual, evidence, verdict.root_cause)
 
 
 def _reported_outcome(report: pytest.TestReport | pytest.CollectReport) -> str | None:

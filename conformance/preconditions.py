@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conformance.check import CheckFailed, HarnessError, NotSupported, current
+from conformance.check import Cause, CheckFailed, HarnessError, Inconclusive, NotSupported, current
 from conformance.features import is_core
 from conformance.http import Exchange
 from conformance.refusals import envelope_problems, require_not_rate_limited
@@ -68,7 +68,8 @@ def require_success(exchange: Exchange) -> None:
     """Status 200; a clean 4xx for an optional feature means the gateway does not offer it.
 
     A 4xx refuses a core feature (a failure), or declines an optional one: `not_supported`
-    when its body is the error envelope, a failure when it is not.
+    when its body is the error envelope, a failure when it is not. Every check that reads the
+    exchange fails alike, so the failure names the refusal as its root cause.
     """
     require_response(exchange)
     status = exchange.status
@@ -85,17 +86,52 @@ def require_success(exchange: Exchange) -> None:
             f"the gateway declined '{feature}' with HTTP {status}, but its body is not the "
             f"error envelope, so a client cannot tell a refusal from a fault: {problems[0]}",
             expected="a 4xx whose body is {\"error\": {...}}",
-            actual=f"{status}: {exchange.body[:500]}")
+            actual=f"{status}: {exchange.body[:500]}",
+            root_cause=Cause(f"{running_endpoint()} declined '{feature}' with HTTP {status} "
+                             "without the error envelope", exchange.id))
+    cause = refusal(exchange)
     if status is not None and 400 <= status < 500:
         raise CheckFailed(
-            f"the gateway refused a valid request with HTTP {status}; '{feature}' is a core "
-            "feature (see features.py), so a refusal is a failure, not 'not supported'",
-            expected=200, actual=f"{status}: {exchange.body[:500]}")
-    raise CheckFailed(
-        f"expected HTTP 200 for a valid request, got {status}",
-        expected=200,
-        actual=f"{status}: {exchange.body[:500]}",
-    )
+            f"{cause.text}; '{feature}' is a core feature (see features.py), so a refusal is a "
+            "failure, not 'not supported'",
+            expected=200, actual=f"{status}: {exchange.body[:500]}", root_cause=cause)
+    raise CheckFailed(f"{cause.text}, expected 200", expected=200,
+                      actual=f"{status}: {exchange.body[:500]}", root_cause=cause)
+
+
+def running_endpoint() -> str:
+    """The running check's endpoint, which causes are told by ("the gateway" outside one)."""
+    meta = current()
+    return meta.endpoint if meta else "the gateway"
+
+
+def asked_to_stream(exchange: Exchange) -> bool:
+    """The request of `exchange` says `stream: true`."""
+    try:
+        body = exchange.request_json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("stream") is True
+
+
+def refusal(exchange: Exchange) -> Cause:
+    """The root cause of a valid request answered with another status than 200: the same for
+    every request of its kind (streamed or not), so one refused `stream: true` is one cause."""
+    what = "`stream: true`" if asked_to_stream(exchange) else "a valid request"
+    return Cause(f"{running_endpoint()} answered {what} with HTTP {exchange.status}",
+                 exchange.id)
+
+
+def ignored_stream(exchange: Exchange) -> Cause | None:
+    """The gateway ignored `stream: true`: a 200 whose body is one JSON object (the answer, not
+    streamed) and holds no event (None: it is not that). Every check of the stream meets it, so
+    it is their root cause."""
+    if exchange.status != 200 or exchange.events or not asked_to_stream(exchange):
+        return None
+    if not isinstance(exchange.json_or_none(), dict):
+        return None
+    return Cause(f"{running_endpoint()} ignored `stream: true` (it answered with one JSON "
+                 "object, not an event stream)", exchange.id)
 
 
 def endpoint_missing(exchange: Exchange) -> bool:
@@ -171,8 +207,17 @@ def require_object(exchange: Exchange) -> dict[str, Any]:
 
 
 def require_stream(exchange: Exchange) -> None:
-    """A 200 whose body was read to the end (the framing checks judge what it contains)."""
+    """A 200 whose body was read to the end (the framing checks judge what it contains).
+
+    The unstreamed answer instead (the gateway ignored `stream: true`) holds nothing to judge:
+    inconclusive under that root cause. The checks that own the defect (the stream's
+    Content-Type and data) take `require_success` and name the cause on their failure.
+    """
     require_success(exchange)
+    cause = ignored_stream(exchange)
+    if cause is not None:
+        raise Inconclusive(f"{cause.text}, so there is no stream to judge (the stream's "
+                           "Content-Type and data checks fail it)", cause)
 
 
 def parse_event_data(data: str) -> Any:

@@ -9,8 +9,13 @@ from conformance import schemas
 from conformance.check import CheckFailed, HarnessError, Problems, expect, warn
 from conformance.http import Exchange, retry_wait
 
-# A model name no gateway serves: the unknown-model checks of every endpoint send it.
+# A model name no gateway serves: the unknown-model checks of every endpoint send it, and no
+# other name than it and the configured model is ever sent (generated cases break `model`'s
+# type, not its value). A gateway may record each name it is asked for (a model listing, a
+# metrics label): this one is well-formed and says what it is, and the same in every run.
 UNKNOWN_MODEL = "conformance-no-such-model-0000"
+UNKNOWN_MODEL_WHY = ("a reserved name that names no real model; the only model name besides "
+                     "the configured one that the suite sends, the same in every run")
 ENVELOPE_SHAPE = {"error": {"message": "str", "type": "str", "param": "str|null",
                             "code": "str|null"}}
 

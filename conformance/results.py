@@ -21,7 +21,7 @@ from conformance.check import Outcome
 from conformance.redact import Redactor
 from conformance.shapes import member
 
-RESULTS_VERSION = "1.1"
+RESULTS_VERSION = "1.2"
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 
 
@@ -118,6 +118,7 @@ def summarize(results: list[dict[str, Any]], run: RunInfo) -> dict[str, Any]:
     return {
         "verdict": outcome,
         "cause": cause,
+        "root_causes": root_causes(results),
         "scope": scope,
         "counts": {o.value: totals.get(o.value, 0) for o in Outcome},
         "score": score(totals),
@@ -129,6 +130,37 @@ def summarize(results: list[dict[str, Any]], run: RunInfo) -> dict[str, Any]:
             for endpoint, levels in sorted(by_endpoint.items())
         },
     }
+
+
+def root_causes(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The defects that several checks met in the exchanges they read (`root_cause` of each
+    result), one entry each, the one behind most checks first: a vendor fixes one cause, not
+    each of its checks. A cause behind a single check is that check's own message."""
+    groups: dict[str, dict[str, Any]] = {}
+    for result in results:
+        cause = result.get("root_cause")
+        if not cause:
+            continue
+        group = groups.setdefault(cause["text"], {"cause": cause["text"], "checks": [],
+                                                  "exchanges": [], "counts": Counter()})
+        group["checks"].append(result["id"])
+        if cause["exchange"] not in group["exchanges"]:
+            group["exchanges"].append(cause["exchange"])
+        group["counts"][result["outcome"]] += 1
+    shared = [g for g in groups.values() if len(g["checks"]) > 1]
+    for group in shared:
+        group["title"] = f"{group['cause']}: {_affected(group['counts'])}"
+        group["counts"] = dict(group["counts"])
+    return sorted(shared, key=lambda g: (-len(g["checks"]), g["cause"]))
+
+
+# How each outcome a root cause can have reads in its title ("20 checks could not be judged").
+_AFFECTED = {"fail": "failed", "warn": "warned", "inconclusive": "could not be judged"}
+
+
+def _affected(counts: Counter[str]) -> str:
+    return ", ".join(f"{counts[o]} check{'s' if counts[o] > 1 else ''} {words}"
+                     for o, words in _AFFECTED.items() if counts[o])
 
 
 def score(counts: Counter[str] | dict[str, int]) -> float | None:

@@ -95,6 +95,8 @@ def transcript(events: list[SSEEvent], around: int | None = None, width: int = 3
 # --- Responses API streams ------------------------------------------------------------------
 
 RESPONSES_TERMINAL_TYPES = ("response.completed", "response.incomplete", "response.failed")
+# The events that carry generated output: the answer's text and a function call's arguments.
+RESPONSES_OUTPUT_DELTAS = ("response.output_text.delta", "response.function_call_arguments.delta")
 
 
 @dataclass

@@ -116,8 +116,23 @@ def decode(tokens: Iterable[int], encoding: str) -> str:
     return _encoding(encoding).decode(list(tokens))
 
 
+def decode_bytes(tokens: Iterable[int], encoding: str) -> bytes:
+    """The bytes of ``tokens``: one token may hold part of a character's UTF-8 sequence."""
+    return _encoding(encoding).decode_bytes(list(tokens))
+
+
 def count_text(text: str, encoding: str) -> int:
     return len(encode(text, encoding))
+
+
+def answer_length(reported: Any, text: Any, encoding: str | None) -> int | None:
+    """Tokens of an answer: the larger of the reported output tokens and its text counted with
+    `encoding`, each when known (None: neither is). A gateway that under-reports usage never
+    makes an answer look shorter than its text, nor does text kept where it is not read."""
+    counted = count_text(text, encoding) if encoding and isinstance(text, str) else None
+    reported = reported if isinstance(reported, int) and not isinstance(reported, bool) else None
+    known = [n for n in (reported, counted) if n is not None]
+    return max(known) if known else None
 
 
 def content_text(content: Any) -> str:

@@ -36,12 +36,16 @@ from .validation import asks_stream, parse_checked, parse_json_object
 UNFINISHED_STREAM_CHECKS = (
     "chat.chunk.finish-reason-once", "chat.stream.matches-non-stream", "chat.tools.call-shape",
     "chat.tools.finish-reason", "chat.tools.parallel-indices", "chat.tools.stream-deltas",
-    "chat.usage.stream-chunk", "chat.usage.prompt-tokens-consistent",
+    "chat.tools.parallel-disabled", "chat.usage.stream-chunk",
+    "chat.usage.prompt-tokens-consistent", "chat.stream.deltas-append", "chat.stream.utf8-text",
+    "chat.logprobs.stream",
 )
-# Checks of a stream that adds an optional parameter (tools, include_usage) to `stream: true`.
+# Checks of a stream that adds an optional parameter (tools, include_usage, logprobs) to
+# `stream: true`.
 OPTIONAL_STREAM_CHECKS = (
     "chat.tools.call-shape", "chat.tools.finish-reason", "chat.tools.parallel-indices",
-    "chat.tools.stream-deltas", "chat.usage.stream-chunk", "chat.usage.prompt-tokens-consistent",
+    "chat.tools.stream-deltas", "chat.tools.parallel-disabled", "chat.usage.stream-chunk",
+    "chat.usage.prompt-tokens-consistent", "chat.logprobs.stream",
 )
 SCHEMA_OF_GENERATED = "every generated request's answer carries the same defect"
 
@@ -58,7 +62,8 @@ STREAM_REFUSED_TRIPS = (
     "chat.stream.nothing-after-done", "chat.stream.framing", "chat.stream.incremental",
     "chat.stream.matches-non-stream", "chat.stream.error-shape", "chat.chunk.schema",
     "chat.chunk.object", "chat.chunk.stable-id", "chat.chunk.first-role",
-    "chat.chunk.finish-reason-once", "chat.usage.not-requested",
+    "chat.chunk.finish-reason-once", "chat.usage.not-requested", "chat.chunk.choice-index",
+    "chat.stream.deltas-append", "chat.stream.utf8-text",
 )
 
 # A stream that fails mid-way and reports it wrongly (the target is chat.stream.error-shape).
@@ -72,6 +77,15 @@ CAPS_IGNORED_USAGE_ZERO = "chat-caps-ignored-usage-zero"
 CAPS_IGNORED_USAGE_CLAMPED = "chat-caps-ignored-usage-clamped"
 CAPS_IGNORED = (CAPS_IGNORED_USAGE_ZERO, CAPS_IGNORED_USAGE_CLAMPED)
 STREAM_VALIDATION_IN_STREAM = "chat-stream-validation-in-stream"
+# tool_choice "none" not forwarded upstream (both faults; the second strips the calls after).
+NONE_IGNORED = "chat-tool-choice-none-ignored"
+NONE_CALLS_DROPPED = "chat-tool-choice-none-calls-dropped"
+# parallel_tool_calls: false not forwarded upstream (the second also streams every call on 0).
+PARALLEL_IGNORED = "chat-parallel-tool-calls-ignored"
+PARALLEL_ONE_INDEX = "chat-parallel-tool-calls-one-index"
+# The finish_reason a streamed tool turn under "auto" (or no tool_choice) gets, by fault.
+AUTO_STREAM_FINISH = {"chat-tool-stream-auto-finish-stop": "stop",
+                      "chat-tool-stream-auto-finish-function-call": "function_call"}
 
 CHAT_FAULTS = (
     Fault("chat-wrong-content-type", "non-stream JSON is sent as text/plain",
@@ -101,6 +115,7 @@ CHAT_FAULTS = (
           "produced", ("chat.response.content-present",), collateral={
               "chat.limits.stop": "no answer text to take a stop string from: inconclusive",
               "chat.stream.matches-non-stream": "no non-streamed text to compare: inconclusive",
+              "chat.stream.utf8-text": "no non-streamed text to compare: inconclusive",
               "chat.structured.json-object": "the JSON answer loses its content too",
               "chat.structured.json-schema": "the JSON answer loses its content too"}),
     Fault("chat-stream-content-type", "stream is sent as application/json",
@@ -164,7 +179,9 @@ CHAT_FAULTS = (
               "chat.generated.rejects-invalid": "a generated case also leaves out messages"}),
     Fault("stream-hang", "with include_usage, the chat stream sends its first chunk, then waits "
           "for an upstream usage report that never comes: it neither ends nor closes",
-          ("chat.usage.stream-chunk", "chat.usage.prompt-tokens-consistent"), outcome="error"),
+          ("chat.usage.stream-chunk", "chat.usage.prompt-tokens-consistent"), outcome="error",
+          collateral={"chat.logprobs.stream": "the logprobs stream asks for include_usage too, "
+                      "and hangs the same way: error"}),
     Fault("chat-500-on-wrong-type", "a wrong-typed field (e.g. temperature as a string) "
           "crashes into a 500 server_error instead of a 400",
           ("chat.generated.rejects-invalid", "chat.errors.bad-request-status"), collateral={
@@ -195,7 +212,9 @@ CHAT_FAULTS = (
     Fault("chat-stream-buffered", "the whole stream is buffered, then sent in one write",
           ("chat.stream.incremental",)),
     Fault("chat-stream-text-differs", "the stream drops the last content delta",
-          ("chat.stream.matches-non-stream",)),
+          ("chat.stream.matches-non-stream",), collateral={
+              "chat.logprobs.stream": "the lost delta takes its token's logprobs entry with it: "
+              "one entry fewer than the usage chunk's tokens"}),
     Fault("chat-stream-error-text", "a mid-stream failure is sent as a bare text line",
           ("chat.stream.error-shape",), collateral=MIDSTREAM_COLLATERAL),
     Fault("chat-stream-error-not-envelope", "a mid-stream failure is sent as JSON without the "
@@ -229,6 +248,23 @@ CHAT_FAULTS = (
           "not its first", ("chat.tools.stream-deltas",)),
     Fault("chat-tool-followup-rejected", "an assistant message with content null is refused "
           "with 400", ("chat.tools.follow-up",)),
+    # Issue 10: tool calling under "auto" (streamed), "none" and parallel_tool_calls: false.
+    Fault("chat-tool-stream-auto-finish-stop", 'a streamed turn of tool calls under tool_choice '
+          '"auto" (or none given) ends with finish_reason "stop"', ("chat.tools.finish-reason",)),
+    Fault("chat-tool-stream-auto-finish-function-call", "a streamed turn of tool calls under "
+          'tool_choice "auto" (or none given) ends with the legacy finish_reason "function_call"',
+          ("chat.tools.finish-reason",)),
+    Fault(NONE_IGNORED, 'tool_choice "none" is not forwarded: the model calls the tool the '
+          "prompt asks for", ("chat.tools.choice-none",)),
+    Fault(NONE_CALLS_DROPPED, 'tool_choice "none" is not forwarded, then enforced by removing '
+          'the tool calls from the answer: content null, finish_reason still "tool_calls"',
+          ("chat.tools.choice-none",)),
+    Fault(PARALLEL_IGNORED, "parallel_tool_calls: false is not forwarded: a turn that needs two "
+          "tools makes both calls (streamed on indices 0 and 1)",
+          ("chat.tools.parallel-disabled",)),
+    Fault(PARALLEL_ONE_INDEX, "parallel_tool_calls: false is not forwarded, and the stream puts "
+          "every call on index 0, as the single call it expects: two call ids on one index",
+          ("chat.tools.parallel-disabled",)),
     Fault("chat-developer-role-rejected", "the developer role is refused with 400",
           ("chat.request.developer-role",)),
     Fault("chat-content-parts-500", "content given as an array of parts crashes into a 500",
@@ -266,12 +302,14 @@ CHAT_FAULTS = (
     Fault("chat-stream-options-refused", "any request carrying stream_options is declined with "
           "a clean 400 (the optional include_usage is not offered; plain streaming works)",
           ("chat.usage.stream-chunk", "chat.usage.prompt-tokens-consistent"),
-          outcome="not_supported"),
+          outcome="not_supported", collateral={
+              "chat.logprobs.stream": "the logprobs stream asks for include_usage too: refused "
+              "like the stream without logprobs, it says nothing about logprobs (inconclusive)"}),
     Fault("chat-stream-refused", "stream: true is refused with a 400 error envelope (streaming "
           "is core: a failure, never 'not supported')", STREAM_REFUSED_TRIPS,
           collateral=_unjudged(OPTIONAL_STREAM_CHECKS, "with streaming itself refused, a "
-                               "stream adding tools or include_usage cannot tell whether "
-                               "those are served: inconclusive")),
+                               "stream adding tools, include_usage or logprobs cannot tell "
+                               "whether those are served: inconclusive")),
     Fault("chat-stream-fails-midway", "every stream fails after its first chunks and reports it "
           "correctly, as a data: error envelope (the one way chat.stream.error-shape passes)",
           ("chat.stream.error-shape",), outcome="pass", collateral=_unjudged(
@@ -280,11 +318,42 @@ CHAT_FAULTS = (
     # A cap ignored behind usage that says it was honoured: lengths are counted, not believed.
     Fault(CAPS_IGNORED_USAGE_ZERO, "max_completion_tokens and max_tokens are ignored, and usage "
           "reports completion_tokens 0 (total = prompt) for every answer",
-          ("chat.limits.max-completion-tokens", "chat.limits.max-tokens")),
+          ("chat.limits.max-completion-tokens", "chat.limits.max-tokens"), collateral=dict.fromkeys(
+              ("chat.logprobs.content", "chat.logprobs.stream"), "usage says 0 completion "
+              "tokens, while logprobs lists one entry per token the answer has")),
     Fault(CAPS_IGNORED_USAGE_CLAMPED, "max_completion_tokens and max_tokens are ignored, yet an "
           "answer longer than the cap reports completion_tokens = the cap and finish_reason "
           "'length', as if it had been cut",
           ("chat.limits.max-completion-tokens", "chat.limits.max-tokens")),
+    # Issue 10: streamed choice indices, deltas that repeat text, characters split in a stream.
+    Fault("chat-stream-n-same-index", "a streamed n = 2 answer sends both choices as index 0 "
+          "(two role deltas and two finish_reasons on one index)", ("chat.chunk.choice-index",)),
+    Fault("chat-stream-index-grows", "choices[].index grows by one on every chunk of a stream",
+          ("chat.chunk.choice-index",), collateral=_unjudged(
+              UNFINISHED_STREAM_CHECKS, "choices beyond the n asked for cannot be assembled: "
+              "inconclusive")),
+    Fault("chat-stream-cumulative-deltas", "each delta.content is the whole text so far "
+          "('You', 'You said', 'You said:' ...)", ("chat.stream.deltas-append",),
+          collateral={"chat.stream.matches-non-stream": "the assembled text repeats itself"}),
+    Fault("chat-stream-deltas-doubled", "every content chunk is sent twice",
+          ("chat.stream.deltas-append",),
+          collateral={"chat.stream.matches-non-stream": "the assembled text repeats itself",
+                      "chat.logprobs.stream": "each chunk's logprobs entries come twice too: "
+                      "twice as many as the answer's tokens"}),
+    Fault("chat-stream-splits-utf8", "a streamed multi-byte character is cut between two deltas, "
+          "each half sent as U+FFFD ('caf\ufffd\ufffd'; correct without streaming)",
+          ("chat.stream.utf8-text",)),
+    Fault("chat-stream-mojibake", "streamed text is UTF-8 read as Latin-1 ('cafÃ©'; correct "
+          "without streaming)", ("chat.stream.utf8-text",)),
+    # Issue 10: logprobs asked for, and lost or misshapen on the way back.
+    Fault("chat-logprobs-null", 'logprobs: true is accepted, but every choice answers '
+          '"logprobs": null (streamed and not)', ("chat.logprobs.content", "chat.logprobs.stream")),
+    Fault("chat-logprobs-stream-absent", "the stream's chunks carry no logprobs key (the "
+          "non-streamed answer has them)", ("chat.logprobs.stream",)),
+    Fault("chat-logprobs-top-extra", "each entry's top_logprobs holds one alternative more than "
+          "top_logprobs asks for", ("chat.logprobs.content", "chat.logprobs.stream")),
+    Fault("chat-logprobs-stream-cumulative", "each chunk's logprobs.content repeats the entries "
+          "of every token so far, not only its own", ("chat.logprobs.stream",)),
 )
 
 SYSTEM_FINGERPRINT = "fp_conformance"
@@ -392,10 +461,13 @@ def _plan_choice(request: ChatRequest, index: int, fault: str | None,
         if budget is not None:
             reasoning = min(reasoning, budget)
             budget -= reasoning
-    called = _tools_to_call(request, behaviour)
+    called = _tools_to_call(request, behaviour, fault)
     if called:
         calls, used = _plan_calls(request, called, index, budget)
-        finish = "length" if calls[-1].arguments.truncated else _tool_finish_reason(request)
+        finish = "length" if calls[-1].arguments.truncated else \
+            _tool_finish_reason(request, fault)
+        if fault == NONE_CALLS_DROPPED and request.tool_choice == "none":
+            calls = []  # the bug: the upstream's calls are cut out, its finish_reason kept
         return PlannedChoice(index, None, calls, finish, reasoning + used, reasoning)
     text = gen.generate(_answer_text(request, index, fault, behaviour), encoding,
                         max_tokens=budget, stop=request.stop)
@@ -403,22 +475,30 @@ def _plan_choice(request: ChatRequest, index: int, fault: str | None,
     return PlannedChoice(index, text, [], finish, reasoning + text.token_count, reasoning)
 
 
-def _tool_finish_reason(request: ChatRequest) -> str:
+def _tool_finish_reason(request: ChatRequest, fault: str | None) -> str:
     # OpenAI ends a turn forced to one named function with "stop", not "tool_calls";
     # "auto" and "required" end with "tool_calls".
-    return "stop" if isinstance(request.tool_choice, dict) else "tool_calls"
+    if isinstance(request.tool_choice, dict):
+        return "stop"
+    if request.stream and request.tool_choice in (None, "auto"):
+        return AUTO_STREAM_FINISH.get(fault or "", "tool_calls")
+    return "tool_calls"
 
 
-def _tools_to_call(request: ChatRequest, behaviour: str) -> list[dict[str, Any]]:
+def _tools_to_call(request: ChatRequest, behaviour: str,
+                   fault: str | None) -> list[dict[str, Any]]:
     """Which declared functions this turn calls (empty: answer with text)."""
     if request.messages[-1].get("role") in ("tool", "function"):
         return []  # a tool result came back: answer it with text
-    if not behaviours.chooses_tools(behaviour, request.tool_choice):
-        return []  # left to the model, which does not pick tools
     choice = request.tool_choice
+    if choice == "none" and fault in (NONE_IGNORED, NONE_CALLS_DROPPED):
+        choice = "auto"  # the bug: "none" is not forwarded, so the choice is the model's
+    if not behaviours.chooses_tools(behaviour, choice):
+        return []  # left to the model, which does not pick tools
     forced = choice["function"]["name"] if isinstance(choice, dict) else None
+    parallel = request.parallel_tool_calls or fault in (PARALLEL_IGNORED, PARALLEL_ONE_INDEX)
     return gen.functions_to_call([t["function"] for t in request.tools], choice, forced,
-                                 request.parallel_tool_calls)
+                                 parallel)
 
 
 def _plan_calls(request: ChatRequest, functions: list[dict[str, Any]], choice: int,
@@ -453,10 +533,8 @@ def _answer_text(request: ChatRequest, index: int, fault: str | None, behaviour:
         return f"```json\n{text}\n```" if fault == "chat-json-object-fenced" else text
     if fixed:
         return behaviours.FIXED_REPLY_TEXT
-    count = _counting_answer(user_text)
-    if count is not None:
-        return count
-    return gen.answer_text(request.messages, user_text, index)
+    special = _counting_answer(user_text) or _echoed_phrase(user_text)
+    return special or gen.answer_text(request.messages, user_text, index)
 
 
 _COUNT_REQUEST = re.compile(r"\bcount from (\d+) to (\d+)", re.IGNORECASE)
@@ -468,6 +546,17 @@ def _counting_answer(user_text: str) -> str | None:
     if match is None or not 0 <= int(match[2]) - int(match[1]) <= 100:
         return None
     return ", ".join(str(n) for n in range(int(match[1]), int(match[2]) + 1))
+
+
+_ECHO_REQUEST = re.compile(r"\brepeat (?:this|the following)[^:]*:\s*(.+)",
+                           re.IGNORECASE | re.DOTALL)
+
+
+def _echoed_phrase(user_text: str) -> str | None:
+    """A request to repeat a phrase ("Repeat this phrase exactly: ...") gets the phrase back,
+    accents, CJK and emoji included, as a model echoes it."""
+    match = _ECHO_REQUEST.search(user_text)
+    return match[1].strip() if match else None
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -497,23 +586,32 @@ def usage_json(plan: ChatPlan, fault: str | None,
     return usage
 
 
+# Stand-in alternatives: enough that any top_logprobs (at most 20) gets its full count.
+_ALTERNATIVES = (" the", " a", " and", " of", " to", " in", " is", " it", " that", " for", " on",
+                 " with", " as", " at", " by", " this", " be", " or", " from", " an", " are")
+
+
 def _logprob_entry(piece: str, position: int, top: int) -> dict[str, Any]:
-    """Deterministic stand-in log probabilities (the gateway has no real distribution)."""
+    """Deterministic stand-in log probabilities (the gateway has no real distribution): the
+    emitted token is the most likely one, then distinct alternatives, less likely in turn."""
     logprob = -round(0.01 * (1 + position % 7), 4)
     entry = {"token": piece, "logprob": logprob, "bytes": list(piece.encode())}
+    others = [alt for alt in _ALTERNATIVES if alt != piece]
     alternatives = [entry] + [
-        {"token": alt, "logprob": logprob - 1.0 - rank, "bytes": list(alt.encode())}
-        for rank, alt in enumerate((" the", " a", " and", " of", " to"))
+        {"token": alt, "logprob": round(logprob - 1.0 - rank, 4), "bytes": list(alt.encode())}
+        for rank, alt in enumerate(others)
     ]
     return {**entry, "top_logprobs": alternatives[:top]}
 
 
-def _logprobs(request: ChatRequest, pieces: tuple[str, ...],
+def _logprobs(request: ChatRequest, pieces: tuple[str, ...], fault: str | None,
               first_position: int = 0) -> dict[str, Any] | None:
-    """The logprobs of ``pieces`` (a whole answer, or one streamed token at its position)."""
-    if not request.logprobs:
+    """The logprobs of ``pieces`` (a whole answer, or the streamed tokens from a position)."""
+    if not request.logprobs or fault == "chat-logprobs-null":  # the bug: accepted, then lost
         return None
-    content = [_logprob_entry(piece, first_position + offset, request.top_logprobs)
+    # The bug: the chosen token is listed on top of the requested alternatives.
+    top = request.top_logprobs + (1 if fault == "chat-logprobs-top-extra" else 0)
+    content = [_logprob_entry(piece, first_position + offset, top)
                for offset, piece in enumerate(pieces)]
     return {"content": content, "refusal": None}
 
@@ -545,7 +643,7 @@ def completion_body(plan: ChatPlan, request: ChatRequest, fault: str | None) -> 
         choices.append({
             "index": choice.index,
             "message": message,
-            "logprobs": _logprobs(request, pieces),
+            "logprobs": _logprobs(request, pieces, fault),
             "finish_reason": choice.finish_reason,
         })
     body: dict[str, Any] = {
@@ -590,14 +688,17 @@ def _choice_deltas(choice: PlannedChoice, request: ChatRequest, fault: str | Non
     deltas: list[dict[str, Any]] = [first_delta]
     logprobs: list[dict[str, Any] | None] = [None]
     if choice.content is not None:
-        pieces = choice.content.pieces
-        if fault == "chat-stream-text-differs":
-            pieces = pieces[:-1]  # the bug: the relay loses the last delta when it flushes
+        pieces = _relayed_pieces(choice.content.pieces, fault)
         for position, piece in enumerate(pieces):
             deltas.append({"content": piece})
-            logprobs.append(_logprobs(request, (piece,), position))
+            if fault == "chat-logprobs-stream-cumulative":  # the bug: every entry so far, again
+                logprobs.append(_logprobs(request, pieces[:position + 1], fault))
+            else:
+                logprobs.append(_logprobs(request, (piece,), fault, position))
     for call_index, call in enumerate(choice.tool_calls):
-        index = 0 if fault == "chat-tool-stream-same-index" else call_index
+        same_index = fault == "chat-tool-stream-same-index" or (
+            fault == PARALLEL_ONE_INDEX and not request.parallel_tool_calls)
+        index = 0 if same_index else call_index
         head = {"index": index, "id": call.id, "type": "function",
                 "function": {"name": call.name, "arguments": ""}}
         for fragment in _head_fragments(head, fault):
@@ -620,7 +721,36 @@ def _choice_deltas(choice: PlannedChoice, request: ChatRequest, fault: str | Non
     entries[-1]["finish_reason"] = choice.finish_reason
     if fault == "chat-chunk-finish-twice" and len(entries) > 2:
         entries[-2]["finish_reason"] = choice.finish_reason
+    if fault == "chat-logprobs-stream-absent":  # the bug: the relay rebuilds chunks without it
+        for entry in entries:
+            del entry["logprobs"]
     return entries
+
+
+def _relayed_pieces(pieces: tuple[str, ...], fault: str | None) -> tuple[str, ...]:
+    """The content deltas of one choice as the relay sends them (each piece is one token, or
+    the tokens that complete a character)."""
+    if fault == "chat-stream-text-differs":
+        return pieces[:-1]  # the bug: the relay loses the last delta when it flushes
+    if fault == "chat-stream-cumulative-deltas":  # the bug: each delta is the text so far
+        return tuple("".join(pieces[:end]) for end in range(1, len(pieces) + 1))
+    if fault == "chat-stream-deltas-doubled":  # the bug: every delta relayed twice
+        return tuple(piece for piece in pieces for _ in range(2))
+    if fault == "chat-stream-splits-utf8":
+        return tuple(half for piece in pieces for half in _split_inside_character(piece))
+    if fault == "chat-stream-mojibake":  # the bug: upstream UTF-8 read as Latin-1
+        return tuple(piece.encode().decode("latin-1") for piece in pieces)
+    return pieces
+
+
+def _split_inside_character(piece: str) -> list[str]:
+    """The bug of a relay that decodes each network read alone: a piece with a multi-byte
+    character is cut inside its first one, and each half decoded with U+FFFD for what it lacks."""
+    data = piece.encode()
+    first = next((n for n, byte in enumerate(data) if byte >= 0x80), None)
+    if first is None:
+        return [piece]
+    return [data[: first + 1].decode(errors="replace"), data[first + 1:].decode(errors="replace")]
 
 
 def _head_fragments(head: dict[str, Any], fault: str | None) -> list[dict[str, Any]]:
@@ -640,6 +770,7 @@ def stream_chunks(plan: ChatPlan, request: ChatRequest, fault: str | None) -> li
     entries = []
     for step in range(max(len(d) for d in per_choice)):  # interleave the choices
         entries.extend(d[step] for d in per_choice if step < len(d))
+    _index_faults(entries, fault)
     header = {
         "id": plan.id,
         "object": "chat.completion" if fault == "chat-chunk-bad-object" else
@@ -658,6 +789,15 @@ def stream_chunks(plan: ChatPlan, request: ChatRequest, fault: str | None) -> li
             chunk["id"] = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     _add_stream_usage(chunks, header, plan, request, fault)
     return chunks
+
+
+def _index_faults(entries: list[dict], fault: str | None) -> None:
+    if fault == "chat-stream-n-same-index":  # the bug: every upstream choice relayed as choice 0
+        for entry in entries:
+            entry["index"] = 0
+    if fault == "chat-stream-index-grows":  # the bug: the relay's chunk counter as the index
+        for number, entry in enumerate(entries):
+            entry["index"] = number
 
 
 def _add_stream_usage(chunks: list[dict], header: dict, plan: ChatPlan, request: ChatRequest,

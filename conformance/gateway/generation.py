@@ -1,10 +1,10 @@
 """Deterministic "model" output: answer text, JSON instances of schemas, token-exact cuts.
 
 Everything here is a pure function of the request, so the same request always yields the same
-text and the same usage, streamed or not. Generated text is ASCII only (user words are
-filtered, JSON is serialised with ``ensure_ascii``), which keeps every o200k/cl100k token a
-whole character sequence: a stream can then send exactly one token per delta and the deltas
-always concatenate to the non-streamed text.
+text and the same usage, streamed or not. Generated text is ASCII (user words are filtered,
+JSON is serialised with ``ensure_ascii``), but for a phrase the user asks to have repeated;
+a streamed piece is one token, or, where the BPE splits one character over several tokens (an
+emoji), the tokens that complete it: the deltas always concatenate to the non-streamed text.
 """
 
 from __future__ import annotations
@@ -285,18 +285,15 @@ def _string_instance(schema: dict[str, Any], name: str) -> str:
 
 @dataclass(frozen=True)
 class Generated:
-    """Text as the model emitted it: one decoded string per token."""
+    """Text as the model emitted it: one decoded string per token (or per whole character)."""
 
     pieces: tuple[str, ...]
     truncated: bool  # cut by the token budget (finish_reason "length" / status incomplete)
+    token_count: int
 
     @property
     def text(self) -> str:
         return "".join(self.pieces)
-
-    @property
-    def token_count(self) -> int:
-        return len(self.pieces)
 
 
 def generate(
@@ -317,7 +314,22 @@ def generate(
     truncated = max_tokens is not None and len(ids) > max_tokens
     if truncated:
         ids = ids[:max_tokens]
-    return Generated(tuple(tokens.decode([t], encoding) for t in ids), truncated)
+    return Generated(_whole_characters(ids, encoding), truncated, len(ids))
+
+
+def _whole_characters(ids: list[int], encoding: str) -> tuple[str, ...]:
+    """One piece per token, except that a token ending inside a character waits for the tokens
+    that complete it: no piece ever holds part of a character (a cut by the budget drops it)."""
+    pieces: list[str] = []
+    pending = b""
+    for token in ids:
+        pending += tokens.decode_bytes([token], encoding)
+        try:
+            pieces.append(pending.decode())
+        except UnicodeDecodeError:
+            continue
+        pending = b""
+    return tuple(pieces)
 
 
 def functions_to_call(functions: Sequence[Mapping[str, Any]], tool_choice: Any,

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from conformance import tokens
+from conformance.streams import RESPONSES_OUTPUT_DELTAS
 
 from . import behaviours
 from . import generation as gen
@@ -29,6 +30,7 @@ from .context import GatewayState, current_behaviour, current_fault, gateway_sta
 from .errors import ApiError
 from .fault_types import Fault
 from .responses_request import ResponsesRequest, read_request
+from .responses_stream_faults import rewrite_events
 from .sse import EVENT_STREAM, data_frame, event_frame, stream_response, to_json
 from .validation import asks_stream
 
@@ -40,11 +42,20 @@ _FAILED_EARLY = "every stream fails after two events: no item or terminal event 
 
 
 STREAM_VALIDATION_IN_STREAM = "responses-stream-validation-in-stream"
+UNTYPED_KEEPALIVE = "responses-stream-untyped-keepalive"
 
 
 def _same(why: str, *checks: str) -> dict[str, str]:
     """One reason for several collateral checks (ids given without `responses.`)."""
     return {f"responses.{check}": why for check in checks}
+
+
+# What a stream that fails after two events leaves unjudged (whatever way it reports it).
+FAILED_EARLY_COLLATERAL = _same(
+    _FAILED_EARLY, "stream.closes-after-terminal", "stream.event-order", "stream.function-call",
+    "stream.incremental", "stream.single-terminal", "stream.terminal-last",
+    "stream.terminal-output", "stream.terminal-status", "stream.text-done-matches",
+    "tools.hosted-tool", "usage.stream-input")
 
 
 # Faults against the Responses contract checks (conformance/checks/responses); each is a bug
@@ -76,9 +87,9 @@ CONTRACT_FAULTS = (
               "no event of a stream sent as application/json can be read",
               *(f"stream.{name}" for name in (
                   "closes-after-terminal", "created-first", "event-name", "event-order",
-                  "event-schema", "function-call", "sequence-contiguous", "sequence-number",
-                  "sequence-order", "single-terminal", "terminal-last", "terminal-output",
-                  "terminal-status", "text-done-matches")),
+                  "event-schema", "function-call", "incremental", "sequence-contiguous",
+                  "sequence-number", "sequence-order", "single-terminal", "terminal-last",
+                  "terminal-output", "terminal-status", "text-done-matches")),
               "tools.hosted-tool", "usage.stream-input")),
     Fault("responses-stream-created-at-iso", "response.created / in_progress carry created_at "
           "as an ISO 8601 string", ("responses.stream.event-schema",)),
@@ -138,7 +149,8 @@ VERDICT_FAULTS = (
                   "content-type", "event-schema", "closes-after-terminal", "created-first",
                   "sequence-number", "sequence-order", "sequence-contiguous", "event-name",
                   "event-order", "text-done-matches", "function-call", "single-terminal",
-                  "terminal-last", "terminal-status", "terminal-output", "failure-shape")),
+                  "terminal-last", "terminal-status", "terminal-output", "failure-shape",
+                  "incremental")),
               "responses.usage.stream-input"),
           collateral=_same("every stream is refused, so that refusal says "
                            "nothing about hosted tools", "tools.hosted-tool")),
@@ -152,6 +164,94 @@ VERDICT_FAULTS = (
           "'completed' (status, message item, no incomplete_details), as when a backend's "
           "length stop is mapped to completed", ("responses.incomplete.details",
                                                   "responses.incomplete.item-status")),
+)
+
+# Issue 10 (every rule reachable): one fault for each event-order rule that no other fault
+# breaks, applied to the event list by responses_stream_faults.rewrite_events (the keep-alive
+# in stream_frames); tests/gateway/test_reachability.py maps each rule to its fault.
+_SEARCH_LIFECYCLE = "the web_search_call item's own events break it too, and this check judges them"
+_NULL_USAGE = "the streamed usage is null, and this check reads it too"
+STREAM_RULE_FAULTS = (
+    Fault("responses-stream-no-in-progress", "the stream goes from response.created straight "
+          "to the first output item, without response.in_progress",
+          ("responses.stream.created-first",), outcome="warn"),
+    Fault("responses-stream-in-progress-repeated", "response.in_progress is sent again before "
+          "every output item (as a progress ping)", ("responses.stream.created-first",)),
+    Fault("responses-stream-terminal-id-differs", "the terminal event carries the upstream's "
+          "response id, not the one response.created announced",
+          ("responses.stream.created-first",)),
+    Fault(UNTYPED_KEEPALIVE, "a keep-alive frame `data: {}` (a payload without `type`) "
+          "follows response.in_progress", ("responses.stream.event-schema",)),
+    Fault("responses-stream-error-without-failed", "the stream fails after two events with an "
+          "`error` event and closes without response.failed",
+          ("responses.stream.failure-shape",),
+          collateral=FAILED_EARLY_COLLATERAL),
+    Fault("responses-stream-failed-without-error", "the stream fails after two events with "
+          "`error` then response.failed whose response.error is null",
+          ("responses.stream.failure-shape",),
+          collateral=_same("every stream fails after two events: no item, text or answer to "
+                           "judge", "stream.event-order", "stream.function-call",
+                           "stream.incremental", "stream.text-done-matches",
+                           "tools.hosted-tool", "usage.stream-input")),
+    Fault("responses-stream-output-index-from-one", "output_index counts from 1",
+          ("responses.stream.event-order",),
+          collateral=_same(_SEARCH_LIFECYCLE, "tools.hosted-tool")),
+    Fault("responses-stream-item-added-late", "a message's output_item.added comes after its "
+          "content_part.added (the item is announced once its first part exists)",
+          ("responses.stream.event-order",)),
+    Fault("responses-stream-delta-item-id-wrong", "output_text deltas carry the upstream "
+          "chunk id as item_id, not their message item's id",
+          ("responses.stream.event-order",)),
+    Fault("responses-stream-item-id-placeholder", "items are added (and streamed) under a "
+          "placeholder id that output_item.done replaces with the real one",
+          ("responses.stream.event-order",),
+          collateral=_same(_SEARCH_LIFECYCLE, "tools.hosted-tool")),
+    Fault("responses-stream-item-done-in-progress", "output_item.done carries the item with "
+          "status 'in_progress' (the status it was added with)",
+          ("responses.stream.event-order",),
+          collateral=_same(_SEARCH_LIFECYCLE, "tools.hosted-tool")),
+    Fault("responses-stream-empty-item-after-cut", "a cut answer's stream adds an empty, "
+          "completed message item after the incomplete one (the length stop becomes an item)",
+          ("responses.stream.event-order", "responses.incomplete.item-status")),
+    Fault("responses-stream-part-index-from-one", "content_index and summary_index count "
+          "from 1", ("responses.stream.event-order",)),
+    Fault("responses-stream-no-text-done", "parts close without their output_text.done / "
+          "reasoning_summary_text.done", ("responses.stream.event-order",)),
+    Fault("responses-stream-part-done-empty", "content_part.done and "
+          "reasoning_summary_part.done repeat the empty part of their `added` event",
+          ("responses.stream.text-done-matches",)),
+    Fault("responses-stream-no-part-done", "content parts and summary parts are never closed "
+          "(no content_part.done / reasoning_summary_part.done)",
+          ("responses.stream.event-order",)),
+    Fault("responses-stream-item-done-without-text", "output_item.done carries message items "
+          "with content [] and reasoning items with summary [] (the terminal output has them)",
+          ("responses.stream.text-done-matches", "responses.stream.terminal-output")),
+    Fault("responses-stream-citation-after-part", "a web-search answer's url_citation "
+          "annotation.added comes after its content_part.done",
+          ("responses.stream.event-order",)),
+    Fault("responses-stream-args-done-empty", "function_call_arguments.done carries arguments "
+          "'' (the upstream's empty last chunk)", ("responses.stream.function-call",)),
+    Fault("responses-stream-args-redumped", "output_item.done and the terminal output carry "
+          "function arguments re-serialised with spaces, unlike the streamed deltas",
+          ("responses.stream.function-call",)),
+    Fault("responses-stream-args-done-no-name", "function_call_arguments.done carries no "
+          "function name", ("responses.stream.function-call",)),
+    Fault("responses-stream-no-terminal", "the stream closes after its last output_item.done, "
+          "without response.completed or response.incomplete",
+          ("responses.stream.single-terminal",),
+          collateral=_same("no stream has a terminal event, so there is none to judge",
+                           "stream.closes-after-terminal", "stream.terminal-last",
+                           "stream.terminal-output", "stream.terminal-status",
+                           "usage.stream-input")),
+    Fault("responses-stream-terminal-no-usage", "the terminal event's response.usage is null",
+          ("responses.stream.terminal-output",),
+          collateral=_same(_NULL_USAGE, "incomplete.max-output-tokens", "usage.field-names",
+                           "usage.total", "usage.stream-input")),
+    Fault("responses-stream-cut-ends-completed", "a cut answer's stream ends with "
+          "response.completed (status 'completed') although its message item closed "
+          "'incomplete'", ("responses.stream.terminal-status",),
+          collateral=_same("the cut stream is reported completed, and this check judges the "
+                           "streamed status too", "incomplete.details")),
 )
 
 RESPONSES_FAULTS = (
@@ -229,20 +329,26 @@ RESPONSES_FAULTS = (
           "not JSON", ("responses.tools.arguments-json",)),
     Fault("responses-stream-error-bare", "the stream fails mid-way with a bare "
           "{'error': ...} payload and no response.failed", ("responses.stream.failure-shape",),
-          collateral=_same(_FAILED_EARLY, "stream.closes-after-terminal",
-                           "stream.event-order", "stream.function-call",
-                           "stream.single-terminal", "stream.terminal-last",
-                           "stream.terminal-output", "stream.terminal-status",
-                           "stream.text-done-matches", "tools.hosted-tool",
-                           "usage.stream-input")),
+          collateral=FAILED_EARLY_COLLATERAL),
     # Issue 10: validation errors of streamed requests come as a 4xx before any stream.
     Fault(STREAM_VALIDATION_IN_STREAM, "a streamed request that fails validation gets HTTP 200 "
           "and an event stream holding only an `error` event (the same body unstreamed gets "
-          "its 400)", ("responses.errors.stream-validation",)),
+          "its 400)", ("responses.errors.stream-validation",),
+          collateral=_same("the reasoning stream, which the default model refuses, comes as "
+                           "such a 200 stream too, and the event-order engine judges it: no "
+                           "response.created, an error event not followed by response.failed",
+                           "stream.created-first", "stream.failure-shape")),
     Fault("responses-stream-not-closed", "the connection stays open (idle) after the "
           "terminal event", ("responses.stream.closes-after-terminal",)),
+    # Issue 10: a relay that holds the stream until the upstream ends, in one write or several.
+    Fault("responses-stream-buffered", "the whole stream is buffered, then sent in one write",
+          ("responses.stream.incremental",)),
+    Fault("responses-stream-held", "the whole stream is held until the last token, then "
+          "flushed in 4 KiB blocks, back to back (several writes within a moment)",
+          ("responses.stream.incremental",)),
     *VERDICT_FAULTS,
     *CONTRACT_FAULTS,
+    *STREAM_RULE_FAULTS,
     Fault("responses-500-on-wrong-type", "a wrong-typed field (e.g. temperature as a string) "
           "crashes into a 500 server_error, not a 400",
           ("responses.generated.rejects-invalid", "responses.errors.bad-request-status"),
@@ -647,6 +753,7 @@ def stream_events(response: dict[str, Any], plan: OutputPlan, fault: str | None)
         "response.incomplete"
     events.append({"type": terminal_type, "response": response})
     events = _event_order_faults(_event_content_faults(events, fault), fault)
+    events = rewrite_events(events, fault)
     _number_events(events, fault)
     return events
 
@@ -710,7 +817,10 @@ def stream_frames(events: list[dict], fault: str | None) -> list[bytes]:
             data_frame(to_json(error.envelope()))]
     if fault == "responses-stream-no-event-lines":
         return [data_frame(to_json(e)) for e in events]  # Chat-style data-only frames
-    return [event_frame(_event_name(e["type"], fault), to_json(e)) for e in events]
+    frames = [event_frame(_event_name(e["type"], fault), to_json(e)) for e in events]
+    if fault == UNTYPED_KEEPALIVE:
+        frames.insert(2, data_frame("{}"))  # a proxy's idle ping, sent as a payload
+    return frames
 
 
 # --- handlers -----------------------------------------------------------------------------
@@ -728,6 +838,32 @@ def _previous_record(state: GatewayState, request: ResponsesRequest,
     if fault == "responses-previous-id-ignored":
         return None
     return record
+
+
+# responses-stream-held flushes the held stream in blocks of this size: a few writes, so that
+# the embedded gateway, sharing the interpreter with the suite, hands it over within a moment.
+HELD_BLOCK_BYTES = 4096
+
+
+def _send_stream(events: list[dict], state: GatewayState, fault: str | None) -> Response:
+    frames = stream_frames(events, fault)
+    media_type = "application/json" if fault == "responses-stream-json-content-type" else \
+        EVENT_STREAM
+    if fault == "responses-stream-buffered":  # the bug: the relay collects the whole stream first
+        return stream_response([b"".join(frames)], state, media_type=media_type)
+    if fault == "responses-stream-held":  # the bug: held to the end, then flushed in blocks
+        whole = b"".join(frames)
+        blocks = [whole[n:n + HELD_BLOCK_BYTES] for n in range(0, len(whole), HELD_BLOCK_BYTES)]
+        return stream_response(blocks, state, media_type=media_type, burst=True)
+    hang_after = len(frames) if fault == "responses-stream-not-closed" else None
+    return stream_response(frames, state, hang_after=hang_after, media_type=media_type,
+                           first_token_frame=_first_token_frame(frames))
+
+
+def _first_token_frame(frames: list[bytes]) -> int | None:
+    """The frame of the first output delta (found in the frames: a fault may add frames)."""
+    marks = [f'"type":"{kind}"'.encode() for kind in RESPONSES_OUTPUT_DELTAS]
+    return next((n for n, frame in enumerate(frames) if any(m in frame for m in marks)), None)
 
 
 async def create_response(request: Request) -> Response:
@@ -758,11 +894,7 @@ async def create_response(request: Request) -> Response:
         next_context = context + [p.item for p in plan.items if p.item["type"] != "reasoning"]
         state.store.put(response_id, {"response": body, "context": next_context})
     if parsed.stream:
-        frames = stream_frames(stream_events(body, plan, fault), fault)
-        hang_after = len(frames) if fault == "responses-stream-not-closed" else None
-        media_type = "application/json" if fault == "responses-stream-json-content-type" else \
-            EVENT_STREAM
-        return stream_response(frames, state, hang_after=hang_after, media_type=media_type)
+        return _send_stream(stream_events(body, plan, fault), state, fault)
     if fault == "responses-chat-body":
         return JSONResponse(chat_shaped_body(body, plan))
     return JSONResponse(_body_faults(body, fault))

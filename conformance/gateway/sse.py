@@ -17,8 +17,9 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HANG_LIMIT_SECONDS = 120.0
 # A real model's tokens come tens of milliseconds apart; one pause after the first generated
 # token lets a client see the answer arrive over several network reads, even on loopback and
-# under load (chat.stream.incremental judges exactly that): long enough that a client busy with
-# many concurrent streams, on a loaded machine, still reads the first token alone.
+# under load (chat.stream.incremental and responses.stream.incremental judge exactly that):
+# long enough that a client busy with many concurrent streams, on a loaded machine, still
+# reads the first token alone.
 FIRST_TOKEN_PAUSE_SECONDS = 0.25
 
 
@@ -55,17 +56,21 @@ def stream_response(
     media_type: str = EVENT_STREAM,
     hang_after: int | None = None,
     first_token_frame: int | None = None,
+    burst: bool = False,
 ) -> StreamingResponse:
     """Send ``frames`` in order, each as its own write.
 
     With ``first_token_frame=k``, pause ``FIRST_TOKEN_PAUSE_SECONDS`` after frame k (0-based);
-    with ``hang_after=k``, go idle (never close) after the k-th frame.
+    with ``hang_after=k``, go idle (never close) after the k-th frame; with ``burst``, write
+    the frames back to back, never yielding to the loop (a relay releasing what it held).
     """
     frame_list = list(frames)
 
     async def body() -> AsyncIterator[bytes]:
         for index, frame in enumerate(frame_list):
             yield frame
+            if burst:
+                continue
             # Even without a pause, yield to the loop so the frame reaches the socket alone.
             await asyncio.sleep(FIRST_TOKEN_PAUSE_SECONDS if index == first_token_frame else 0)
             if hang_after is not None and index + 1 >= hang_after:

@@ -46,11 +46,16 @@ def render(document: dict[str, Any]) -> str:
         families[result["endpoint"]][result["family"]].append(result)
     problems = sorted((r for r in results if r["outcome"] in PROBLEMS),
                       key=lambda r: (PROBLEMS.index(r["outcome"]), r["id"]))
+    causes = document["summary"].get("root_causes", [])  # a results.json of 1.1 has none
     return _environment().get_template("report.html.j2").render(
         doc=document,
         run=document["run"],
         summary=document["summary"],
         stats=document["stats"],
+        causes=causes,
+        # each cause's anchor, by its text: a grouped problem links to its cause
+        cause_anchors={c["cause"]: f"cause-{n}" for n, c in enumerate(causes, start=1)},
+        outcomes={r["id"]: r["outcome"] for r in results},
         problems=problems,
         unjudged=[r for r in results if r["outcome"] in UNJUDGED],
         families={e: dict(sorted(f.items())) for e, f in sorted(families.items())},

@@ -36,11 +36,15 @@ def _run_case(root: ET.Element, document: dict[str, Any]) -> None:
     case = ET.SubElement(suite, "testcase", classname="run", name="run.verdict",
                          time=str(run["duration"]))
     props = ET.SubElement(case, "properties")
+    causes = summary.get("root_causes", [])  # a results.json of 1.1 has none
     for key, value in (("verdict", summary["verdict"]), ("status", run["status"]),
-                       ("cause", summary["cause"])):
+                       ("cause", summary["cause"]), *(("root_cause", c["title"]) for c in causes)):
         ET.SubElement(props, "property", name=key, value=str(value))
     if summary["verdict"] in ("incomplete", "not-judged"):
         ET.SubElement(case, "error", message=f"{summary['verdict']}: {summary['cause']}")
+    if causes:  # one defect behind many test cases: say it once, with the cases it explains
+        ET.SubElement(case, "system-out").text = "\n".join(
+            f"ROOT CAUSE: {c['title']}\n  checks: {', '.join(c['checks'])}" for c in causes)
 
 
 def _case(suite: ET.Element, result: dict[str, Any], exchanges: dict[str, Any]) -> None:
@@ -50,6 +54,8 @@ def _case(suite: ET.Element, result: dict[str, Any], exchanges: dict[str, Any]) 
     for key in ("level", "feature", "spec", "source", "outcome", "cause"):
         if result.get(key) is not None:
             ET.SubElement(props, "property", name=key, value=str(result[key]))
+    if result.get("root_cause"):
+        ET.SubElement(props, "property", name="root_cause", value=result["root_cause"]["text"])
     detail = _detail(result, exchanges)
     outcome = result["outcome"]
     if outcome == "fail":
@@ -64,6 +70,8 @@ def _case(suite: ET.Element, result: dict[str, Any], exchanges: dict[str, Any]) 
 
 def _detail(result: dict[str, Any], exchanges: dict[str, Any]) -> str:
     lines = [result["requirement"], f"spec: {result['spec']} ({result['source']})"]
+    if result.get("root_cause"):
+        lines.append(f"root cause: {result['root_cause']['text']}")
     if result.get("expected") is not None:
         lines.append(f"expected: {json.dumps(result['expected'], ensure_ascii=False)[:2000]}")
     if result.get("actual") is not None:

@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from conformance.check import Check, Outcome
+from conformance.check import Cause, Check, Outcome
 
 # pytest_report_teststatus answers: (category, progress letter, verbose word).
 STATUS: dict[str, tuple[str, str, Any]] = {
@@ -34,11 +35,13 @@ _LISTED = ("fail", "error", "warn", "inconclusive")
 
 def failure_text(
     meta: Check, outcome: Outcome, message: str, expected: Any, actual: Any,
-    evidence: list[dict[str, Any]],
+    evidence: list[dict[str, Any]], root_cause: Cause | None = None,
 ) -> str:
     """The concise failure shown by pytest instead of a traceback."""
     lines = [f"[{meta.level}] {meta.id}: {outcome.value}", f"  requirement: {meta.requirement}",
              f"  {message}"]
+    if root_cause is not None:
+        lines.append(f"  root cause: {root_cause.text} (exchange {root_cause.exchange})")
     if expected is not None:
         lines.append(f"  expected: {_short(expected)}")
     if actual is not None:
@@ -54,12 +57,24 @@ def render(document: dict[str, Any], color: bool) -> str:
     summary = document["summary"]
     console.rule("conformance summary")
     console.print(_overview(document))
+    outcomes = {r["id"]: r["outcome"] for r in document["results"]}
+    causes = summary.get("root_causes", [])  # a results.json of 1.1 has none
+    for cause in causes:  # one line per cause, then its checks by outcome: not one line each
+        console.print(f"[bold]{'ROOT CAUSE':12}[/] {escape(cause['title'])}", markup=True,
+                      soft_wrap=True)
+        for outcome in _LISTED:
+            ids = [i for i in cause["checks"] if outcomes.get(i) == outcome]
+            if ids:
+                console.print(f"{'':12} [{_STYLE[outcome]}]{outcome}[/]: {', '.join(ids)}",
+                              markup=True, soft_wrap=True)
+    grouped = {check_id for cause in causes for check_id in cause["checks"]}
     for result in sorted(document["results"], key=lambda r: _LISTED.index(r["outcome"])
                          if r["outcome"] in _LISTED else len(_LISTED)):
-        if result["outcome"] in _LISTED:
+        if result["outcome"] in _LISTED and result["id"] not in grouped:
             style = _STYLE[result["outcome"]]
             console.print(f"[{style}]{result['outcome'].upper():12}[/] [{result['level']}] "
-                          f"{result['id']}: {result['message']}", markup=True, soft_wrap=True)
+                          f"{result['id']}: {escape(result['message'])}", markup=True,
+                          soft_wrap=True)
     scope = ", ".join(f"{e}: {s}" for e, s in summary["scope"].items())
     if scope:
         console.print(f"endpoints: {scope}", markup=False)

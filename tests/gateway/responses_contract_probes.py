@@ -144,3 +144,88 @@ CONTRACT_PROBES: dict[str, Callable[[str], bool]] = {
     "responses-unknown-model-routed": lambda b: _create(
         b, model="no-such-model-0").status_code == 200,
 }
+
+
+# --- Issue 10: one fault per event-order rule (STREAM_RULE_FAULTS) ----------------------------
+
+ITEM_ADDED = "response.output_item.added"
+ITEM_DONE = "response.output_item.done"
+ARGS_DONE = "response.function_call_arguments.done"
+
+
+def _event_types(base: str, **extra: Any) -> list[Any]:
+    return [e.get("type") for e in _events(base, **extra)]
+
+
+def _first(events: list[dict[str, Any]], event_type: str) -> dict[str, Any]:
+    return next(e for e in events if e.get("type") == event_type)
+
+
+def _comes_before(types: list[Any], first: str, second: str) -> bool:
+    return first in types and second in types and types.index(first) < types.index(second)
+
+
+def _delta_off_item(base: str) -> bool:
+    events = _events(base)
+    item_id = _first(events, ITEM_ADDED)["item"]["id"]
+    return any(e["item_id"] != item_id for e in events
+               if e["type"] == "response.output_text.delta")
+
+
+def _empty_item_after_cut(base: str) -> bool:
+    output = _terminal(base, max_output_tokens=16)["output"]
+    return len(output) > 1 and output[0]["status"] == "incomplete" and output[-1]["content"] == []
+
+
+def _cut_ends_completed(base: str) -> bool:
+    events = _events(base, max_output_tokens=16)
+    return events[-1]["type"] == "response.completed" and \
+        _first(events, ITEM_DONE)["item"]["status"] == "incomplete"
+
+
+STREAM_RULE_PROBES: dict[str, Callable[[str], bool]] = {
+    "responses-stream-no-in-progress": lambda b: "response.in_progress" not in _event_types(b),
+    "responses-stream-in-progress-repeated":
+        lambda b: _event_types(b).count("response.in_progress") > 1,
+    "responses-stream-terminal-id-differs": lambda b: (lambda ev: ev[-1]["response"]["id"] !=
+                                                       ev[0]["response"]["id"])(_events(b)),
+    "responses-stream-untyped-keepalive": lambda b: any("type" not in e for e in _events(b)),
+    "responses-stream-error-without-failed": lambda b: (lambda t: "error" in t and
+                                                        "response.failed" not in t)(
+        _event_types(b)),
+    "responses-stream-failed-without-error": lambda b: (lambda last: last[
+        "type"] == "response.failed" and last["response"]["error"] is None)(_events(b)[-1]),
+    "responses-stream-output-index-from-one":
+        lambda b: _first(_events(b), ITEM_ADDED)["output_index"] == 1,
+    "responses-stream-item-added-late": lambda b: _comes_before(
+        _event_types(b), "response.content_part.added", ITEM_ADDED),
+    "responses-stream-delta-item-id-wrong": _delta_off_item,
+    "responses-stream-item-id-placeholder": lambda b: (lambda ev: _first(ev, ITEM_ADDED)[
+        "item"]["id"] != _first(ev, ITEM_DONE)["item"]["id"])(_events(b)),
+    "responses-stream-item-done-in-progress":
+        lambda b: _first(_events(b), ITEM_DONE)["item"]["status"] == "in_progress",
+    "responses-stream-empty-item-after-cut": _empty_item_after_cut,
+    "responses-stream-part-index-from-one":
+        lambda b: _first(_events(b), "response.content_part.added")["content_index"] == 1,
+    "responses-stream-no-text-done":
+        lambda b: "response.output_text.done" not in _event_types(b),
+    "responses-stream-part-done-empty":
+        lambda b: _first(_events(b), "response.content_part.done")["part"]["text"] == "",
+    "responses-stream-no-part-done":
+        lambda b: "response.content_part.done" not in _event_types(b),
+    "responses-stream-item-done-without-text":
+        lambda b: _first(_events(b), ITEM_DONE)["item"]["content"] == [],
+    "responses-stream-citation-after-part": lambda b: _comes_before(
+        _event_types(b, **WEB_SEARCH), "response.content_part.done",
+        "response.output_text.annotation.added"),
+    "responses-stream-args-done-empty":
+        lambda b: _first(_events(b, **FORCED), ARGS_DONE)["arguments"] == "",
+    "responses-stream-args-redumped": lambda b: (lambda ev: _first(ev, ITEM_DONE)["item"][
+        "arguments"] != _first(ev, ARGS_DONE)["arguments"])(_events(b, **FORCED)),
+    "responses-stream-args-done-no-name":
+        lambda b: "name" not in _first(_events(b, **FORCED), ARGS_DONE),
+    "responses-stream-no-terminal": lambda b: _event_types(b)[-1] == ITEM_DONE,
+    "responses-stream-terminal-no-usage": lambda b: _terminal(b)["usage"] is None,
+    "responses-stream-cut-ends-completed": _cut_ends_completed,
+}
+CONTRACT_PROBES.update(STREAM_RULE_PROBES)

@@ -203,6 +203,18 @@ def test_logprobs(client: OpenAI) -> None:
     entries = body.choices[0].logprobs.content
     assert "".join(e.token for e in entries) == body.choices[0].message.content
     assert all(len(e.top_logprobs) == 2 for e in entries)
+    assert len(entries) == body.usage.completion_tokens
+    assert all(e.logprob <= 0 and bytes(e.bytes) == e.token.encode() for e in entries)
+
+
+def test_streamed_logprobs(client: OpenAI) -> None:
+    texts, chunks = _stream_text(client, model="gpt-4o-mini", messages=USER, logprobs=True,
+                                 top_logprobs=2, stream_options={"include_usage": True})
+    entries = [e for c in chunks for choice in c.choices if choice.logprobs
+               for e in choice.logprobs.content]
+    assert "".join(e.token for e in entries) == texts[0]
+    assert len(entries) == chunks[-1].usage.completion_tokens
+    assert all(len(e.top_logprobs) == 2 for e in entries)
 
 
 @pytest.mark.parametrize(("params", "param"), [

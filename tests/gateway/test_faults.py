@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 
 import httpx
@@ -17,6 +18,7 @@ import pytest
 from conformance import tokens
 from conformance.gateway import FAULTS, EmbeddedGateway, create_app
 from conformance.gateway.faults import Fault
+from conformance.gateway.sse import FIRST_TOKEN_PAUSE_SECONDS
 
 from .conftest import API_KEY
 from .responses_contract_probes import CONTRACT_PROBES
@@ -36,6 +38,9 @@ SCHEMA_FORMAT = {"type": "json_schema", "json_schema": {"name": "x", "schema": {
 FOLLOW_UP = [*USER, {"role": "assistant", "content": None, "tool_calls": [
     {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
     {"role": "tool", "tool_call_id": "call_1", "content": "ok"}]
+# Two tools, both required, with parallel calls turned off (a streamed request).
+SEQUENTIAL = {"tools": [CHAT_TOOL, CHAT_TOOL_2], "tool_choice": "required",
+              "parallel_tool_calls": False}
 
 
 # --- small raw-HTTP helpers -------------------------------------------------------------------
@@ -72,12 +77,17 @@ def _chat_chunks(base: str, **extra) -> list[dict]:
     return [json.loads(f["data"]) for f in _frames(raw) if f.get("data") != "[DONE]"]
 
 
-def _stream_reads(base: str) -> int:
-    """How many network reads the body of a chat stream took."""
-    body = {"model": "gpt-4o-mini", "messages": USER, "stream": True}
-    with httpx.stream("POST", base + "/chat/completions", json=body, headers=HEADERS,
-                      timeout=10) as reply:
-        return sum(1 for piece in reply.iter_raw() if piece)
+def _read_times(base: str, path: str) -> list[float]:
+    """When each network read of a streamed body (chat or responses) arrived, in seconds."""
+    body = {"model": "gpt-4o-mini", "stream": True,
+            **({"messages": USER} if path == "/chat/completions" else {"input": "Tell me a fact"})}
+    with httpx.stream("POST", base + path, json=body, headers=HEADERS, timeout=10) as reply:
+        return [time.monotonic() for piece in reply.iter_raw() if piece]
+
+
+def _released_at_once(times: list[float]) -> bool:
+    """Several reads, all within less than the pause a clean stream takes after its first token."""
+    return len(times) > 1 and times[-1] - times[0] < FIRST_TOKEN_PAUSE_SECONDS
 
 
 def _streamed_text(base: str, **extra) -> str:
@@ -162,6 +172,21 @@ def _responses_validation_in_stream(base: str) -> bool:
         f.get("event") == "error" for f in _frames(stream.text))
 
 
+# A phrase of accents, CJK and an emoji that the gateway echoes (split over tokens, in a stream).
+ECHO = [{"role": "user", "content": "Repeat this phrase exactly: café 東京 🎉"}]
+
+
+def _content_deltas(base: str, **extra) -> list[str]:
+    return [e["delta"]["content"] for e in _entries(_chat_chunks(base, **extra))
+            if e["delta"].get("content")]
+
+
+def _cumulative(deltas: list[str]) -> bool:
+    return len(deltas) > 2 and all(deltas[n].startswith(deltas[n - 1]) and
+                                   len(deltas[n]) > len(deltas[n - 1])
+                                   for n in range(1, len(deltas)))
+
+
 PROBES: dict[str, Probe] = {
     # chat, non-stream
     "chat-wrong-content-type":
@@ -233,7 +258,7 @@ PROBES: dict[str, Probe] = {
     "chat-n-ignored": lambda b: len(_chat(b, n=2).json()["choices"]) == 1,
     "chat-stop-ignored":
         lambda b: "4" in _message(_chat(b, messages=COUNT, stop=["4"]).json())["content"],
-    "chat-stream-buffered": lambda b: _stream_reads(b) == 1,
+    "chat-stream-buffered": lambda b: len(_read_times(b, "/chat/completions")) == 1,
     "chat-stream-text-differs":
         lambda b: _streamed_text(b) != _message(_chat(b).json())["content"],
     "chat-stream-error-text": lambda b: "\nupstream error:" in _chat(b, stream=True).text,
@@ -265,6 +290,18 @@ PROBES: dict[str, Probe] = {
         b, tools=[CHAT_TOOL])][:2] == [False, True],
     "chat-tool-followup-rejected":
         lambda b: _chat(b, messages=FOLLOW_UP, tools=[CHAT_TOOL]).status_code == 400,
+    "chat-tool-stream-auto-finish-stop": lambda b: [e["finish_reason"] for e in _entries(
+        _chat_chunks(b, tools=[CHAT_TOOL], tool_choice="auto"))][-1] == "stop",
+    "chat-tool-stream-auto-finish-function-call": lambda b: [e["finish_reason"] for e in _entries(
+        _chat_chunks(b, tools=[CHAT_TOOL], tool_choice="auto"))][-1] == "function_call",
+    "chat-tool-choice-none-ignored": lambda b: bool(_message(_chat(
+        b, tools=[CHAT_TOOL], tool_choice="none").json()).get("tool_calls")),
+    "chat-tool-choice-none-calls-dropped": lambda b: [c["finish_reason"] for c in _chat(
+        b, tools=[CHAT_TOOL], tool_choice="none").json()["choices"]] == ["tool_calls"],
+    "chat-parallel-tool-calls-ignored":
+        lambda b: {f["index"] for f in _tool_fragments(b, **SEQUENTIAL)} == {0, 1},
+    "chat-parallel-tool-calls-one-index":
+        lambda b: [f["index"] for f in _tool_fragments(b, **SEQUENTIAL) if "id" in f] == [0, 0],
     "chat-developer-role-rejected": lambda b: _chat(b, messages=[
         {"role": "developer", "content": "Be brief."}, *USER]).status_code == 400,
     "chat-content-parts-500": lambda b: _chat(b, messages=[
@@ -277,6 +314,16 @@ PROBES: dict[str, Probe] = {
     "chat-json-object-fenced": lambda b: _message(_chat(
         b, response_format={"type": "json_object"}).json())["content"].startswith("```"),
     "chat-error-200": lambda b: _chat(b, temperature=9).status_code == 200,
+    # chat, issue 10: logprobs
+    "chat-logprobs-null":
+        lambda b: _chat(b, logprobs=True).json()["choices"][0]["logprobs"] is None,
+    "chat-logprobs-stream-absent": lambda b: not any(
+        "logprobs" in e for e in _entries(_chat_chunks(b, logprobs=True))),
+    "chat-logprobs-top-extra": lambda b: {len(e["top_logprobs"]) for e in _chat(
+        b, logprobs=True, top_logprobs=2).json()["choices"][0]["logprobs"]["content"]} == {3},
+    "chat-logprobs-stream-cumulative": lambda b: max(
+        len(e["logprobs"]["content"]) for e in _entries(_chat_chunks(b, logprobs=True))
+        if e.get("logprobs")) > 1,
     # chat, issue 8: refusals of stream parameters, and a correctly reported mid-stream failure
     "chat-stream-options-refused": lambda b: _chat(
         b, stream=True, stream_options={"include_usage": True}).status_code == 400 and
@@ -284,6 +331,14 @@ PROBES: dict[str, Probe] = {
     "chat-stream-refused": lambda b: _chat(b, stream=True).status_code == 400 and
         "error" in _chat(b, stream=True).json(),
     "chat-stream-fails-midway": lambda b: any("error" in c for c in _chat_chunks(b)),
+    "chat-stream-n-same-index": lambda b: {e["index"] for e in _entries(_chat_chunks(
+        b, n=2))} == {0},
+    "chat-stream-index-grows": lambda b: [e["index"] for e in _entries(_chat_chunks(b))][:3] ==
+        [0, 1, 2],
+    "chat-stream-cumulative-deltas": lambda b: _cumulative(_content_deltas(b)),
+    "chat-stream-deltas-doubled": lambda b: (lambda d: d[0::2] == d[1::2])(_content_deltas(b)),
+    "chat-stream-splits-utf8": lambda b: "\ufffd" in _streamed_text(b, messages=ECHO),
+    "chat-stream-mojibake": lambda b: "cafÃ©" in _streamed_text(b, messages=ECHO),
     "models-entry-incomplete": lambda b: any("owned_by" not in m for m in httpx.get(
         b + "/models", headers=HEADERS).json()["data"]),
     # responses, bodies
@@ -331,6 +386,8 @@ PROBES: dict[str, Probe] = {
     "responses-stream-validation-in-stream": _responses_validation_in_stream,
     "responses-stream-not-closed": lambda b: _hangs(b, "/responses", {
         "model": "gpt-4o-mini", "input": "x", "stream": True}),
+    "responses-stream-buffered": lambda b: len(_read_times(b, "/responses")) == 1,
+    "responses-stream-held": lambda b: _released_at_once(_read_times(b, "/responses")),
     # The generated-request faults (conformance/generated.py catches them).
     "chat-500-on-wrong-type": lambda b: _chat(b, temperature="hot").status_code == 500,
     "chat-accepts-missing-model": lambda b: _post(

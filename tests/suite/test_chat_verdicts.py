@@ -22,17 +22,19 @@ from starlette.responses import JSONResponse, Response
 from conformance.checks.chat import LIMIT
 from conformance.cli import load_checks
 from conformance.gateway.behaviours import FIXED_REPLY
-from conformance.gateway.chat import CAPS_IGNORED_USAGE_CLAMPED, CAPS_IGNORED_USAGE_ZERO
+from conformance.gateway.chat import (
+    CAPS_IGNORED_USAGE_CLAMPED,
+    CAPS_IGNORED_USAGE_ZERO,
+    OPTIONAL_STREAM_CHECKS,
+    STREAM_REFUSED_TRIPS,
+)
 from tests.suite.harness import API_KEY, SuiteRun, run_suite
 from tests.suite.proxy import proxy
 
 CHAT = sorted(i for i in load_checks() if i.startswith("chat."))
 # Not observable on a healthy gateway: no stream fails mid-way.
 INCONCLUSIVE_ON_CLEAN = {"chat.stream.error-shape"}
-STREAM_CORE = [i for i in CHAT if i.startswith(("chat.stream.", "chat.chunk."))]
 STREAM_USAGE = ["chat.usage.stream-chunk", "chat.usage.prompt-tokens-consistent"]
-TOOL_STREAM = ["chat.tools.call-shape", "chat.tools.finish-reason", "chat.tools.stream-deltas",
-               "chat.tools.parallel-indices"]
 
 
 def _chat_run(base_url: str, out: Path) -> SuiteRun:
@@ -66,7 +68,8 @@ def test_declined_stream_options_change_only_the_stream_usage_checks(gateway,
                                                                      tmp_path: Path) -> None:
     """A clean 400 to any `stream_options`: plain streaming is still judged, and passes."""
     run = _chat_run(gateway.fault_base_url("chat-stream-options-refused"), tmp_path)
-    expected = {**_clean_outcomes(), **dict.fromkeys(STREAM_USAGE, "not_supported")}
+    expected = {**_clean_outcomes(), **dict.fromkeys(STREAM_USAGE, "not_supported"),
+                "chat.logprobs.stream": "inconclusive"}
     assert run.outcomes() == expected, run.document["results"]
 
 
@@ -75,11 +78,13 @@ def test_refused_streaming_fails_the_streaming_checks(gateway, tmp_path: Path) -
     run = _chat_run(gateway.fault_base_url("chat-stream-refused"), tmp_path)
     outcomes = run.outcomes()
     refused = {i: "fail" if _result(run, i)["level"] == "MUST" else "warn"
-               for i in [*STREAM_CORE, "chat.usage.not-requested"]}
+               for i in STREAM_REFUSED_TRIPS}
     # Streams that add an optional parameter cannot tell its refusal from streaming's.
-    unjudged = dict.fromkeys([*STREAM_USAGE, *TOOL_STREAM], "inconclusive")
+    unjudged = dict.fromkeys(OPTIONAL_STREAM_CHECKS, "inconclusive")
     assert outcomes == {**_clean_outcomes(), **refused, **unjudged}, run.document["results"]
     assert "not_supported" not in outcomes.values()
+    core = {i for i in CHAT if i.startswith(("chat.stream.", "chat.chunk."))}
+    assert core <= set(STREAM_REFUSED_TRIPS), "every plain-stream check fails on a refusal"
 
 
 def test_ignored_stop_fails_whatever_the_model_writes(gateway, tmp_path: Path) -> None:
@@ -97,7 +102,9 @@ def test_ignored_stop_fails_whatever_the_model_writes(gateway, tmp_path: Path) -
 def test_fixed_reply_model_gets_the_clean_verdicts(gateway, tmp_path: Path) -> None:
     """A model that ignores every instruction: stop, caps and tools are still judged."""
     run = _chat_run(gateway.behaviour_base_url(FIXED_REPLY), tmp_path)
-    assert run.outcomes() == _clean_outcomes(), run.document["results"]
+    # The fixed reply repeats no phrase: no multi-byte character is streamed to judge.
+    unechoed = {"chat.stream.utf8-text": "inconclusive"}
+    assert run.outcomes() == {**_clean_outcomes(), **unechoed}, run.document["results"]
     assert _result(run, "chat.limits.stop")["observed"]
     assert _result(run, "chat.limits.max-completion-tokens")["observed"]
 

@@ -33,6 +33,8 @@ ALLOWED = {"pass", "inconclusive"}
 INCONCLUSIVE_WITH_FIXED_REPLY = {
     "chat.stream.error-shape": "no stream of a healthy gateway fails mid-way",
     "responses.stream.failure-shape": "no stream of a healthy gateway fails mid-way",
+    "chat.stream.utf8-text": "the fixed reply does not repeat the non-ASCII phrase: no "
+    "multi-byte character is streamed",
 }
 # Faults whose checks judge what the model wrote (caps and stop sequences), caught behind the
 # fixed reply too: a verdict must not depend on model obedience in either direction.

@@ -104,6 +104,20 @@ def test_negative_cases_are_invalid_one_property_at_a_time(operation: Operation)
     assert len({c.target for c in cases}) > 4  # spread over the request, not one field
 
 
+# Seeds whose cases once sent `model: ""` (the default seed on Responses, 10 on Chat) or an
+# object of random strings (7 on Responses): a gateway recording the names it is asked for
+# would have listed them.
+@pytest.mark.parametrize(("operation", "seed"), [(RESPONSES, SEED), (CHAT, 10), (RESPONSES, 7)],
+                         ids=lambda v: getattr(v, "name", v))
+def test_no_case_names_a_model_other_than_the_configured_one(operation: Operation,
+                                                             seed: int) -> None:
+    """Issue 10 §4: a negative case breaks `model`'s type, never its value."""
+    for mode in (NEGATIVE, POSITIVE) if seed == SEED else (NEGATIVE,):
+        for body in bodies(operation, mode, seed):
+            model = body.get("model", MODEL) if isinstance(body, dict) else MODEL
+            assert model == MODEL or model is None or isinstance(model, (bool, int, float)), body
+
+
 def test_chat_negative_cases_remove_each_required_property_first() -> None:
     cases = draw(CHAT, NEGATIVE)
     assert [c.mutation for c in cases[:2]] == ["required `model` removed",

@@ -68,14 +68,9 @@ def reported_completion_tokens(body: Any) -> int | None:
 
 
 def answer_length(body: Any, encoding: str | None) -> int | None:
-    """Tokens of a completion's first answer: the larger of the reported `completion_tokens` and
-    its content counted with the run's encoding, when known (None: neither is). A gateway
-    that under-reports usage never makes an answer look shorter than its text."""
+    """Tokens of a completion's first answer (`tokens.answer_length`)."""
     content = member(message_of(first_choice(body)), "content")
-    counted = tokens.count_text(content, encoding) if encoding and isinstance(content, str) \
-        else None
-    known = [n for n in (reported_completion_tokens(body), counted) if n is not None]
-    return max(known) if known else None
+    return tokens.answer_length(reported_completion_tokens(body), content, encoding)
 
 
 def delta_of(choice: Any) -> dict[str, Any] | None:

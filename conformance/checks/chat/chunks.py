@@ -6,15 +6,28 @@ from collections import defaultdict
 from collections.abc import Hashable
 from typing import Any
 
-from conformance import schemas
-from conformance.check import Level, Problems, check, expect, inconclusive, observe
-from conformance.checks.chat import DOC, OP
-from conformance.checks.chat.midstream import judged_chunks, parts_of, require_intact
-from conformance.preconditions import require_stream
+from conformance import plan, schemas
+from conformance.check import Level, Problems, check, expect, inconclusive, observe, record
+from conformance.checks.chat import DOC, OP, PATH, chat_body, choices_of, read_chat_stream
+from conformance.checks.chat.midstream import (
+    intact,
+    judged_chunks,
+    parts_of,
+    requested_n,
+    require_intact,
+)
+from conformance.http import Exchange, Request, post
+from conformance.preconditions import (
+    error_message,
+    harness_status,
+    require_response,
+    require_stream,
+)
 from conformance.shapes import describe, hashable, member, ordered
 from conformance.streams import ChatStream
 
 SCHEMA = "CreateChatCompletionStreamResponse"
+Choice = tuple[int, Hashable, dict]  # (chunk number, index, choice object)
 SPEC = schemas.pointer(DOC, SCHEMA)
 SOURCE = "OpenAI API reference, chat streaming (the chat completion chunk object)"
 
@@ -63,7 +76,7 @@ def test_stable_identity(chat_stream: ChatStream) -> None:
     problems.raise_if_any("chunk identity changes mid-stream", expected="one id/created/model")
 
 
-def _choices(chunks: list[dict], problems: Problems) -> list[tuple[int, Hashable, dict]]:
+def _choices(chunks: list[dict], problems: Problems) -> list[Choice]:
     """(chunk number, index, choice) of every choice object; any other shape is a problem."""
     found = []
     for number, chunk in enumerate(chunks):
@@ -90,9 +103,27 @@ def test_first_role(chat_stream: ChatStream) -> None:
         inconclusive("a chunk's data is not JSON, so which delta came first cannot be told "
                      "(chat.stream.data-json fails the stream)")
     problems = Problems()
+    choices = _within_n(_choices(chunks, problems), requested_n(chat_stream))
+    problems.items += _role_problems(choices)
+    problems.raise_if_any("role is not sent exactly once, on the first delta")
+
+
+def _within_n(choices: list[Choice], n: int) -> list[Choice]:
+    """The choices but those whose integer index is beyond the n asked for: a choice that was
+    never asked for is chat.chunk.choice-index's verdict, not a choice to judge."""
+    return [found for found in choices if not _beyond(found[2].get("index"), n)]
+
+
+def _beyond(index: Any, n: int) -> bool:
+    return isinstance(index, int) and not isinstance(index, bool) and not 0 <= index < n
+
+
+def _role_problems(choices: list[Choice]) -> list[str]:
+    """Each choice whose role is not sent exactly once, on its first delta."""
     deltas: dict[Hashable, list[Any]] = defaultdict(list)
-    for _, index, choice in _choices(chunks, problems):
+    for _, index, choice in choices:
         deltas[index].append(choice.get("delta"))
+    problems = Problems()
     for index in ordered(deltas):
         first, *later = deltas[index]
         problems.expect(member(first, "role") == "assistant",
@@ -100,7 +131,7 @@ def test_first_role(chat_stream: ChatStream) -> None:
                         "'assistant'")
         repeated = sum(1 for d in later if member(d, "role") is not None)
         problems.expect(not repeated, f"choice {index}: role repeated on {repeated} later deltas")
-    problems.raise_if_any("role is not sent exactly once, on the first delta")
+    return problems.items
 
 
 @check("chat.chunk.finish-reason-once", level=Level.MUST, feature="streaming", operation=OP,
@@ -111,12 +142,19 @@ def test_finish_reason_once(chat_stream: ChatStream) -> None:
     require_intact(chat_stream, "the finish_reason of each choice")
     chunks = _chunks(chat_stream)
     problems = Problems()
+    problems.items += _finish_problems(_choices(chunks, problems))
+    problems.raise_if_any("finish_reason is not sent exactly once, at the end of each choice")
+
+
+def _finish_problems(choices: list[Choice]) -> list[str]:
+    """Each choice whose finish_reason is not sent exactly once, on its last chunk."""
     reasons: dict[Hashable, list[tuple[int, object]]] = defaultdict(list)
     last_seen: dict[Hashable, int] = {}
-    for number, index, choice in _choices(chunks, problems):
+    for number, index, choice in choices:
         last_seen[index] = number
         if choice.get("finish_reason") is not None:
             reasons[index].append((number, choice["finish_reason"]))
+    problems = Problems()
     for index in ordered(last_seen):
         found, last = reasons.get(index, []), last_seen[index]
         problems.expect(len(found) == 1,
@@ -124,4 +162,96 @@ def test_finish_reason_once(chat_stream: ChatStream) -> None:
         problems.expect(not found or found[-1][0] == last,
                         f"choice {index}: finish_reason on chunk {found[-1][0] if found else '-'}"
                         f" but the choice continues until chunk {last}")
-    problems.raise_if_any("finish_reason is not sent exactly once, at the end of each choice")
+    return problems.items
+
+
+# --- choice indices: one stream per choice asked for ------------------------------------------
+
+
+@plan.exchange(read=read_chat_stream)
+def chat_two_choices_stream(model: str) -> Request:
+    """`chat_two_choices`, streamed: the two choices come interleaved in one stream."""
+    return post(PATH, chat_body(model, n=2, max_completion_tokens=16, stream=True))
+
+
+# A client assembles each choice by its index: an index never asked for opens a choice of its
+# own, and two choices on one index merge into one garbled answer with two roles and two ends.
+# The n = 2 stream's roles and finish_reasons are judged only where the one-choice stream gets
+# them right (otherwise they are chat.chunk.first-role's and finish-reason-once's verdicts), and
+# whether both choices come only where the non-streamed n = 2 answer has both (a gateway that
+# ignores n is chat.limits.n's verdict).
+@check("chat.chunk.choice-index", level=Level.MUST, feature="streaming", operation=OP,
+       observes="the choice indices of a stream (and of an n = 2 stream, when n is served)",
+       spec=f"{SPEC}/properties/choices", source=SOURCE + "; `n` in chat/create")
+def test_choice_index(chat_stream: ChatStream, chat_two_choices_stream: ChatStream,
+                      chat_two_choices: Exchange) -> None:
+    """Every streamed `choices[].index` MUST be one of the `n` choices asked for (only 0 without `n`), and with `n: 2` each index MUST get its own role delta and finish_reason."""
+    problems = Problems()
+    problems.items += _indices_beyond_n(chat_stream, "stream")
+    two = _served(chat_two_choices_stream)
+    if two is not None:
+        problems.items += _indices_beyond_n(two, "n = 2 stream")
+        problems.items += [f"n = 2 stream: {p}"
+                           for p in _per_choice_problems(chat_stream, two, chat_two_choices)]
+    problems.raise_if_any("streamed choices are not indexed by the choice they belong to",
+                          expected="indices 0 .. n-1, each with one role delta and one "
+                          "finish_reason")
+
+
+def _indices_beyond_n(stream: ChatStream, name: str) -> list[str]:
+    """The integer indices of `stream` beyond the n it asked for, as one problem (an index that
+    is no integer is chat.chunk.schema's verdict)."""
+    n = requested_n(stream)
+    choices = _choices(_chunks(stream), Problems())  # malformed choices: chat.chunk.schema's
+    observe("streamed choice indices", len(choices))
+    beyond = [(number, choice["index"]) for number, _, choice in choices
+              if _beyond(choice.get("index"), n)]
+    if not beyond:
+        return []
+    return [f"{name}: {len(beyond)} chunk(s) carry a choice index beyond the n = {n} asked for "
+            f"(chunk, index): {beyond[:8]}"]
+
+
+def _served(stream: ChatStream) -> ChatStream | None:
+    """The n = 2 stream, or None when the gateway declined it with a 4xx (n is optional: the
+    refusal is chat.limits.n's to judge); anything but a 200 or a 4xx fails."""
+    exchange = stream.exchange
+    require_response(exchange)
+    if exchange.status is not None and 400 <= exchange.status < 500:
+        harness_status(exchange)
+        record(n_two_stream=f"declined with HTTP {exchange.status} ({error_message(exchange)}): "
+               "only the one-choice stream is judged")
+        return None
+    require_stream(exchange)
+    return stream
+
+
+def _per_choice_problems(one: ChatStream, two: ChatStream, plain_two: Exchange) -> list[str]:
+    """Both choices present, each with one role delta and one finish_reason, where the n = 2
+    stream ran its course and the rule is not already broken in the one-choice stream."""
+    if not (intact(one) and intact(two)):
+        record(n_two_choices="a stream did not run its course intact (the chat.stream and "
+               "chat.chunk checks judge why), so the n = 2 choices are not judged one by one")
+        return []
+    observe("n = 2 streams judged choice by choice")
+    choices = _choices(judged_chunks(two), Problems())
+    found = _missing_choices(choices, plain_two)
+    single = _choices(judged_chunks(one), Problems())
+    for rule, problems_of in (("role", _role_problems), ("finish_reason", _finish_problems)):
+        if problems_of(single):
+            record(**{f"n_two_{rule}": "not judged: the one-choice stream already breaks it"})
+        else:
+            found += problems_of(choices)
+    return found
+
+
+def _missing_choices(choices: list[Choice], plain_two: Exchange) -> list[str]:
+    """The choices the non-streamed n = 2 answer has and the stream never carries."""
+    answered = len(choices_of(plain_two.json_or_none())) if plain_two.status == 200 else 0
+    if answered != 2:
+        record(n_two_presence=f"the non-streamed n = 2 answer has {answered} choice(s) "
+               "(chat.limits.n's verdict), so both are not required in the stream")
+        return []
+    streamed = {index for _, index, _ in choices}
+    return [f"choice {index} never comes, although the non-streamed n = 2 answer has it"
+            for index in (0, 1) if index not in streamed]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import plan, refusals, schemas
-from conformance.check import Level, Problems, check, observe, require_observed
+from conformance.check import Level, Problems, check, observe, record, require_observed
 from conformance.checks.chat import DOC, OP, PATH, chat_body
 from conformance.config import Config
 from conformance.http import Exchange, Request, post
@@ -129,6 +129,7 @@ def test_auth(chat_without_valid_key: dict[str, Exchange] | None) -> None:
 def test_unknown_model(chat_unknown_model: Exchange) -> None:
     """A model the gateway does not serve MUST get HTTP 404 (400 with code `model_not_found` is tolerated as a SHOULD deviation)."""
     exchange = chat_unknown_model
+    record(model_sent=refusals.UNKNOWN_MODEL, why=refusals.UNKNOWN_MODEL_WHY)
     require_response(exchange)
     observe("an answer for an unknown model")
     refusals.judge_unknown_model(exchange, DOC)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.check import inconclusive
-from conformance.preconditions import require_stream
+from conformance.preconditions import refusal, require_stream
+from conformance.shapes import member
 from conformance.sse import SSEEvent
 from conformance.streams import DONE, ChatStream, event_json
 
@@ -78,7 +79,8 @@ def require_streaming_served(plain: ChatStream, what: str) -> None:
     """
     if plain.exchange.ok and plain.exchange.status != 200:
         inconclusive(f"streaming itself was refused (HTTP {plain.exchange.status} to the plain "
-                     f"stream, judged by the chat.stream checks), so {what} cannot be judged")
+                     f"stream, judged by the chat.stream checks), so {what} cannot be judged",
+                     root_cause=refusal(plain.exchange))
 
 
 def require_intact(stream: ChatStream, what: str) -> StreamParts:
@@ -97,6 +99,11 @@ def require_intact(stream: ChatStream, what: str) -> StreamParts:
     if _unindexed(parts):
         inconclusive(f"{_unindexed(parts)} streamed choice(s) carry no integer `index`, so "
                      f"{what} cannot be assembled (chat.chunk.schema fails the stream)")
+    beyond = _beyond_n(parts, requested_n(stream))
+    if beyond:
+        inconclusive(f"{beyond} streamed choice(s) carry an index beyond the n = "
+                     f"{requested_n(stream)} requested, so {what} cannot be assembled "
+                     "(chat.chunk.choice-index fails the stream)")
     return parts
 
 
@@ -105,13 +112,27 @@ def intact(stream: ChatStream) -> bool:
     if not stream.exchange.ok or stream.exchange.status != 200:
         return False
     parts = parts_of(stream)
-    return parts.failure is None and not parts.invalid and not _unindexed(parts)
+    return parts.failure is None and not parts.invalid and not _unindexed(parts) and \
+        not _beyond_n(parts, requested_n(stream))
+
+
+def requested_n(stream: ChatStream) -> int:
+    """The `n` the stream's request asked for (1: absent, or not a positive integer)."""
+    n = member(stream.exchange.request_json(), "n")
+    return n if _is_index(n) and n > 0 else 1
 
 
 def _unindexed(parts: StreamParts) -> int:
     """Choice entries without an integer `index`: a client cannot tell whose delta they are."""
     return sum(1 for _, chunk in parts.chunks for entry in _entries(chunk)
                if isinstance(entry, dict) and not _is_index(entry.get("index")))
+
+
+def _beyond_n(parts: StreamParts, n: int) -> int:
+    """Choice entries whose integer `index` is not one of the n choices asked for."""
+    return sum(1 for _, chunk in parts.chunks for entry in _entries(chunk)
+               if isinstance(entry, dict) and _is_index(entry.get("index"))
+               and not 0 <= entry["index"] < n)
 
 
 def _is_index(value: Any) -> bool:

@@ -66,4 +66,6 @@ def _named(exc: Exception, what: str) -> Exception:
     """The exception again, its message saying which part it concerns."""
     if isinstance(exc, HarnessError):
         return HarnessError(f"{what}: {exc}", cause=exc.cause)
+    if isinstance(exc, Inconclusive):  # its root cause still groups it in the report
+        return Inconclusive(f"{what}: {exc}", exc.root_cause)
     return type(exc)(f"{what}: {exc}")

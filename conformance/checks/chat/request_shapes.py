@@ -7,10 +7,11 @@ chat.tools.follow-up, the system role by every check that reads the shared compl
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from conformance import plan, schemas
-from conformance.check import Level, check, expect, fail, observe, warn
+from conformance.check import Cause, Level, check, fail, observe, warn
 from conformance.checks.chat import (
     DOC,
     LIMIT,
@@ -22,7 +23,7 @@ from conformance.checks.chat import (
     user_message,
 )
 from conformance.http import Exchange, Request, post
-from conformance.preconditions import error_message, require_response
+from conformance.preconditions import error_message, require_response, running_endpoint
 
 REQUEST = schemas.pointer(DOC, "CreateChatCompletionRequest")
 MESSAGE = schemas.pointer(DOC, "ChatCompletionRequestMessage")
@@ -74,8 +75,10 @@ def unknown_field_request(model: str) -> Request:
 
 
 def _accepted(exchange: Exchange, shape: str, plain: Exchange) -> None:
-    """HTTP 200 with a valid chat.completion, or a failure that names the shape (a schema
-    problem the plain completion shares is chat.response.schema's, not this shape's)."""
+    """HTTP 200 with a valid chat.completion, or a failure titled by what is wrong with the
+    answer (a schema problem the plain completion shares is chat.response.schema's, not this
+    shape's). The shape was accepted then: the answer's defect is the root cause, the same
+    for every shape whose answer has it."""
     require_response(exchange)
     observe(ANSWER)
     if exchange.status != 200:
@@ -84,8 +87,22 @@ def _accepted(exchange: Exchange, shape: str, plain: Exchange) -> None:
     body = exchange.json_or_none()
     problems = new_schema_problems(body, plain) if isinstance(body, dict) \
         else [f"the body is not a JSON object: {exchange.body[:200]!r}"]
-    expect(not problems, f"the answer to {shape} is not a valid chat.completion",
-           expected=f"valid {schemas.pointer(DOC, RESPONSE_SCHEMA)}", actual=problems)
+    if problems:
+        first = _titled(problems[0])
+        more = f" (and {len(problems) - 1} more schema problem(s))" if len(problems) > 1 else ""
+        fail(f"{first}, in the answer to {shape}{more}",
+             expected=f"valid {schemas.pointer(DOC, RESPONSE_SCHEMA)}", actual=problems,
+             root_cause=Cause(f"{running_endpoint()} answers with {first}", exchange.id))
+
+
+def _titled(problem: str) -> str:
+    """A schema problem as a failure's title: `choices[0].message.tool_calls is null, not an
+    array` rather than the validator's `...: None is not of type 'array'`."""
+    where, _, what = problem.partition(": ")
+    kind = re.fullmatch(r"None is not of type '(\w+)'", what)
+    if kind is None:
+        return problem
+    return f"{where} is null, not {'an' if kind[1][0] in 'aeiou' else 'a'} {kind[1]}"
 
 
 @check("chat.request.developer-role", level=Level.MUST, operation=OP, spec=MESSAGE,

@@ -1,10 +1,12 @@
 """Chat Completions: function calling, non-streamed and streamed, and the tool-result round trip.
 
-The requests force the behaviour (a named `tool_choice`, or `required` with a prompt that needs
+Most requests force the behaviour (a named `tool_choice`, or `required` with a prompt that needs
 both tools): the server enforces a forced choice, so any model answers with tool calls and a
-turn without one fails. The checks judge structure, never the values a model picks; only how
-many calls a `required` turn makes is the model's choice (one call leaves the parallel indices
-unjudged: inconclusive).
+turn without one fails. The server enforces `tool_choice: "none"` (no call) and
+`parallel_tool_calls: false` (at most one) too. The checks judge structure, never the values a
+model picks; what is left to the model is not judged: how many calls a `required` turn makes
+(one call leaves the parallel indices unjudged: inconclusive), and whether an `auto` turn calls
+at all (a text answer leaves its finish_reason unjudged).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from conformance.checks.chat import (
     delta_of,
     first_message,
     new_schema_problems,
+    not_a_message,
     read_chat_stream,
+    require_choices,
     stream_finish_reason,
     user_message,
 )
@@ -90,6 +94,8 @@ FORCED = "get_weather"
 NAMED_PROMPT = "What is the weather in Paris right now? Use celsius."
 PARALLEL_PROMPT = ("What is the weather in Paris (in celsius), and what is the local time in "
                    "Tokyo (time zone Asia/Tokyo)? Call both tools.")
+# The prompt of the turns that leave the call to `tool_choice` ("auto", "none"): it asks for one.
+ASK_TOOL_PROMPT = f"{NAMED_PROMPT} Use the {FORCED} tool."
 TOOL_RESULT = '{"city": "Paris", "unit": "celsius", "temperature": 21, "sky": "sunny"}'
 
 
@@ -111,6 +117,30 @@ def parallel_tool_stream(model: str) -> Request:
     return post(PATH, chat_body(
         model, messages=[user_message(PARALLEL_PROMPT)], tools=TOOLS, tool_choice="required",
         stream=True, max_completion_tokens=TOOL_MAX_TOKENS))
+
+
+@plan.exchange(read=read_chat_stream)
+def auto_tool_stream(model: str) -> Request:
+    """`tool_choice: "auto"`, streamed, with a prompt that asks for the weather tool."""
+    return post(PATH, chat_body(
+        model, messages=[user_message(ASK_TOOL_PROMPT)], tools=TOOLS, tool_choice="auto",
+        stream=True, max_completion_tokens=TOOL_MAX_TOKENS))
+
+
+@plan.exchange
+def tool_choice_none(model: str) -> Request:
+    """`tool_choice: "none"` with the tools declared and a prompt that asks for one."""
+    return post(PATH, chat_body(
+        model, messages=[user_message(ASK_TOOL_PROMPT)], tools=TOOLS, tool_choice="none"))
+
+
+@plan.exchange(read=read_chat_stream)
+def sequential_tool_stream(model: str) -> Request:
+    """`parallel_tool_calls: false` with `tool_choice: "required"`, streamed, and the prompt
+    that needs both tools."""
+    return post(PATH, chat_body(
+        model, messages=[user_message(PARALLEL_PROMPT)], tools=TOOLS, tool_choice="required",
+        parallel_tool_calls=False, stream=True, max_completion_tokens=TOOL_MAX_TOKENS))
 
 
 @plan.exchange
@@ -222,14 +252,31 @@ def _accumulate(stream: ChatStream) -> dict[Any, StreamedCall]:
     return calls
 
 
-def _streamed_calls(stream: ChatStream, named: Exchange,
-                    plain: ChatStream) -> dict[Any, StreamedCall]:
-    """The calls of the `required` stream (the server enforces at least one)."""
+def _stream_calls(stream: ChatStream, named: Exchange,
+                  plain: ChatStream) -> dict[Any, StreamedCall]:
+    """The calls of a tool stream that ran its course (none: it answered in text)."""
     _stream_accepted(stream, named, plain)
     require_intact(stream, "its tool calls")
-    calls = _accumulate(stream)
+    return _accumulate(stream)
+
+
+def _streamed_calls(stream: ChatStream, named: Exchange,
+                    plain: ChatStream) -> dict[Any, StreamedCall]:
+    """The calls of a `required` stream (the server enforces at least one)."""
+    calls = _stream_calls(stream, named, plain)
     expect(calls, 'tool_choice "required" produced no streamed tool call',
            expected="delta.tool_calls fragments", actual=stream.exchange.body[:500])
+    return calls
+
+
+def _auto_calls(stream: ChatStream, named: Exchange,
+                plain: ChatStream) -> dict[Any, StreamedCall]:
+    """The calls of the `auto` stream; whether to call is the model's choice there, so a text
+    answer is recorded as not judged, never a failure."""
+    calls = _stream_calls(stream, named, plain)
+    if not calls:
+        record(auto_streamed='the model answered in text (its choice under tool_choice "auto"): '
+               "not judged")
     return calls
 
 
@@ -320,11 +367,12 @@ def _argument_problems(arguments: Any, parameters: dict[str, Any] | None) -> lis
 
 
 @check("chat.tools.finish-reason", level=Level.MUST, feature=FEATURE, operation=OP,
-       observes="turns forced to end in tool calls", spec=schemas.pointer(DOC, "FinishReason"),
+       observes="turns that ended in tool calls (forced, or chosen under auto)",
+       spec=schemas.pointer(DOC, "FinishReason"),
        source=SOURCE + "; OpenAI ends a turn forced to a named function with 'stop'")
 def test_finish_reason(named_tool_call: Exchange, parallel_tool_stream: ChatStream,
-                       chat_stream: ChatStream) -> None:
-    """A turn that ends in tool calls MUST say `finish_reason: "tool_calls"` (`auto`, `required`); with a named function, `"stop"` is also allowed."""
+                       auto_tool_stream: ChatStream, chat_stream: ChatStream) -> None:
+    """A turn that ends in tool calls MUST say `finish_reason: "tool_calls"` (`auto`, `required`, streamed or not); with a named function, `"stop"` is also allowed."""
     parts = Parts()  # the named turn is judged even when the stream cannot be
     problems = parts.problems
     if parts.judge("named function", lambda: _named_calls(named_tool_call)) is not None:
@@ -340,6 +388,13 @@ def test_finish_reason(named_tool_call: Exchange, parallel_tool_stream: ChatStre
         record(required_streamed=streamed)
         problems.expect(streamed == "tool_calls", f'tool_choice "required" (streamed): '
                         f"finish_reason is {streamed!r}, expected 'tool_calls'")
+    if parts.judge("auto, streamed", lambda: _auto_calls(
+            auto_tool_stream, named_tool_call, chat_stream)):
+        observe("turns that ended in tool calls")
+        auto = stream_finish_reason(auto_tool_stream)
+        record(auto_streamed=auto)
+        problems.expect(auto == "tool_calls", f'tool_choice "auto" (streamed, with tool '
+                        f"calls): finish_reason is {auto!r}, expected 'tool_calls'")
     parts.finish("finish_reason does not say the turn ended in tool calls")
 
 
@@ -355,6 +410,27 @@ def test_message_content(named_tool_call: Exchange) -> None:
            "the tool-call message's content is missing or not a string/null",
            expected="content: null (or a string)",
            actual={k: message.get(k) for k in ("content",) if k in message} or message)
+
+
+@check("chat.tools.choice-none", level=Level.MUST, feature=FEATURE, operation=OP,
+       observes='the answer to tool_choice "none"',
+       spec=schemas.pointer(DOC, "ChatCompletionToolChoiceOption"), source=SOURCE)
+def test_choice_none(tool_choice_none: Exchange, named_tool_call: Exchange) -> None:
+    """With `tool_choice: "none"` the answer MUST NOT call a tool (no `tool_calls`, no `finish_reason: "tool_calls"`), whatever the prompt asks; a text answer or empty content is fine."""
+    body = _answered_with_tools(tool_choice_none, named_tool_call,
+                                'the request with tool_choice "none"')
+    choice = require_choices(body)[0]
+    problem = not_a_message(0, choice)
+    if problem:
+        fail(problem, expected="choices[0].message", actual=choice)
+    observe('an answer to tool_choice "none"')
+    calls = choice["message"].get("tool_calls")
+    problems = Problems()
+    problems.expect(not calls, f"the message carries tool_calls: {json.dumps(calls)[:300]}")
+    problems.expect(choice.get("finish_reason") != "tool_calls",
+                    "finish_reason is 'tool_calls': the turn claims to end in tool calls")
+    problems.raise_if_any('tool_choice "none" was not honoured', expected="a message without "
+                          "tool_calls, finish_reason 'stop' (or 'length')")
 
 
 @check("chat.tools.stream-deltas", level=Level.MUST, feature=FEATURE, operation=OP,
@@ -423,21 +499,49 @@ def test_parallel_indices(parallel_tool_stream: ChatStream, named_tool_call: Exc
     problems.raise_if_any("parallel tool calls do not have distinct indices")
 
 
+@check("chat.tools.parallel-disabled", level=Level.MUST, feature=FEATURE, operation=OP,
+       observes="streamed tool calls made with parallel_tool_calls: false",
+       spec=f"{schemas.pointer(DOC, 'CreateChatCompletionRequest')}/properties/"
+       "parallel_tool_calls", source=SOURCE + "; `parallel_tool_calls`; OpenAI's reasoning "
+       "models decline the parameter with a 400 (openapi/SOURCES.md §7)")
+def test_parallel_disabled(sequential_tool_stream: ChatStream, parallel_tool_stream: ChatStream,
+                           named_tool_call: Exchange, chat_stream: ChatStream) -> None:
+    """With `parallel_tool_calls: false` a turn MUST make at most one tool call, even when the prompt needs two tools."""
+    exchange = sequential_tool_stream.exchange
+    if parallel_tool_stream.exchange.status == 200 and exchange.status != 200:
+        # Streamed tools are served: this refusal is about the parameter, which a gateway may
+        # decline cleanly (not_supported), as OpenAI's own reasoning models do.
+        require_success(exchange)
+    calls = _streamed_calls(sequential_tool_stream, named_tool_call, chat_stream)
+    # A call is an index, or each distinct id on one (calls squeezed onto one index count).
+    count = observe("tool calls", sum(max(len(call.ids), 1) for call in calls.values()))
+    record(calls=count, indices=list(calls))
+    expect(count <= 1, f"{count} tool calls in one turn although parallel_tool_calls is false",
+           expected="at most one tool call",
+           actual=[{"index": index, "ids": call.ids} for index, call in calls.items()])
+
+
 @check("chat.tools.follow-up", level=Level.MUST, feature=FEATURE, operation=OP,
        observes="the answer to a tool result",
        spec=schemas.pointer(DOC, "ChatCompletionRequestAssistantMessage"), source=SOURCE)
 def test_follow_up(named_tool_call: Exchange, tool_follow_up: Exchange,
                    chat_completion: Exchange) -> None:
     """A request that carries the assistant's `tool_calls` message (with `content: null`) and the matching `tool` result MUST be accepted and answered with a valid completion."""
-    require_success(named_tool_call)  # a gateway without tools: not_supported
-    require_response(tool_follow_up)
-    if tool_follow_up.status != 200:  # with tools offered, refusing the round trip is a failure
-        fail(f"the conversation continued with the assistant's tool call (content: null) and "
-             f"its tool result was refused: HTTP {tool_follow_up.status}: "
-             f"{error_message(tool_follow_up)}", expected=200,
-             actual=f"{tool_follow_up.status}: {tool_follow_up.body[:300]}")
-    body = require_object(tool_follow_up)
+    body = _answered_with_tools(tool_follow_up, named_tool_call, "the conversation continued "
+                                "with the assistant's tool call (content: null) and its result")
     observe("an answer to a tool result")
     problems = new_schema_problems(body, chat_completion)  # shared ones: chat.response.schema
     expect(not problems, "the answer to the tool result is not a valid chat.completion",
            expected=f"valid {schemas.pointer(DOC, RESPONSE_SCHEMA)}", actual=problems)
+
+
+def _answered_with_tools(exchange: Exchange, named: Exchange, what: str) -> dict[str, Any]:
+    """The answer to a tool request. Tools are served when the named call got 200, so refusing
+    `what` then is a failure, not 'tools not supported'."""
+    require_success(named)  # a gateway without tools: not_supported
+    require_response(exchange)
+    if exchange.status != 200:
+        fail(f"tools are served, yet {what} was refused: HTTP {exchange.status}: "
+             f"{error_message(exchange)}", expected=200,
+             actual=f"{exchange.status}: {exchange.body[:300]}")
+    return require_object(exchange)

@@ -54,7 +54,7 @@ def _plain_usage(body: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _streamed_usage(stream: ChatStream) -> dict[str, Any] | None:
+def streamed_usage(stream: ChatStream) -> dict[str, Any] | None:
     """The usage of an intact include_usage stream's last chunk that carries one (None: no
     chunk does, or the stream was refused, cut or broken: chat.usage.stream-chunk's verdict)."""
     if not intact(stream):
@@ -70,7 +70,7 @@ def test_total(chat_completion: Exchange, chat_usage_stream: ChatStream) -> None
     """`total_tokens` MUST equal `prompt_tokens + completion_tokens`, and details stay within them."""
     body = require_object(chat_completion)
     found = {"non-stream": _plain_usage(body)}
-    streamed = _streamed_usage(chat_usage_stream)
+    streamed = streamed_usage(chat_usage_stream)
     if streamed is not None:
         found["stream usage chunk"] = streamed
         observe("streamed usage objects")
@@ -109,7 +109,7 @@ def test_stream_chunk(chat_usage_stream: ChatStream, chat_stream: ChatStream) ->
 def test_details(chat_completion: Exchange, chat_usage_stream: ChatStream) -> None:
     """`usage` SHOULD carry the `prompt_tokens_details` and `completion_tokens_details` objects (cached and reasoning tokens), streamed and not."""
     judged = {"non-stream usage": _plain_usage(require_object(chat_completion))}
-    streamed = _streamed_usage(chat_usage_stream)  # its absence is chat.usage.stream-chunk's
+    streamed = streamed_usage(chat_usage_stream)  # its absence is chat.usage.stream-chunk's
     if streamed is not None:
         judged["stream usage chunk"] = streamed
         observe("streamed usage objects")
@@ -177,7 +177,7 @@ def test_prompt_tokens_consistent(chat_completion: Exchange, chat_usage_stream: 
     body = require_object(chat_completion)
     plain_usage = body.get("usage")
     plain = plain_usage.get("prompt_tokens") if isinstance(plain_usage, dict) else None
-    streamed = (_streamed_usage(chat_usage_stream) or {}).get("prompt_tokens")
+    streamed = (streamed_usage(chat_usage_stream) or {}).get("prompt_tokens")
     if plain is None or streamed is None:
         inconclusive("a usage report is missing (judged by chat.usage.present and "
                      "chat.usage.stream-chunk), so there is nothing to compare")

@@ -20,7 +20,12 @@ from conformance.event_order import (
     validate_event_order,
 )
 from conformance.http import Exchange
-from conformance.preconditions import harness_status, require_response
+from conformance.preconditions import (
+    harness_status,
+    ignored_stream,
+    refusal,
+    require_response,
+)
 from conformance.sampling import deterministic
 from conformance.shapes import array_member, describe, member, objects
 from conformance.streams import ResponsesStream
@@ -32,6 +37,8 @@ OP_GET = "getResponse"
 QUESTION = "In one short sentence, what is an API gateway?"
 # Room for a short answer (and a reasoning model's summary) without being cut.
 MAX_OUTPUT_TOKENS = 96
+# The effort the suite asks a reasoning model for: the lowest every reasoning model accepts.
+REASONING_EFFORT = "low"
 # The documented minimum of max_output_tokens. The cut request asks QUESTION again, so the
 # plain answer (same input, MAX_OUTPUT_TOKENS) tells whether this cap must cut it.
 CUT_OUTPUT_TOKENS = 16
@@ -274,11 +281,12 @@ def require_stream_answer(stream: ResponsesStream) -> None:
             harness_status(exchange)
             fail(f"the streamed request (`stream: true`) got HTTP {exchange.status}: streaming "
                  "is core, so a refusal is a failure, not 'not supported'",
-                 expected=200, actual=f"{exchange.status}: {exchange.body[:500]}")
+                 expected=200, actual=f"{exchange.status}: {exchange.body[:500]}",
+                 root_cause=refusal(exchange))
     if not exchange.is_sse:  # responses.stream.content-type fails it; no event can be read
         inconclusive(f"the stream was sent as {exchange.media_type or 'no Content-Type'!r}, "
                      "not text/event-stream, so no event could be read (see "
-                     "responses.stream.content-type)")
+                     "responses.stream.content-type)", root_cause=ignored_stream(exchange))
 
 
 def require_core_streams(judged: JudgedStreams) -> JudgedStreams:
@@ -315,9 +323,11 @@ def stream_terminal(stream: ResponsesStream, plain: ResponsesStream) -> dict[str
         record(stream_not_judged=f"the stream got HTTP {exchange.status} "
                f"({exchange.media_type or 'no Content-Type'}): see responses.stream.*")
         return None
-    if stream.terminal_response is None:
-        record(stream_not_judged="the stream has no terminal event (see "
-               "responses.stream.single-terminal)")
+    if not stream_answered(stream) or stream.terminal_response is None:
+        # A failed stream delivered no answer, and its response need not carry usage.
+        record(stream_not_judged="the stream has no terminal response, or it failed (see "
+               "responses.stream.single-terminal and responses.stream.failure-shape)")
+        return None
     return stream.terminal_response
 
 

@@ -2,8 +2,9 @@
 
 One exchange, many checks: each `@exchange` is sent once per run (conformance.plan). The
 event-order checks all read the same judged streams: the plain answer, the forced function call,
-the answer cut by `max_output_tokens` and, when the gateway offers it, the hosted-tool answer.
-A reasoning model's plain answer carries its reasoning items, so they are judged there too.
+the answer cut by `max_output_tokens` and, when the gateway offers them, the hosted-tool answer
+and a reasoning answer with its summary streamed (tests/gateway/test_reachability.py maps each
+rule of the engine to the streams that can break it).
 
 Fixtures only record: a session fixture that raised would hand the same verdict to every check
 that uses it, whatever that check's feature, so each check applies its own preconditions.
@@ -19,6 +20,7 @@ from conformance import plan
 from conformance.checks.responses import (
     CUT_OUTPUT_TOKENS,
     PATH,
+    REASONING_EFFORT,
     JudgedStreams,
     function_call_body,
     judge,
@@ -89,22 +91,33 @@ def responses_hosted_stream(model: str) -> Request:
     return post(PATH, hosted_tool_body(model, stream=True))
 
 
+@plan.exchange(read=decode_responses_stream)
+def responses_reasoning_stream(model: str) -> Request:
+    """Reasoning with its summary streamed: the only request whose stream holds reasoning
+    summary parts (a model that does not reason refuses it, as OpenAI does)."""
+    return post(PATH, responses_body(model, stream=True, reasoning={
+        "effort": REASONING_EFFORT, "summary": "auto"}))
+
+
 @pytest.fixture(scope="session")
 def judged_streams(
     responses_text_stream: ResponsesStream,
     responses_function_stream: ResponsesStream,
     responses_cut_stream: ResponsesStream,
     responses_hosted_stream: ResponsesStream,
+    responses_reasoning_stream: ResponsesStream,
 ) -> JudgedStreams:
     """The engine's verdict on every readable recorded stream.
 
     The plain stream is required by each check that judges these (`require_core_streams`);
     the others join when the gateway answered them with a readable stream (a refused tool,
-    cut answer or hosted tool is judged by the tools and incomplete checks, not here).
+    cut answer or hosted tool is judged by the tools and incomplete checks, a refused
+    reasoning request by responses.reasoning.effort on the same request unstreamed).
     """
     streams = {"text": responses_text_stream,
                "function call": responses_function_stream,
                "max_output_tokens cut": responses_cut_stream,
-               "hosted tool": responses_hosted_stream}
+               "hosted tool": responses_hosted_stream,
+               "reasoning summary": responses_reasoning_stream}
     return JudgedStreams(responses_text_stream, [judge(label, stream) for label, stream
                                                  in streams.items() if stream_usable(stream)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance import plan, refusals, schemas
-from conformance.check import Level, check, expect, observe, require_observed
+from conformance.check import Level, check, expect, observe, record, require_observed
 from conformance.checks.responses import DOC, OP_CREATE, PATH, responses_body
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_response
@@ -83,6 +83,7 @@ def unknown_previous_response(model: str) -> Request:
 def test_unknown_model(responses_unknown_model: Exchange) -> None:
     """A model the gateway does not serve MUST get HTTP 404 with the error envelope, not an answer from another model (400 with code `model_not_found` is tolerated as a SHOULD deviation)."""
     exchange = responses_unknown_model
+    record(model_sent=refusals.UNKNOWN_MODEL, why=refusals.UNKNOWN_MODEL_WHY)
     require_response(exchange)
     observe("answers to an unknown model")
     refusals.judge_unknown_model(exchange, DOC)

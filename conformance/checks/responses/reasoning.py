@@ -15,6 +15,7 @@ from conformance.checks.responses import (
     DOC,
     OP_CREATE,
     PATH,
+    REASONING_EFFORT,
     SOURCE_DOCS,
     output_items,
     output_problem,
@@ -28,7 +29,6 @@ from conformance.shapes import member, object_member
 from conformance.streams import ResponsesStream
 
 SOURCE = f"{SOURCE_DOCS} `reasoning`; reasoning models guide (reasoning items, reasoning tokens)"
-EFFORT = "low"
 
 
 def _answers(plain: Exchange, stream: ResponsesStream) -> dict[str, dict[str, Any]]:
@@ -91,7 +91,7 @@ def _consistency(items: list[dict[str, Any]], reasoning: Any, output: Any) -> li
 
 @plan.exchange
 def effort_answer(model: str) -> Request:
-    return post(PATH, responses_body(model, reasoning={"effort": EFFORT}))
+    return post(PATH, responses_body(model, reasoning={"effort": REASONING_EFFORT}))
 
 
 @check("responses.reasoning.effort", level=Level.MUST, feature="reasoning",
@@ -109,6 +109,6 @@ def test_effort(effort_answer: Exchange) -> None:
     effort = echoed.get("effort") if isinstance(echoed, dict) else None
     record(reasoning="accepted", echoed=echoed)
     observe("reasoning echoes")
-    expect(effort == EFFORT, f"reasoning.effort {EFFORT!r} was accepted but the response "
-           f"reports reasoning {echoed!r}: the setting was ignored",
-           expected={"effort": EFFORT}, actual=echoed)
+    expect(effort == REASONING_EFFORT, f"reasoning.effort {REASONING_EFFORT!r} was accepted "
+           f"but the response reports reasoning {echoed!r}: the setting was ignored",
+           expected={"effort": REASONING_EFFORT}, actual=echoed)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import schemas
+from conformance import schemas, tokens
 from conformance.check import (
     Level,
     Problems,
     check,
+    inconclusive,
     observe,
     record,
     require_observed,
@@ -17,15 +18,21 @@ from conformance.checks.responses import (
     DOC,
     OP_CREATE,
     PATH,
+    SOURCE_DOCS,
     SOURCE_STREAMING,
     STREAM_SPEC,
     JudgedStreams,
     judge_rules,
+    message_text,
+    output_items,
     require_core_streams,
     require_stream_answer,
 )
+from conformance.delivery import delivery, judge_delivery
+from conformance.http import Exchange
+from conformance.preconditions import ignored_stream
 from conformance.stream_contract import stream_contract
-from conformance.streams import ResponsesStream, transcript
+from conformance.streams import RESPONSES_OUTPUT_DELTAS, ResponsesStream, transcript
 
 SOURCE = SOURCE_STREAMING + "; OpenAI API reference, responses/create `stream`"
 
@@ -51,8 +58,10 @@ def test_content_type(responses_text_stream: ResponsesStream,
         problems.expect(exchange.media_type == "text/event-stream",
                         f"{label} stream: Content-Type is "
                         f"{exchange.media_type or 'missing'!r}")
+    # An ignored `stream: true` leaves the other stream checks unjudged: one root cause.
+    ignored = next(filter(None, map(ignored_stream, answered.values())), None)
     problems.raise_if_any("streams are not sent as text/event-stream",
-                          expected="text/event-stream")
+                          expected="text/event-stream", root_cause=ignored)
 
 
 @check("responses.stream.event-schema", level=Level.MUST, feature="streaming",
@@ -119,3 +128,40 @@ def _sentinel_convention(stream: ResponsesStream) -> str:
 def _seconds(value: float | None) -> str:
     return "an unknown time" if value is None else f"{value:.2f}s"
 
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+@check("responses.stream.incremental", level=Level.SHOULD, feature="streaming",
+       observes="the output deltas of the recorded streams, for an answer longer than one "
+       "token", operation=OP_CREATE, spec=STREAM_SPEC,
+       source=SOURCE_DOCS + " `stream`: 'streamed to the client as it is generated'")
+def test_incremental(judged_streams: JudgedStreams, responses_plain: Exchange,
+                     tokenizer: tokens.Tokenizer) -> None:
+    """Output SHOULD reach the client as it is generated: in several deltas, over at least two network reads, the first at least 20 ms before the end of the stream."""
+    require_core_streams(judged_streams)
+    length = _text_length(responses_plain, tokenizer.encoding)
+    if length is not None and length <= 1:  # one token can only come in one delta
+        inconclusive(f"the same request not streamed is answered in {length} token(s), too "
+                     "short to be delivered in several deltas")
+    # Every readable stream, so that a client stalled through one stream's delivery does not
+    # decide the verdict (conformance/delivery.py).
+    judge_delivery([delivery(entry.label, entry.exchange, _delta_times(entry.stream))
+                    for entry in judged_streams], "output deltas")
+
+
+def _delta_times(stream: ResponsesStream) -> list[float | None]:
+    """When each event carrying generated output (text or arguments) arrived."""
+    return [event.time for event, payload in zip(stream.events, stream.payloads, strict=True)
+            if isinstance(payload, dict) and payload.get("type") in RESPONSES_OUTPUT_DELTAS]
+
+
+def _text_length(plain: Exchange, encoding: str | None) -> int | None:
+    """Tokens of the plain answer (`tokens.answer_length` of its usage and its message text)."""
+    body = plain.json_or_none() if plain.status == 200 else None
+    if not isinstance(body, dict):
+        return None
+    usage = body.get("usage")
+    reported = usage.get("output_tokens") if isinstance(usage, dict) else None
+    text = message_text(body) if output_items(body, "message") else None
+    return tokens.answer_length(reported, text, encoding)
