@@ -8,6 +8,9 @@ Sources of the rules (see the shared OpenAI reference notes, sections (a) and (b
 the OpenAPI `ResponseStreamEvent` union and its examples, the openai-python stream accumulator,
 and the Open Responses MUST rules for items and content parts.
 
+The machinery (reporting with context, tallied rules, the pass over the events) is the shared
+core in `conformance.event_rules`; this module holds the Responses rules and vocabulary.
+
 Design notes:
 * Every violation names the offending event by index and sequence number and carries a few
   lines of context, so a report can be read without the raw stream.
@@ -32,8 +35,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-MUST = "MUST"
-SHOULD = "SHOULD"
+from conformance.event_rules import (
+    MUST,
+    SHOULD,
+    EventValidator,
+    Violation,
+    as_int,
+    as_list,
+    as_map,
+    as_str,
+    clip,
+    divergence,
+    non_object_line,
+    payload_type,
+    type_label,
+)
 
 RULES: dict[str, tuple[str, str]] = {
     # lifecycle
@@ -235,16 +251,6 @@ RULES: dict[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
-class Violation:
-    rule: str
-    level: str
-    index: int
-    sequence_number: int | None
-    message: str
-    context: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class StreamSummary:
     terminal_type: str | None
     terminal_response: dict | None
@@ -426,49 +432,13 @@ TALLIED_RULES = (
 
 
 # ---------------------------------------------------------------------------------------------
-# Small typed accessors: streams under test may carry anything, the engine must never crash.
+# Payload helpers
 # ---------------------------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _map(value: Any) -> Mapping[str, Any] | None:
-    return value if isinstance(value, Mapping) else None
-
-
-def _list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else []
-
-
-def _event_type(event: Any) -> str | None:
-    payload = _map(event)
-    return _str(payload.get("type")) if payload is not None else None
-
-
 def _seq(event: Any) -> int | None:
-    payload = _map(event)
-    return _int(payload.get("sequence_number")) if payload is not None else None
-
-
-def _clip(text: str, limit: int = 24) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _divergence(first: Any, second: Any, window: int = 16) -> str:
-    """Where two texts part ways, since clipped previews of long texts often look identical."""
-    if not (isinstance(first, str) and isinstance(second, str)):
-        return ""
-    at = next((i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b),
-              min(len(first), len(second)))
-    start = max(0, at - window)
-    return (f" (they differ from character {at}: {first[start:at + window]!r} vs "
-            f"{second[start:at + window]!r}; lengths {len(first)} vs {len(second)})")
+    payload = as_map(event)
+    return as_int(payload.get("sequence_number")) if payload is not None else None
 
 
 def _part_text(part: Mapping[str, Any] | None, part_type: str | None) -> str | None:
@@ -476,17 +446,16 @@ def _part_text(part: Mapping[str, Any] | None, part_type: str | None) -> str | N
     if part is None:
         return None
     key = "refusal" if (part_type or part.get("type")) == "refusal" else "text"
-    return _str(part.get(key))
+    return as_str(part.get(key))
 
 
 def describe_event(index: int, event: Any) -> str:
     """One-line summary of an event, for violation context and reports."""
-    payload = _map(event)
+    payload = as_map(event)
     if payload is None:
-        return f"#{index} <non-object payload: {_clip(repr(event), 40)}>"
+        return non_object_line(index, event)
     seq = payload.get("sequence_number")
-    words = [f"#{index}", f"seq={seq if seq is not None else '-'}"]
-    words.append(_str(payload.get("type")) or f"<no type, keys={sorted(payload)[:4]}>")
+    words = [f"#{index}", f"seq={seq if seq is not None else '-'}", type_label(payload)]
     words.extend(_describe_refs(payload))
     words.extend(_describe_values(payload))
     return " ".join(words)
@@ -494,7 +463,7 @@ def describe_event(index: int, event: Any) -> str:
 
 def _describe_refs(payload: Mapping[str, Any]) -> list[str]:
     words = []
-    item = _map(payload.get("item"))
+    item = as_map(payload.get("item"))
     if "item_id" in payload:
         words.append(f"item={payload.get('item_id')}")
     elif item is not None:
@@ -506,7 +475,7 @@ def _describe_refs(payload: Mapping[str, Any]) -> list[str]:
     ):
         if key in payload:
             words.append(f"{label}={payload.get(key)}")
-    response = _map(payload.get("response"))
+    response = as_map(payload.get("response"))
     if response is not None:
         words.append(f"resp={response.get('id')} status={response.get('status')}")
     return words
@@ -517,7 +486,7 @@ def _describe_values(payload: Mapping[str, Any]) -> list[str]:
     for key in ("delta", "text", "refusal", "arguments", "name", "code", "message"):
         value = payload.get(key)
         if isinstance(value, str):
-            words.append(f"{key}={_clip(value)!r}")
+            words.append(f"{key}={clip(value)!r}")
     return words
 
 
@@ -579,20 +548,13 @@ class _Item:
         return f"{kind} {self.item_id or '?'} (output_index={self.output_index})"
 
 
-@dataclass
-class _Tally:
-    index: int
-    message: str
-    count: int = 1
+class _Engine(EventValidator[StreamSummary]):
+    rules = RULES
+    tallied_rules = TALLIED_RULES
+    describe = staticmethod(describe_event)
 
-
-class _Engine:
     def __init__(self, events: Sequence[Any], sse_names: Sequence[str | None] | None) -> None:
-        self.events = list(events)
-        self.sse_names = list(sse_names) if sse_names is not None else None
-        self.violations: list[Violation] = []
-        self.reported: set[tuple[Any, ...]] = set()
-        self.tallies: dict[str, _Tally] = {}
+        super().__init__(events, sse_names)
         self.items_by_index: dict[int, _Item] = {}
         self.items_by_id: dict[str, _Item] = {}
         self.next_output_index = 0
@@ -608,7 +570,10 @@ class _Engine:
         self.previous_seq: int | None = None
         self.resync_seq = False
 
-    # -- reporting ------------------------------------------------------------------------------
+    # -- naming -----------------------------------------------------------------------------------
+
+    def sequence_number(self, event: Any) -> int | None:
+        return _seq(event)
 
     def name(self, index: int) -> str:
         if index >= len(self.events):
@@ -616,48 +581,14 @@ class _Engine:
         event = self.events[index]
         seq = _seq(event)
         seq_text = f"seq={seq}" if seq is not None else "no sequence_number"
-        return f"event #{index} ({seq_text}, {_event_type(event) or 'untyped'})"
-
-    def context(self, index: int) -> tuple[str, ...]:
-        start, stop = max(0, index - 2), min(len(self.events), index + 3)
-        return tuple(describe_event(i, self.events[i]) for i in range(start, stop))
-
-    def report(self, rule: str, index: int, message: str, key: Any = None) -> None:
-        """Record a violation; with `key`, only the first one per (rule, key) counts."""
-        if key is not None:
-            if (rule, key) in self.reported:
-                return
-            self.reported.add((rule, key))
-        seq = _seq(self.events[index]) if index < len(self.events) else None
-        level = RULES[rule][0]
-        self.violations.append(Violation(rule, level, index, seq, message, self.context(index)))
-
-    def tally(self, rule: str, index: int, message: str) -> None:
-        if rule in self.tallies:
-            self.tallies[rule].count += 1
-        else:
-            self.tallies[rule] = _Tally(index, message)
-
-    def flush_tallies(self) -> None:
-        for rule in TALLIED_RULES:
-            tally = self.tallies.get(rule)
-            if tally is None:
-                continue
-            suffix = f" ({tally.count} events affected in total)" if tally.count > 1 else ""
-            self.report(rule, tally.index, tally.message + suffix)
+        return f"event #{index} ({seq_text}, {payload_type(event) or 'untyped'})"
 
     # -- main loop --------------------------------------------------------------------------------
 
-    def run(self) -> tuple[list[Violation], StreamSummary]:
-        self.check_stream_start()
-        for index, event in enumerate(self.events):
-            self.visit(index, event)
-        self.finish()
-        self.violations.sort(key=lambda v: v.index)
-        return self.violations, self.summary()
-
     def visit(self, index: int, event: Any) -> None:
-        event_type = self.check_payload_shape(index, event)
+        # The core's visit plus what every Responses event carries: a sequence number, and
+        # nothing after the terminal event.
+        event_type = self.typed(index, event)
         if event_type is None:
             if _seq(event) is not None:
                 self.check_sequence_number(index, event)
@@ -711,7 +642,7 @@ class _Engine:
                 "The stream ended without a terminal event (`response.completed`, "
                 "`response.incomplete` or `response.failed`).",
             )
-        self.flush_tallies()
+        super().finish()
 
     def ended_on_bare_error(self) -> bool:
         # `bare-error-payload` already explains why such a stream has no terminal event.
@@ -724,7 +655,7 @@ class _Engine:
         ordered = sorted(self.closed, key=lambda pair: pair[0])
         terminal_type = None
         if self.terminal_index is not None:
-            terminal_type = _event_type(self.events[self.terminal_index])
+            terminal_type = payload_type(self.events[self.terminal_index])
         return StreamSummary(
             terminal_type=terminal_type,
             terminal_response=self.terminal_response,
@@ -734,8 +665,8 @@ class _Engine:
 
     # -- stream-wide checks -----------------------------------------------------------------------
 
-    def check_stream_start(self) -> None:
-        types = [_event_type(e) for e in self.events[:3]]  # the opening is all this judges
+    def start(self) -> None:
+        types = [payload_type(e) for e in self.events[:3]]  # the opening is all this judges
         if not types or types[0] != CREATED:
             seen = f"{self.name(0)}" if types else "an empty stream"
             self.report(
@@ -755,32 +686,24 @@ class _Engine:
                 f"Expected `response.in_progress` after {after}, saw {self.name(expected_at)}.",
             )
 
-    def check_payload_shape(self, index: int, event: Any) -> str | None:
-        payload = _map(event)
-        event_type = _event_type(event)
-        if event_type is not None:
-            return event_type
-        if payload is not None and "type" not in payload and _map(payload.get("error")) is not None:
-            error = _map(payload.get("error")) or {}
+    def on_untyped(self, index: int, event: Any) -> None:
+        payload = as_map(event)
+        error = as_map(payload.get("error")) if payload is not None and "type" not in payload \
+            else None
+        if error is not None:
             self.report(
                 "bare-error-payload",
                 index,
                 f"Event #{index} is a bare error payload (message="
-                f"{_clip(str(error.get('message')), 60)!r}); expected an `error` event "
+                f"{clip(str(error.get('message')), 60)!r}); expected an `error` event "
                 "followed by `response.failed`.",
             )
         else:
-            self.tally(
-                "event-type-present",
-                index,
-                f"Event #{index} has no string `type`; every stream payload must be a "
-                "typed event object.",
-            )
-        return None
+            super().on_untyped(index, event)
 
     def check_sequence_number(self, index: int, event: Mapping[str, Any]) -> None:
         raw = event.get("sequence_number")
-        seq = _int(raw)
+        seq = as_int(raw)
         if seq is None:
             self.tally(
                 "sequence-number-present",
@@ -812,24 +735,6 @@ class _Engine:
                 "go up by 1).",
             )
         self.previous_seq = seq
-
-    def check_sse_name(self, index: int, event_type: str) -> None:
-        if self.sse_names is None:
-            return
-        name = self.sse_names[index] if index < len(self.sse_names) else None
-        if name is None:
-            self.tally(
-                "sse-event-name-present",
-                index,
-                f"{self.name(index)} arrived without an SSE `event:` line.",
-            )
-        elif name != event_type:
-            self.tally(
-                "sse-event-name-matches-type",
-                index,
-                f"{self.name(index)} arrived with SSE `event: {name}`, which differs from "
-                "its JSON `type`.",
-            )
 
     def check_after_terminal(self, index: int, event_type: str) -> bool:
         """Report events after the terminal one; they are not processed any further."""
@@ -864,8 +769,8 @@ class _Engine:
         self.pending_error = None
 
     def check_response_id(self, index: int, event: Mapping[str, Any]) -> None:
-        response = _map(event.get("response"))
-        response_id = _str(response.get("id")) if response is not None else None
+        response = as_map(event.get("response"))
+        response_id = as_str(response.get("id")) if response is not None else None
         if response_id is None:
             return
         if self.response_id is None:
@@ -882,7 +787,7 @@ class _Engine:
 
     def on_lifecycle(self, index: int, event: Mapping[str, Any], event_type: str) -> None:
         self.check_response_id(index, event)
-        previous = _event_type(self.events[index - 1]) if index > 0 else None
+        previous = payload_type(self.events[index - 1]) if index > 0 else None
         if event_type == QUEUED:
             allowed = previous == CREATED
         elif event_type == IN_PROGRESS:
@@ -901,7 +806,7 @@ class _Engine:
 
     def on_terminal(self, index: int, event: Mapping[str, Any], event_type: str) -> None:
         self.terminal_index = index
-        response = _map(event.get("response"))
+        response = as_map(event.get("response"))
         self.terminal_response = dict(response) if response is not None else None
         self.check_response_id(index, event)
         self.check_terminal_response(index, event_type, response or {})
@@ -940,23 +845,23 @@ class _Engine:
                 f"{expected_status!r}.",
             )
         if event_type == "response.incomplete":
-            details = _map(response.get("incomplete_details")) or {}
-            if not _str(details.get("reason")):
+            details = as_map(response.get("incomplete_details")) or {}
+            if not as_str(details.get("reason")):
                 self.report(
                     "incomplete-details-reason",
                     index,
                     f"{self.name(index)} has no response.incomplete_details.reason.",
                 )
         if event_type == "response.failed":
-            error = _map(response.get("error"))
-            if error is None or not _str(error.get("message")):
+            error = as_map(response.get("error"))
+            if error is None or not as_str(error.get("message")):
                 self.report(
                     "failed-carries-error",
                     index,
                     f"{self.name(index)} has no response.error with a message "
                     f"(error={response.get('error')!r}).",
                 )
-        elif _map(response.get("usage")) is None:
+        elif as_map(response.get("usage")) is None:
             self.report(
                 "terminal-usage",
                 index,
@@ -965,7 +870,7 @@ class _Engine:
             )
 
     def check_terminal_output(self, index: int, response: Mapping[str, Any]) -> None:
-        output = [_map(entry) or {} for entry in _list(response.get("output"))]
+        output = [as_map(entry) or {} for entry in as_list(response.get("output"))]
         closed = [item for _, item in sorted(self.closed, key=lambda pair: pair[0])]
         if len(output) != len(closed):
             self.report(
@@ -987,8 +892,8 @@ class _Engine:
     # -- output items -----------------------------------------------------------------------------
 
     def on_item_added(self, index: int, event: Mapping[str, Any]) -> None:
-        payload = _map(event.get("item")) or {}
-        output_index = _int(event.get("output_index"))
+        payload = as_map(event.get("item")) or {}
+        output_index = as_int(event.get("output_index"))
         if output_index != self.next_output_index:
             self.report(
                 "output-index-order",
@@ -1008,9 +913,9 @@ class _Engine:
             )
         item = _Item(
             output_index=output_index,
-            item_id=_str(payload.get("id")),
-            item_type=_str(payload.get("type")),
-            name=_str(payload.get("name")),
+            item_id=as_str(payload.get("id")),
+            item_type=as_str(payload.get("type")),
+            name=as_str(payload.get("name")),
             added_at=index,
         )
         self.items_by_index[output_index] = item
@@ -1019,9 +924,9 @@ class _Engine:
         self.next_output_index = max(self.next_output_index, output_index + 1)
 
     def on_item_done(self, index: int, event: Mapping[str, Any]) -> None:
-        payload = _map(event.get("item")) or {}
-        output_index = _int(event.get("output_index"))
-        item = self.find_item(output_index, _str(payload.get("id")))
+        payload = as_map(event.get("item")) or {}
+        output_index = as_int(event.get("output_index"))
+        item = self.find_item(output_index, as_str(payload.get("id")))
         if item is None or item.done_at is not None:
             self.report_unknown_item(index, event, item)
             if item is None:
@@ -1077,20 +982,20 @@ class _Engine:
 
     def check_item_texts(self, index: int, item: _Item, payload: Mapping[str, Any]) -> None:
         for family in (CONTENT, SUMMARY):
-            entries = _list(payload.get(family.item_field))
+            entries = as_list(payload.get(family.item_field))
             for part in sorted(item.family_parts(family).values(), key=lambda p: p.ordinal):
                 # Look up by order of addition, so a misnumbered index (already reported by
                 # `part-index-order`) does not also fail this comparison.
                 position = part.ordinal
-                entry = _map(entries[position]) if position < len(entries) else None
+                entry = as_map(entries[position]) if position < len(entries) else None
                 final = _part_text(entry, part.part_type)
                 if not part.accepts(final):
                     self.report(
                         "item-done-matches-text",
                         index,
                         f"{self.name(index)}: item.{family.item_field}[{position}] "
-                        f"holds {_clip(repr(final), 40)}, but the stream produced "
-                        f"{_clip(repr(part.text), 40)}{_divergence(final, part.text)}.",
+                        f"holds {clip(repr(final), 40)}, but the stream produced "
+                        f"{clip(repr(part.text), 40)}{divergence(final, part.text)}.",
                     )
 
     def check_item_arguments(self, index: int, item: _Item, payload: Mapping[str, Any]) -> None:
@@ -1110,8 +1015,8 @@ class _Engine:
             self.report(
                 "arguments-match-item",
                 index,
-                f"{self.name(index)}: item.{stream.field}={_clip(repr(final), 40)} but the "
-                f"stream produced {_clip(repr(streamed), 40)}{_divergence(final, streamed)}.",
+                f"{self.name(index)}: item.{stream.field}={clip(repr(final), 40)} but the "
+                f"stream produced {clip(repr(streamed), 40)}{divergence(final, streamed)}.",
             )
 
     def find_item(self, output_index: int | None, item_id: str | None) -> _Item | None:
@@ -1142,8 +1047,8 @@ class _Engine:
         self, index: int, event: Mapping[str, Any], allowed_types: tuple[str, ...]
     ) -> _Item | None:
         """The open item an item-scoped event targets, or None after reporting why not."""
-        item_id = _str(event.get("item_id"))
-        item = self.find_item(_int(event.get("output_index")), item_id)
+        item_id = as_str(event.get("item_id"))
+        item = self.find_item(as_int(event.get("output_index")), item_id)
         if item is None or item.done_at is not None:
             self.report_unknown_item(index, event, item)
             return None
@@ -1191,8 +1096,8 @@ class _Engine:
     def on_part_added(
         self, index: int, event: Mapping[str, Any], family: _PartFamily, item: _Item
     ) -> None:
-        part_payload = _map(event.get("part")) or {}
-        part_type = _str(part_payload.get("type"))
+        part_payload = as_map(event.get("part")) or {}
+        part_type = as_str(part_payload.get("type"))
         allowed_parts = family.owners.get(item.item_type or "", ())
         if part_type not in allowed_parts:
             self.report(
@@ -1203,7 +1108,7 @@ class _Engine:
                 key=(id(item), "part-type"),
             )
         expected = item.next_part_index.get(family.name, 0)
-        part_index = _int(event.get(family.index_field))
+        part_index = as_int(event.get(family.index_field))
         if part_index != expected:
             self.report(
                 "part-index-order",
@@ -1235,20 +1140,20 @@ class _Engine:
                 f"without a `{kind.done_type}` event.",
                 key=(id(part), "missing"),
             )
-        final = _part_text(_map(event.get("part")), part.part_type)
+        final = _part_text(as_map(event.get("part")), part.part_type)
         if not part.accepts(final):
             self.report(
                 "part-done-matches-text",
                 index,
-                f"{self.name(index)}: part text is {_clip(repr(final), 40)}, but the "
-                f"stream produced {_clip(repr(part.text), 40)}{_divergence(final, part.text)}.",
+                f"{self.name(index)}: part text is {clip(repr(final), 40)}, but the "
+                f"stream produced {clip(repr(part.text), 40)}{divergence(final, part.text)}.",
             )
         part.done_at = index
 
     def open_part(
         self, index: int, event: Mapping[str, Any], family: _PartFamily, item: _Item
     ) -> _Part | None:
-        part_index = _int(event.get(family.index_field))
+        part_index = as_int(event.get(family.index_field))
         part = item.family_parts(family).get(part_index) if part_index is not None else None
         if part is not None and part.done_at is None:
             return part
@@ -1291,7 +1196,7 @@ class _Engine:
         return item, part
 
     def on_text_delta(self, index: int, event: Mapping[str, Any], kind: _TextKind) -> None:
-        delta = _str(event.get("delta")) or ""
+        delta = as_str(event.get("delta")) or ""
         self.record_output_text(event, kind, delta)
         found = self.text_part_for(index, event, kind)
         if found is None:
@@ -1309,8 +1214,8 @@ class _Engine:
 
     def record_output_text(self, event: Mapping[str, Any], kind: _TextKind, delta: str) -> None:
         # The summary reflects what a lenient client would show, whatever the violations.
-        output_index = _int(event.get("output_index"))
-        content_index = _int(event.get("content_index"))
+        output_index = as_int(event.get("output_index"))
+        content_index = as_int(event.get("content_index"))
         if kind.part_type != "output_text" or output_index is None or content_index is None:
             return
         self.text_deltas.setdefault((output_index, content_index), []).append(delta)
@@ -1330,14 +1235,14 @@ class _Engine:
                 key=(id(part), "repeat"),
             )
             return
-        value = _str(event.get(kind.done_field))
+        value = as_str(event.get(kind.done_field))
         deltas = "".join(part.deltas)
         if value != deltas:
             self.report(
                 "part-text-matches-deltas",
                 index,
-                f"{self.name(index)} has {kind.done_field}={_clip(repr(value), 40)}, but "
-                f"the deltas concatenate to {_clip(repr(deltas), 40)}{_divergence(value, deltas)}.",
+                f"{self.name(index)} has {kind.done_field}={clip(repr(value), 40)}, but "
+                f"the deltas concatenate to {clip(repr(deltas), 40)}{divergence(value, deltas)}.",
             )
         part.text_done_value = value if value is not None else deltas
 
@@ -1345,7 +1250,7 @@ class _Engine:
         item = self.resolve_item(index, event, ("message",))
         if item is None:
             return
-        content_index = _int(event.get("content_index"))
+        content_index = as_int(event.get("content_index"))
         part = item.family_parts(CONTENT).get(content_index) if content_index is not None else None
         if part is None or part.done_at is not None or part.part_type != "output_text":
             self.report(
@@ -1370,7 +1275,7 @@ class _Engine:
                 f"{self.name(index)} is a delta after `{stream.done_type}` for {item.label}.",
                 key=(id(item), "late-delta"),
             )
-        item.arg_deltas.append(_str(event.get("delta")) or "")
+        item.arg_deltas.append(as_str(event.get("delta")) or "")
 
     def on_arg_done(self, index: int, event: Mapping[str, Any], stream: _ArgStream) -> None:
         item = self.resolve_item(index, event, (stream.item_type,))
@@ -1386,21 +1291,21 @@ class _Engine:
                 key=(id(item), "repeat"),
             )
             return
-        value = _str(event.get(stream.field))
+        value = as_str(event.get(stream.field))
         deltas = "".join(item.arg_deltas)
         if value != deltas:
             self.report(
                 "arguments-match-deltas",
                 index,
-                f"{self.name(index)} has {stream.field}={_clip(repr(value), 40)}, but the "
-                f"deltas concatenate to {_clip(repr(deltas), 40)}{_divergence(value, deltas)}.",
+                f"{self.name(index)} has {stream.field}={clip(repr(value), 40)}, but the "
+                f"deltas concatenate to {clip(repr(deltas), 40)}{divergence(value, deltas)}.",
             )
         item.arg_done_value = value if value is not None else deltas
         if stream.item_type == "function_call":
             self.check_function_name(index, event, item)
 
     def check_function_name(self, index: int, event: Mapping[str, Any], item: _Item) -> None:
-        name = _str(event.get("name"))
+        name = as_str(event.get("name"))
         if not name:
             self.report(
                 "function-args-done-name", index, f"{self.name(index)} carries no function `name`."
@@ -1418,12 +1323,12 @@ def _item_texts(item: Mapping[str, Any]) -> tuple[Any, ...]:
     """The user-visible payload of an item, for comparing streamed and final output."""
     item_type = item.get("type")
     if item_type == "message":
-        return tuple(_part_text(_map(c), None) for c in _list(item.get("content")))
+        return tuple(_part_text(as_map(c), None) for c in as_list(item.get("content")))
     if item_type == "reasoning":
-        summary = tuple(_part_text(_map(s), None) for s in _list(item.get("summary")))
-        content = tuple(_part_text(_map(c), None) for c in _list(item.get("content")))
+        summary = tuple(_part_text(as_map(s), None) for s in as_list(item.get("summary")))
+        content = tuple(_part_text(as_map(c), None) for c in as_list(item.get("content")))
         return summary + content
-    stream = ARG_BY_ITEM_TYPE.get(_str(item_type) or "")
+    stream = ARG_BY_ITEM_TYPE.get(as_str(item_type) or "")
     if stream is not None:
         return (item.get("name"), item.get(stream.field))
     return ()
@@ -1435,8 +1340,8 @@ def _item_difference(streamed: Mapping[str, Any], final: Mapping[str, Any]) -> s
             return f"{key} {final.get(key)!r} vs streamed {streamed.get(key)!r}"
     if _item_texts(streamed) != _item_texts(final):
         return (
-            f"text {_clip(repr(_item_texts(final)), 50)} vs streamed "
-            f"{_clip(repr(_item_texts(streamed)), 50)}"
+            f"text {clip(repr(_item_texts(final)), 50)} vs streamed "
+            f"{clip(repr(_item_texts(streamed)), 50)}"
         )
     return ""
 

@@ -78,25 +78,36 @@ def require_success(exchange: Exchange) -> None:
     harness_status(exchange)
     feature = running_feature()
     if status is not None and 400 <= status < 500 and not is_core(feature):
-        problems = envelope_problems(exchange.json_or_none(), _spec_document())
-        if not problems:
-            raise NotSupported(f"the gateway declined '{feature}' with HTTP {status}: "
-                               f"{error_message(exchange)}")
-        raise CheckFailed(
-            f"the gateway declined '{feature}' with HTTP {status}, but its body is not the "
-            f"error envelope, so a client cannot tell a refusal from a fault: {problems[0]}",
-            expected="a 4xx whose body is {\"error\": {...}}",
-            actual=f"{status}: {exchange.body[:500]}",
-            root_cause=Cause(f"{running_endpoint()} declined '{feature}' with HTTP {status} "
-                             "without the error envelope", exchange.id))
+        require_clean_decline(exchange, feature)
+        raise NotSupported(f"the gateway declined '{feature}' with HTTP {status}: "
+                           f"{error_message(exchange)}")
     cause = refusal(exchange)
     if status is not None and 400 <= status < 500:
         raise CheckFailed(
-            f"{cause.text}; '{feature}' is a core feature (see features.py), so a refusal is a "
+            f"{cause.text}; {_core_subject(feature)} is a core feature, so a refusal is a "
             "failure, not 'not supported'",
             expected=200, actual=f"{status}: {exchange.body[:500]}", root_cause=cause)
     raise CheckFailed(f"{cause.text}, expected 200", expected=200,
                       actual=f"{status}: {exchange.body[:500]}", root_cause=cause)
+
+
+def require_clean_decline(exchange: Exchange, feature: str) -> None:
+    """A 4xx that declines the optional `feature` carries the error envelope: without it a
+    client cannot tell a refusal from a fault, so the refusal is a failure."""
+    problems = envelope_problems(exchange.json_or_none(), _spec_document())
+    if problems:
+        raise CheckFailed(
+            f"the gateway declined '{feature}' with HTTP {exchange.status}, but its body is not "
+            f"the error envelope, so a client cannot tell a refusal from a fault: {problems[0]}",
+            expected="a 4xx whose body is {\"error\": {...}}",
+            actual=f"{exchange.status}: {exchange.body[:500]}",
+            root_cause=Cause(f"{running_endpoint()} declined '{feature}' with HTTP "
+                             f"{exchange.status} without the error envelope", exchange.id))
+
+
+def _core_subject(feature: str) -> str:
+    """A core feature as a refusal message names it (`core` is the endpoint itself)."""
+    return "a plain request to the endpoint" if feature == "core" else f"'{feature}'"
 
 
 def running_endpoint() -> str:
@@ -115,10 +126,17 @@ def asked_to_stream(exchange: Exchange) -> bool:
 
 
 def refusal(exchange: Exchange) -> Cause:
-    """The root cause of a valid request answered with another status than 200: the same for
-    every request of its kind (streamed or not), so one refused `stream: true` is one cause."""
+    """The root cause of a valid request answered with another status than 200.
+
+    Requests of one kind (streamed, or not) refused alike, with the same status and error
+    message (every `stream: true` refused for streaming), share one cause; refusals that give
+    different reasons are independent defects, each its own cause, and so is every refusal
+    without a message (nothing tells it is the same defect as another).
+    """
     what = "`stream: true`" if asked_to_stream(exchange) else "a valid request"
-    return Cause(f"{running_endpoint()} answered {what} with HTTP {exchange.status}",
+    message = " ".join(error_message(exchange).split())[:160]
+    reason = f": {message!r}" if message else f" without an error message ({exchange.id})"
+    return Cause(f"{running_endpoint()} answered {what} with HTTP {exchange.status}{reason}",
                  exchange.id)
 
 

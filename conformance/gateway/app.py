@@ -15,6 +15,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from conformance.apis.anthropic.gateway import surface as anthropic
+
 from .behaviours import BEHAVIOURS, OBEDIENT
 from .chat import create_chat_completion
 from .context import BEHAVIOUR_SCOPE_KEY, FAULT_SCOPE_KEY, GatewayState, current_fault
@@ -69,7 +71,7 @@ class FaultAndAuthMiddleware:
         scope[BEHAVIOUR_SCOPE_KEY] = behaviour
         denied = self._auth_error(scope) if fault != AUTH_NOT_ENFORCED else None
         if denied is not None:
-            await error_response(denied, fault)(scope, receive, send)
+            await _error_response(scope, denied, fault)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -77,6 +79,8 @@ class FaultAndAuthMiddleware:
         expected = self.state.api_key
         if not expected or not scope["path"].startswith("/v1/"):
             return None
+        if anthropic.is_anthropic_request(scope):  # x-api-key or Bearer
+            return anthropic.auth_error(scope, expected)
         scheme, _, key = Headers(scope=scope).get("authorization", "").partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
@@ -92,9 +96,16 @@ class FaultAndAuthMiddleware:
         return None
 
 
+def _error_response(scope: Scope, error: ApiError, fault: str | None = None) -> Response:
+    """The error in the envelope of the API family the request is for."""
+    render = anthropic.error_response if anthropic.is_anthropic_request(scope) else \
+        error_response
+    return render(error, fault)
+
+
 async def _on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc, current_fault(request))
+    return _error_response(request.scope, exc, current_fault(request))
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
@@ -108,20 +119,23 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
                          headers=exc.headers)
     else:
         error = ApiError(exc.status_code, str(exc.detail), headers=exc.headers)
-    return error_response(error, current_fault(request))
+    return _error_response(request.scope, error, current_fault(request))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    return error_response(server_error())
+    return _error_response(request.scope, server_error())
 
 
 ROUTES = [
-    Route("/v1/models", list_models, methods=["GET"]),
-    Route("/v1/models/{model_id:path}", retrieve_model, methods=["GET"]),
+    Route("/v1/models", anthropic.or_anthropic(list_models, anthropic.list_models),
+          methods=["GET"]),
+    Route("/v1/models/{model_id:path}",
+          anthropic.or_anthropic(retrieve_model, anthropic.retrieve_model), methods=["GET"]),
     Route("/v1/chat/completions", create_chat_completion, methods=["POST"]),
     Route("/v1/responses", create_response, methods=["POST"]),
     Route("/v1/responses/{response_id}", retrieve_response, methods=["GET"]),
     Route("/v1/responses/{response_id}", delete_response, methods=["DELETE"]),
+    *anthropic.MESSAGES_ROUTES,
 ]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -83,6 +82,11 @@ NONE_CALLS_DROPPED = "chat-tool-choice-none-calls-dropped"
 # parallel_tool_calls: false not forwarded upstream (the second also streams every call on 0).
 PARALLEL_IGNORED = "chat-parallel-tool-calls-ignored"
 PARALLEL_ONE_INDEX = "chat-parallel-tool-calls-one-index"
+# Streamed text a relay repeats or loses (issue 10).
+FINAL_REPEAT = "chat-stream-final-repeat"
+DROPS_SPLIT_CHARS = "chat-stream-drops-split-chars"
+ECHO_REPEATED = ("the echoed phrase comes back with repeated text: its ASCII text is not the "
+                 "non-streamed one, so no character can be compared (inconclusive)")
 # The finish_reason a streamed tool turn under "auto" (or no tool_choice) gets, by fault.
 AUTO_STREAM_FINISH = {"chat-tool-stream-auto-finish-stop": "stop",
                       "chat-tool-stream-auto-finish-function-call": "function_call"}
@@ -214,7 +218,9 @@ CHAT_FAULTS = (
     Fault("chat-stream-text-differs", "the stream drops the last content delta",
           ("chat.stream.matches-non-stream",), collateral={
               "chat.logprobs.stream": "the lost delta takes its token's logprobs entry with it: "
-              "one entry fewer than the usage chunk's tokens"}),
+              "one entry fewer than the usage chunk's tokens",
+              "chat.stream.utf8-text": "the lost last delta of the echoed phrase is its last "
+              "character, '🎉': the stream loses a character"}),
     Fault("chat-stream-error-text", "a mid-stream failure is sent as a bare text line",
           ("chat.stream.error-shape",), collateral=MIDSTREAM_COLLATERAL),
     Fault("chat-stream-error-not-envelope", "a mid-stream failure is sent as JSON without the "
@@ -334,16 +340,27 @@ CHAT_FAULTS = (
               "inconclusive")),
     Fault("chat-stream-cumulative-deltas", "each delta.content is the whole text so far "
           "('You', 'You said', 'You said:' ...)", ("chat.stream.deltas-append",),
-          collateral={"chat.stream.matches-non-stream": "the assembled text repeats itself"}),
+          collateral={"chat.stream.matches-non-stream": "the assembled text repeats itself",
+                      "chat.stream.utf8-text": ECHO_REPEATED}),
     Fault("chat-stream-deltas-doubled", "every content chunk is sent twice",
           ("chat.stream.deltas-append",),
           collateral={"chat.stream.matches-non-stream": "the assembled text repeats itself",
                       "chat.logprobs.stream": "each chunk's logprobs entries come twice too: "
-                      "twice as many as the answer's tokens"}),
+                      "twice as many as the answer's tokens",
+                      "chat.stream.utf8-text": ECHO_REPEATED}),
     Fault("chat-stream-splits-utf8", "a streamed multi-byte character is cut between two deltas, "
           "each half sent as U+FFFD ('caf\ufffd\ufffd'; correct without streaming)",
           ("chat.stream.utf8-text",)),
     Fault("chat-stream-mojibake", "streamed text is UTF-8 read as Latin-1 ('cafÃ©'; correct "
+          "without streaming)", ("chat.stream.utf8-text",)),
+    Fault(FINAL_REPEAT, "the finish chunk resends the whole streamed text as its "
+          "delta.content", ("chat.stream.deltas-append",),
+          collateral={"chat.stream.matches-non-stream": "the assembled text repeats itself",
+                      "chat.stream.utf8-text": ECHO_REPEATED,
+                      "chat.logprobs.stream": "the resent text comes with logprobs null, and "
+                      "the tokens no longer spell the assembled text"}),
+    Fault(DROPS_SPLIT_CHARS, "the relay decodes each upstream token alone, dropping the bytes "
+          "of a character split over tokens ('東京タワー 🙂' for '東京タワー 🙂🎉'; correct "
           "without streaming)", ("chat.stream.utf8-text",)),
     # Issue 10: logprobs asked for, and lost or misshapen on the way back.
     Fault("chat-logprobs-null", 'logprobs: true is accepted, but every choice answers '
@@ -533,30 +550,8 @@ def _answer_text(request: ChatRequest, index: int, fault: str | None, behaviour:
         return f"```json\n{text}\n```" if fault == "chat-json-object-fenced" else text
     if fixed:
         return behaviours.FIXED_REPLY_TEXT
-    special = _counting_answer(user_text) or _echoed_phrase(user_text)
+    special = gen.counting_answer(user_text) or gen.echoed_phrase(user_text)
     return special or gen.answer_text(request.messages, user_text, index)
-
-
-_COUNT_REQUEST = re.compile(r"\bcount from (\d+) to (\d+)", re.IGNORECASE)
-
-
-def _counting_answer(user_text: str) -> str | None:
-    """A counting prompt ("Count from 1 to 10") gets the count, as a model answers it."""
-    match = _COUNT_REQUEST.search(user_text)
-    if match is None or not 0 <= int(match[2]) - int(match[1]) <= 100:
-        return None
-    return ", ".join(str(n) for n in range(int(match[1]), int(match[2]) + 1))
-
-
-_ECHO_REQUEST = re.compile(r"\brepeat (?:this|the following)[^:]*:\s*(.+)",
-                           re.IGNORECASE | re.DOTALL)
-
-
-def _echoed_phrase(user_text: str) -> str | None:
-    """A request to repeat a phrase ("Repeat this phrase exactly: ...") gets the phrase back,
-    accents, CJK and emoji included, as a model echoes it."""
-    match = _ECHO_REQUEST.search(user_text)
-    return match[1].strip() if match else None
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -688,7 +683,7 @@ def _choice_deltas(choice: PlannedChoice, request: ChatRequest, fault: str | Non
     deltas: list[dict[str, Any]] = [first_delta]
     logprobs: list[dict[str, Any] | None] = [None]
     if choice.content is not None:
-        pieces = _relayed_pieces(choice.content.pieces, fault)
+        pieces = _relayed_pieces(choice.content.pieces, fault, request.model.encoding)
         for position, piece in enumerate(pieces):
             deltas.append({"content": piece})
             if fault == "chat-logprobs-stream-cumulative":  # the bug: every entry so far, again
@@ -710,7 +705,9 @@ def _choice_deltas(choice: PlannedChoice, request: ChatRequest, fault: str | Non
                 fragment = {**head, "function": {"name": call.name, "arguments": piece}}
             deltas.append({"tool_calls": [fragment]})
             logprobs.append(None)
-    deltas.append({})
+    # The finish chunk; the bug: it resends the text the relay assembled.
+    deltas.append({"content": choice.content.text} if fault == FINAL_REPEAT and
+                  choice.content is not None else {})
     logprobs.append(None)
     if fault == "chat-chunk-role-repeated":
         deltas = [{"role": "assistant", **d} for d in deltas]
@@ -727,7 +724,8 @@ def _choice_deltas(choice: PlannedChoice, request: ChatRequest, fault: str | Non
     return entries
 
 
-def _relayed_pieces(pieces: tuple[str, ...], fault: str | None) -> tuple[str, ...]:
+def _relayed_pieces(pieces: tuple[str, ...], fault: str | None,
+                    encoding: str) -> tuple[str, ...]:
     """The content deltas of one choice as the relay sends them (each piece is one token, or
     the tokens that complete a character)."""
     if fault == "chat-stream-text-differs":
@@ -740,6 +738,10 @@ def _relayed_pieces(pieces: tuple[str, ...], fault: str | None) -> tuple[str, ..
         return tuple(half for piece in pieces for half in _split_inside_character(piece))
     if fault == "chat-stream-mojibake":  # the bug: upstream UTF-8 read as Latin-1
         return tuple(piece.encode().decode("latin-1") for piece in pieces)
+    if fault == DROPS_SPLIT_CHARS:  # the bug: each token decoded alone, partial bytes ignored
+        alone = ("".join(tokens.decode_bytes([token], encoding).decode(errors="ignore")
+                         for token in tokens.encode(piece, encoding)) for piece in pieces)
+        return tuple(piece for piece in alone if piece)
     return pieces
 
 

@@ -7,6 +7,8 @@ means editing a shared list.
 
 from __future__ import annotations
 
+from conformance.apis.anthropic.gateway.faults import MESSAGES_FAULTS
+
 from .chat import CHAT_FAULTS
 from .fault_types import Fault
 from .models import MODELS_FAULTS, UNKNOWN_MODEL_200, UNKNOWN_MODEL_400
@@ -33,6 +35,7 @@ def _merge(*groups: tuple[Fault, ...]) -> dict[str, Fault]:
     return merged
 
 
-FAULTS: dict[str, Fault] = _merge(GATEWAY_FAULTS, MODELS_FAULTS, CHAT_FAULTS, RESPONSES_FAULTS)
+FAULTS: dict[str, Fault] = _merge(GATEWAY_FAULTS, MODELS_FAULTS, CHAT_FAULTS, RESPONSES_FAULTS,
+                                  MESSAGES_FAULTS)
 
 __all__ = ["FAULTS", "GATEWAY_FAULTS", "Fault"]

@@ -100,6 +100,28 @@ def reasoning_text(last_user_text: str) -> str:
     return f"Plan: answer {subject} briefly."
 
 
+_COUNT_REQUEST = re.compile(r"\bcount from (\d+) to (\d+)", re.IGNORECASE)
+
+
+def counting_answer(user_text: str) -> str | None:
+    """A counting prompt ("Count from 1 to 10") gets the count, as a model answers it."""
+    match = _COUNT_REQUEST.search(user_text)
+    if match is None or not 0 <= int(match[2]) - int(match[1]) <= 100:
+        return None
+    return ", ".join(str(n) for n in range(int(match[1]), int(match[2]) + 1))
+
+
+_ECHO_REQUEST = re.compile(r"\brepeat (?:this|the following)[^:]*:\s*(.+)",
+                           re.IGNORECASE | re.DOTALL)
+
+
+def echoed_phrase(user_text: str) -> str | None:
+    """A request to repeat a phrase ("Repeat this phrase exactly: ...") gets the phrase back,
+    accents, CJK and emoji included, as a model echoes it."""
+    match = _ECHO_REQUEST.search(user_text)
+    return match[1].strip() if match else None
+
+
 def json_object_text(conversation: Any, last_user_text: str) -> str:
     return compact_json({"answer": answer_text(conversation, last_user_text)})
 

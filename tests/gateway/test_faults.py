@@ -339,6 +339,11 @@ PROBES: dict[str, Probe] = {
     "chat-stream-deltas-doubled": lambda b: (lambda d: d[0::2] == d[1::2])(_content_deltas(b)),
     "chat-stream-splits-utf8": lambda b: "\ufffd" in _streamed_text(b, messages=ECHO),
     "chat-stream-mojibake": lambda b: "cafÃ©" in _streamed_text(b, messages=ECHO),
+    "chat-stream-final-repeat": lambda b: (lambda d: d[-1] == "".join(d[:-1]))(
+        _content_deltas(b)),
+    "chat-stream-drops-split-chars": lambda b: "🎉" in _message(
+        _chat(b, messages=ECHO).json())["content"] and "🎉" not in _streamed_text(
+        b, messages=ECHO),
     "models-entry-incomplete": lambda b: any("owned_by" not in m for m in httpx.get(
         b + "/models", headers=HEADERS).json()["data"]),
     # responses, bodies

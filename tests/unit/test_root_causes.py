@@ -18,6 +18,7 @@ from conformance.http import Exchange
 from conformance.preconditions import require_stream, require_success
 from conformance.reporting import html, junit, terminal
 from conformance.results import RunInfo, build_document, validate_document
+from tests.unit import chat_exchanges
 
 STREAMED = json.dumps({"model": "m", "messages": [], "stream": True})
 ENVELOPE = {"error": {"message": "Streaming is not supported.", "type": "invalid_request_error",
@@ -74,7 +75,42 @@ def test_a_refused_stream_fails_under_one_cause_for_every_stream() -> None:
         assert raised.value.message.startswith(
             "POST /v1/chat/completions answered `stream: true` with HTTP 400")
     assert {c.text for c in causes} == {
-        "POST /v1/chat/completions answered `stream: true` with HTTP 400"}
+        "POST /v1/chat/completions answered `stream: true` with HTTP 400: "
+        "'Streaming is not supported.'"}
+
+
+def _refusal_cause(xid: str, status: int, body: object) -> Cause:
+    """The cause of a non-streamed request refused with `body` (a string is sent as is)."""
+    with pytest.raises(CheckFailed) as raised:
+        require_success(chat_exchanges.answer(xid, status, body))
+    return raised.value.root_cause
+
+
+def _envelope(message: str) -> dict:
+    return {"error": {**ENVELOPE["error"], "message": message, "param": None}}
+
+
+def test_independent_refusals_are_causes_of_their_own() -> None:
+    """The reviewer's `refuse-two`: `stop` refused, and separately a non-ASCII request."""
+    stop = _refusal_cause("chat_stop", 400, _envelope("unsupported parameter"))
+    text = _refusal_cause("chat_non_ascii", 400, _envelope("unsupported characters"))
+    assert stop.text == ("POST /v1/chat/completions answered a valid request with HTTP 400: "
+                         "'unsupported parameter'")
+    assert stop.text != text.text
+
+
+def test_refusals_without_a_message_are_told_apart_by_their_exchange() -> None:
+    """The sibling: nothing says two empty 500s are one defect."""
+    first, second = (_refusal_cause(xid, 500, "") for xid in ("chat_stop", "chat_non_ascii"))
+    assert first.text == ("POST /v1/chat/completions answered a valid request with HTTP 500 "
+                          "without an error message (chat_stop)")
+    assert first.text != second.text
+
+
+def test_refusals_alike_are_one_cause() -> None:
+    causes = {_refusal_cause(xid, 400, _envelope("unsupported parameter")).text
+              for xid in ("chat_stop", "chat_max_tokens")}
+    assert len(causes) == 1
 
 
 def test_a_part_left_unjudged_keeps_its_cause() -> None:

@@ -16,10 +16,12 @@ from conformance.checks.chat.midstream import (
     requested_n,
     require_intact,
 )
+from conformance.checks.chat.parts import Parts
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import (
     error_message,
     harness_status,
+    require_clean_decline,
     require_response,
     require_stream,
 )
@@ -186,16 +188,15 @@ def chat_two_choices_stream(model: str) -> Request:
 def test_choice_index(chat_stream: ChatStream, chat_two_choices_stream: ChatStream,
                       chat_two_choices: Exchange) -> None:
     """Every streamed `choices[].index` MUST be one of the `n` choices asked for (only 0 without `n`), and with `n: 2` each index MUST get its own role delta and finish_reason."""
-    problems = Problems()
-    problems.items += _indices_beyond_n(chat_stream, "stream")
-    two = _served(chat_two_choices_stream)
+    parts = Parts()  # the one-choice stream is judged even when the n = 2 one cannot be
+    parts.problems.items += _indices_beyond_n(chat_stream, "stream")
+    two = parts.judge("n = 2 stream", lambda: _served(chat_two_choices_stream))
     if two is not None:
-        problems.items += _indices_beyond_n(two, "n = 2 stream")
-        problems.items += [f"n = 2 stream: {p}"
-                           for p in _per_choice_problems(chat_stream, two, chat_two_choices)]
-    problems.raise_if_any("streamed choices are not indexed by the choice they belong to",
-                          expected="indices 0 .. n-1, each with one role delta and one "
-                          "finish_reason")
+        parts.problems.items += _indices_beyond_n(two, "n = 2 stream")
+        parts.problems.items += [f"n = 2 stream: {p}" for p in
+                                 _per_choice_problems(chat_stream, two, chat_two_choices)]
+    parts.finish("streamed choices are not indexed by the choice they belong to",
+                 expected="indices 0 .. n-1, each with one role delta and one finish_reason")
 
 
 def _indices_beyond_n(stream: ChatStream, name: str) -> list[str]:
@@ -213,12 +214,13 @@ def _indices_beyond_n(stream: ChatStream, name: str) -> list[str]:
 
 
 def _served(stream: ChatStream) -> ChatStream | None:
-    """The n = 2 stream, or None when the gateway declined it with a 4xx (n is optional: the
-    refusal is chat.limits.n's to judge); anything but a 200 or a 4xx fails."""
+    """The n = 2 stream, or None when the gateway declined it cleanly (n is optional: a 4xx
+    with the error envelope); a 4xx without it, or anything but a 200 or a 4xx, fails."""
     exchange = stream.exchange
     require_response(exchange)
     if exchange.status is not None and 400 <= exchange.status < 500:
         harness_status(exchange)
+        require_clean_decline(exchange, "n")
         record(n_two_stream=f"declined with HTTP {exchange.status} ({error_message(exchange)}): "
                "only the one-choice stream is judged")
         return None

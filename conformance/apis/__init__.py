@@ -1,0 +1,1 @@
+"""API families: one package per family of LLM APIs (``anthropic``; OpenAI's moves here later)."""
