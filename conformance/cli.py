@@ -10,18 +10,17 @@ was interrupted by SIGINT / SIGTERM.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance import __version__, tokens
-from conformance.checks import CHECKS_DIR, load_checks, selected
 from conformance.config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_TIME,
@@ -30,6 +29,7 @@ from conformance.config import (
     ConfigError,
     build_config,
 )
+from conformance.family import APIS_DIR, check_dirs, family, load_checks, selected
 from conformance.results import EXIT_INCOMPLETE, EXIT_USAGE, exit_code
 from conformance.signals import signal_name, sigterm_raises
 from conformance.tokens import ENCODINGS
@@ -53,9 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the checks against a gateway and write reports")
     run.add_argument("--base-url", help="base URL including /v1 (default: $OPENAI_BASE_URL; "
                      "none: the embedded reference gateway)")
-    run.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY); never written out")
-    run.add_argument("--model", help="model under test "
-                     "(default: $CONFORMANCE_MODEL or gpt-4o-mini)")
+    run.add_argument("--api-key", action="append", metavar="[FAMILY=]KEY",
+                     help="API key, per API family when several (default: each family's "
+                     "variable, e.g. $OPENAI_API_KEY); never written out")
+    run.add_argument("--model", action="append", metavar="[FAMILY=]NAME",
+                     help="model under test, per API family when several (default: each "
+                     "family's variable, e.g. $CONFORMANCE_MODEL, or its default model)")
     run.add_argument("--header", action="append", default=[], metavar="'Name: value'",
                      help="extra header sent with every request (repeatable)")
     run.add_argument("--output", metavar="DIR", help="report directory "
@@ -112,8 +115,9 @@ def _run(args: argparse.Namespace) -> int:
         max_time=args.max_time, tokenizer=args.tokenizer,
     )
     # `-c devnull`: the run must not pick up pytest settings of whatever project it runs from.
-    pytest_args = [str(CHECKS_DIR), "-c", os.devnull, "--rootdir", str(CHECKS_DIR),
-                   "-p", "conformance.plugin", "-p", "no:cacheprovider", "--model", config.model,
+    pytest_args = [*map(str, check_dirs()), "-c", os.devnull, "--rootdir", str(APIS_DIR),
+                   "-p", "conformance.plugin", "-p", "no:cacheprovider",
+                   *[f"--model={name}={model}" for name, model in config.models],
                    "--request-timeout", str(config.timeout), "--cases", str(config.cases),
                    "--seed", str(config.seed), "--concurrency", str(config.concurrency),
                    "--max-time", str(config.max_time)]
@@ -135,8 +139,11 @@ def _run(args: argparse.Namespace) -> int:
     # run loads only what it names above, so unrelated plugins of the environment neither change
     # it nor cost start-up time.
     try:
-        with _environment("OPENAI_API_KEY", config.api_key), \
-                _environment("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"), sigterm_raises():
+        with contextlib.ExitStack() as stack:
+            for name, key in config.api_keys:  # each as the family's own variable
+                stack.enter_context(_environment(family(name).key_env, key))
+            stack.enter_context(_environment("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"))
+            stack.enter_context(sigterm_raises())
             status = pytest.main(pytest_args, plugins=[capture])
     except KeyboardInterrupt as exc:  # before pytest's session began: no plugin to report it
         return _interrupted_before_start(config, signal_name(exc))
@@ -170,7 +177,7 @@ def _interrupted_before_start(config: Config, signal: str) -> int:
     return exit_code(document)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _environment(name: str, value: str | None) -> Iterator[None]:
     previous = os.environ.pop(name, None)
     if value:

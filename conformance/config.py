@@ -12,11 +12,11 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from conformance.check import ENDPOINTS
+from conformance.family import ApiFamily, endpoints, families, family
 from conformance.tokens import ENCODINGS
 
-DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 60.0
 # A response past this is cut (the suite asks for short answers); bounds memory per request.
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
@@ -34,8 +34,10 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Config:
     base_url: str | None
-    api_key: str | None = field(default=None, repr=False)
-    model: str = DEFAULT_MODEL
+    # Per API family (its name first): the key, and the model under test (`--api-key`, `--model`
+    # as `[FAMILY=]VALUE`, else each family's own environment variables, else its default).
+    api_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    models: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     output: Path | None = None
     select: tuple[str, ...] = ()
@@ -53,6 +55,26 @@ class Config:
     tokenizer: str | None = None
     tokenizer_origin: str = ""  # "--tokenizer" or "CONFORMANCE_TOKENIZER": the report says why
 
+    def model_for(self, name: str) -> str:
+        return dict(self.models).get(name) or family(name).default_model
+
+    def key_for(self, name: str) -> str | None:
+        return dict(self.api_keys).get(name)
+
+    @property
+    def model(self) -> str:
+        """The first family's model under test: the one a report names in its header."""
+        return self.model_for(families()[0].name)
+
+    @property
+    def api_key(self) -> str | None:
+        """The first family's key (the embedded gateway takes it for every family)."""
+        return self.key_for(families()[0].name)
+
+    def family_of(self, request: Any) -> ApiFamily:
+        """The API family a request belongs to (the first one when it names none)."""
+        return family(request.family) if request.family else families()[0]
+
     @property
     def embedded(self) -> bool:
         """True when no target was given: the run starts the embedded reference gateway."""
@@ -60,12 +82,14 @@ class Config:
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never appear in any output."""
-        values = [self.api_key or ""] + [value for _, value in self.headers]
+        values = [key for _, key in self.api_keys] + [value for _, value in self.headers]
         return tuple(v for v in values if len(v) >= 4)
 
     def with_target(self, base_url: str, api_key: str | None) -> Config:
-        """The same run pointed at a concrete target (used for the embedded gateway)."""
-        return dataclasses.replace(self, base_url=base_url, api_key=api_key)
+        """The same run pointed at a concrete target (used for the embedded gateway, whose one
+        key serves every family)."""
+        keys = tuple((f.name, api_key) for f in families()) if api_key else ()
+        return dataclasses.replace(self, base_url=base_url, api_keys=keys)
 
     def claims(self, endpoint: str) -> bool:
         """True when the user said the gateway serves this endpoint (its id prefix, e.g. chat)."""
@@ -89,8 +113,8 @@ def normalize_base_url(url: str) -> str:
 def build_config(
     *,
     base_url: str | None = None,
-    api_key: str | None = None,
-    model: str | None = None,
+    api_key: Sequence[str] | str | None = None,
+    model: Sequence[str] | str | None = None,
     headers: Sequence[str] = (),
     output: str | os.PathLike[str] | None = None,
     select: Sequence[str] = (),
@@ -103,8 +127,9 @@ def build_config(
     tokenizer: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
-    """Flags win over the environment (OPENAI_BASE_URL, OPENAI_API_KEY, CONFORMANCE_MODEL,
-    CONFORMANCE_TOKENIZER)."""
+    """Flags win over the environment (OPENAI_BASE_URL, each family's key and model variables,
+    CONFORMANCE_TOKENIZER). `model` and `api_key`: values `[FAMILY=]VALUE`, one per family (no
+    FAMILY: the first family)."""
     env = os.environ if environ is None else environ
     base = base_url or env.get("OPENAI_BASE_URL") or None
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
@@ -122,8 +147,8 @@ def build_config(
     tokenizer_name, tokenizer_origin = parse_tokenizer(tokenizer, env)
     return Config(
         base_url=normalize_base_url(base) if base else None,
-        api_key=api_key or env.get("OPENAI_API_KEY") or None,
-        model=model or env.get("CONFORMANCE_MODEL") or DEFAULT_MODEL,
+        api_keys=_per_family(parse_assignments(api_key, "--api-key"), env, "key_env"),
+        models=_per_family(parse_assignments(model, "--model"), env, "model_env"),
         headers=tuple(parse_header(h) for h in headers),
         output=Path(output) if output else None,
         select=tuple(select),
@@ -136,6 +161,32 @@ def build_config(
         tokenizer=tokenizer_name,
         tokenizer_origin=tokenizer_origin,
     )
+
+
+def parse_assignments(values: Sequence[str] | str | None, flag: str) -> dict[str, str]:
+    """`[FAMILY=]VALUE` flags as {family name: value}; no FAMILY= means the first family (a
+    value may hold "=" when what precedes it is no family's name)."""
+    names = [f.name for f in families()]
+    found: dict[str, str] = {}
+    for text in [values] if isinstance(values, str) else list(values or ()):
+        name, sep, value = text.partition("=")
+        if not (sep and name.strip() in names):
+            name, value = names[0], text
+        name, value = name.strip(), value.strip()
+        if not value:
+            raise ConfigError(f"{flag}: empty value for {name!r}")
+        if name in found and found[name] != value:
+            raise ConfigError(f"{flag}: two values for {name!r}")
+        found[name] = value
+    return found
+
+
+def _per_family(given: Mapping[str, str], env: Mapping[str, str],
+                variable: str) -> tuple[tuple[str, str], ...]:
+    """Each family's value: given by a flag, else its environment variable (None: neither)."""
+    chosen = ((f.name, given.get(f.name) or env.get(getattr(f, variable)) or "")
+              for f in families())
+    return tuple((name, value) for name, value in chosen if value)
 
 
 def parse_tokenizer(flag: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:
@@ -155,8 +206,9 @@ def parse_endpoints(value: Sequence[str] | str | None) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else list(value or ())
     names = tuple(dict.fromkeys(n.strip() for item in items for n in item.split(",")
                                 if n.strip()))
-    unknown = [n for n in names if n not in ENDPOINTS]
+    known = endpoints()
+    unknown = [n for n in names if n not in known]
     if unknown:
         raise ConfigError(f"--endpoints: unknown endpoint(s) {', '.join(unknown)}; "
-                          f"known: {', '.join(ENDPOINTS)}")
+                          f"known: {', '.join(known)}")
     return names

@@ -25,6 +25,7 @@ import httpx
 
 from conformance import __version__
 from conformance.config import Config
+from conformance.family import families, family
 from conformance.redact import Redactor
 from conformance.sse import Deviation, SSEEvent, SSEParser
 
@@ -50,8 +51,10 @@ EVENTS_LIMIT = 20_000
 class Request:
     """One request a check needs: what is sent, not how (the engine sends it).
 
-    `body` is JSON text (or deliberately invalid text); `auth` True sends the run's key, False
-    none, a string that key instead. Equal requests are one exchange: sent once per run.
+    `body` is JSON text (or deliberately invalid text); `auth` True sends the run's key for the
+    request's API family, False none, a string that key instead, each the way the family sends
+    a key (`conformance.family.Auth`). `family` None: the family whose plan declared it. Equal
+    requests are one exchange: sent once per run.
     """
 
     method: str
@@ -59,6 +62,7 @@ class Request:
     body: str | None = None
     auth: bool | str = True
     headers: tuple[tuple[str, str], ...] = ()
+    family: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -84,6 +88,8 @@ class Exchange:
     url: str
     request_headers: list[tuple[str, str]]
     request_body: str | None
+    # The API family the request belongs to, which says how its key was sent (None: the first).
+    family: str | None = None
     status: int | None = None
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     body: str = ""
@@ -148,19 +154,19 @@ class Exchange:
 
     def curl(self) -> str:
         """A shell line that replays the request; the key comes from the environment."""
+        api = family(self.family) if self.family else families()[0]
+        key_header = api.auth.placeholder(api.key_env)
         parts = ["curl", "-sS", "-N", "-X", self.method, self.url]
         for name, value in self.request_headers:
             if name.lower() in ("content-length", "host", "accept-encoding", "user-agent"):
                 continue
-            if name.lower() == "authorization":
-                parts += ["-H", "Authorization: Bearer $OPENAI_API_KEY"]
-                continue
-            parts += ["-H", f"{name}: {value}"]
+            parts += ["-H", key_header if name.lower() == api.auth.header.lower()
+                      else f"{name}: {value}"]
         if self.request_body is not None:
             parts += ["--data-raw", self.request_body]
         line = " ".join(shlex.quote(p) for p in parts)
-        return line.replace(shlex.quote("Authorization: Bearer $OPENAI_API_KEY"),
-                            '"Authorization: Bearer $OPENAI_API_KEY"')
+        # double quotes, so that the shell expands the key's variable
+        return line.replace(shlex.quote(key_header), f'"{key_header}"')
 
     def evidence(self) -> dict[str, Any]:
         """The redacted record kept in results.json."""
@@ -234,10 +240,10 @@ class Client:
 
     def headers(self, request: Request) -> dict[str, str]:
         headers = dict(self.config.headers)
+        api = self.config.family_of(request)
         auth = request.auth
-        key = auth if isinstance(auth, str) else (self.config.api_key if auth else None)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
+        key = auth if isinstance(auth, str) else (self.config.key_for(api.name) if auth else None)
+        headers.update(api.auth.headers(key))
         if request.body is not None:
             headers["Content-Type"] = "application/json"
         headers.update(request.headers)
@@ -251,6 +257,7 @@ class Client:
             url=self.redactor.text(self.url(request.path)),
             request_headers=self.redactor.headers(self.headers(request).items()),
             request_body=None if request.body is None else self.redactor.text(request.body),
+            family=self.config.family_of(request).name,
             started_at=time.time(),
         )
 

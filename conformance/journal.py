@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from conformance.checks import load_checks
+from conformance.family import load_checks
 from conformance.results import RunInfo, add_result
 
 NAME = "results.jsonl"

@@ -40,6 +40,7 @@ import pytest
 
 from conformance.check import HarnessError
 from conformance.config import Config
+from conformance.family import families, family, family_of_module
 from conformance.http import (
     RETRY_LIMIT,
     RETRY_WAIT_LIMIT,
@@ -53,10 +54,11 @@ from conformance.http import (
 BREAKER_LIMIT = 3
 # A request is not started with less time than this before the run's deadline.
 MIN_BUDGET = 1.0
-# What a builder may ask for besides other exchanges.
-PARAMETERS: dict[str, Callable[[Config], Any]] = {
-    "model": lambda config: config.model,
-    "config": lambda config: config,
+# What a builder may ask for besides other exchanges, given the run's config and the name of
+# the API family that declares the builder: `model` is that family's model under test.
+PARAMETERS: dict[str, Callable[[Config, str], Any]] = {
+    "model": lambda config, family: config.model_for(family),
+    "config": lambda config, family: config,
 }
 
 
@@ -71,6 +73,12 @@ class Planned:
     @property
     def parents(self) -> tuple[str, ...]:
         return tuple(p for p in self.params if p not in PARAMETERS)
+
+    @property
+    def family(self) -> str:
+        """The API family whose package declares the builder (the first one for others)."""
+        declared = family_of_module(self.build.__module__)
+        return (declared or families()[0]).name
 
 
 PLAN: dict[str, Planned] = {}
@@ -197,7 +205,9 @@ class Recorder:
         built = {name: self._build(name) for name in order if not PLAN[name].parents}
         async with Client(self.config, self._transport) as client:
             self._client = client
-            first = self._once(probe, "probe") if probe else None
+            # a probe names no family: it is the first family's (and deduped with its request)
+            first = self._once(self.config.family_of(probe).tagged(probe), "probe") \
+                if probe else None
             tasks: dict[str, asyncio.Task[None]] = {}
             # Requests queue in task order: heads of the longest chains first, so that their
             # follow-ups are not left for the last wave.
@@ -226,7 +236,7 @@ class Recorder:
                 f"harness error while recording {name}: {type(exc).__name__}: {exc}",
                 cause="harness")
             return
-        self.recordings.values[name] = _substitute(shape, recorded)
+        self.recordings.values[name] = _map_requests(shape, recorded.__getitem__)
 
     def _once(self, request: Request, exchange_id: str) -> asyncio.Task[Exchange]:
         """The one task that sends `request` in this run (the first id it was planned under)."""
@@ -244,10 +254,10 @@ class Recorder:
                        if p in self.recordings.failures), None)
         if failed is not None:
             return failed  # a follow-up of nothing: its checks get the parent's verdict
-        arguments = {p: PARAMETERS[p](self.config) if p in PARAMETERS
+        arguments = {p: PARAMETERS[p](self.config, planned.family) if p in PARAMETERS
                      else self.recordings.values[p] for p in planned.params}
         try:
-            return planned.build(**arguments)
+            return _map_requests(planned.build(**arguments), family(planned.family).tagged)
         except Exception as exc:
             return HarnessError(f"harness error while building {name}: {type(exc).__name__}: "
                                 f"{exc}", cause="harness")
@@ -374,13 +384,14 @@ def _requests_in(shape: Any, path: str) -> Iterator[tuple[str, Request]]:
             yield from _requests_in(value, f"{path}.{index}")
 
 
-def _substitute(shape: Any, recorded: dict[Request, Exchange]) -> Any:
+def _map_requests(shape: Any, change: Callable[[Request], Any]) -> Any:
+    """A builder's result with each Request in it replaced by `change(request)`."""
     if isinstance(shape, Request):
-        return recorded[shape]
+        return change(shape)
     if isinstance(shape, dict):
-        return {key: _substitute(value, recorded) for key, value in shape.items()}
+        return {key: _map_requests(value, change) for key, value in shape.items()}
     if isinstance(shape, (list, tuple)):
-        return type(shape)(_substitute(value, recorded) for value in shape)
+        return type(shape)(_map_requests(value, change) for value in shape)
     return shape
 
 

@@ -23,8 +23,8 @@ import pytest
 from conformance import check as check_model
 from conformance import journal, schemas, signals, tokens
 from conformance.check import CheckFailed, HarnessError, Level, NotSupported, Outcome
-from conformance.checks import CHECKS_DIR, load_checks, selected
 from conformance.config import Config, ConfigError, build_config
+from conformance.family import APIS_DIR, check_dirs, in_checks, load_checks, selected
 from conformance.http import Exchange, get
 from conformance.journal import Journal
 from conformance.plan import PLAN, Recorder, Recordings, longest_chain, no_connection
@@ -41,8 +41,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "OpenAI-compatible gateway conformance")
     group.addoption("--base-url", help="target base URL including /v1 (env OPENAI_BASE_URL); "
                     "none: start the embedded reference gateway")
-    group.addoption("--api-key", help="API key (env OPENAI_API_KEY); never written out")
-    group.addoption("--model", help="model under test (env CONFORMANCE_MODEL)")
+    group.addoption("--api-key", action="append", metavar="[FAMILY=]KEY",
+                    help="API key, per API family when several (env: each family's, e.g. "
+                    "OPENAI_API_KEY); never written out")
+    group.addoption("--model", action="append", metavar="[FAMILY=]NAME",
+                    help="model under test, per API family when several (env: each family's, "
+                    "e.g. CONFORMANCE_MODEL)")
     group.addoption("--header", action="append", default=[], metavar="'Name: value'",
                     help="extra request header, repeatable")
     group.addoption("--output", help="report directory (default reports/<UTC timestamp>)")
@@ -121,7 +125,7 @@ def tokenizer(conformance: Target) -> tokens.Tokenizer:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
     # Check modules are named after the API surface (chat/streaming.py), not test_*.py.
-    if (file_path.suffix == ".py" and CHECKS_DIR in file_path.parents
+    if (file_path.suffix == ".py" and in_checks(file_path.parent)
             and file_path.name not in ("__init__.py", "conftest.py")):
         return pytest.Module.from_parent(parent, path=file_path)
     return None
@@ -150,7 +154,7 @@ class ConformanceRun:
         self.journal: Journal | None = None
         self.document: dict[str, Any] | None = None
         self._restore = ExitStack()  # the signal handlers to put back at the end
-        # A run of the checks (`conformance run`, `pytest conformance/checks`), not of the
+        # A run of the checks (`conformance run`, `pytest conformance/apis`), not of the
         # project's own tests: only such a run writes reports, even when interrupted early.
         self.suite_run = any(_within_checks(arg) for arg in pytest_config.args)
 
@@ -349,8 +353,10 @@ def _result(meta: check_model.Check, verdict: Verdict) -> dict[str, Any]:
 
 
 def _within_checks(arg: str) -> bool:
+    """True for a path at or inside a family's checks, or above them within conformance/apis."""
     path = Path(arg.split("::", 1)[0]).resolve()
-    return path == CHECKS_DIR or CHECKS_DIR in path.parents
+    return in_checks(path) or ((path == APIS_DIR or APIS_DIR in path.parents) and any(
+        path in d.parents for d in check_dirs()))
 
 
 def _evidence(item: pytest.Item) -> list[dict[str, Any]]:

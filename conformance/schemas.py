@@ -15,8 +15,9 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from conformance.family import documents
+
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
-DOCUMENTS = ("chat.yaml", "responses.yaml")
 _URN = "urn:conformance:"
 
 
@@ -36,7 +37,7 @@ def document(name: str) -> dict[str, Any]:
 def _registry() -> Registry:
     resources = [
         (_URN + name, Resource.from_contents(document(name), default_specification=DRAFT202012))
-        for name in DOCUMENTS
+        for name in documents()
     ]
     return Registry().with_resources(resources)
 
@@ -62,7 +63,7 @@ def errors(doc: str, schema: str, instance: Any, limit: int = 10) -> list[str]:
 
 
 def versions() -> dict[str, str]:
-    return {name: str(document(name).get("info", {}).get("version", "?")) for name in DOCUMENTS}
+    return {name: str(document(name).get("info", {}).get("version", "?")) for name in documents()}
 
 
 def pointer(doc: str, schema: str) -> str:

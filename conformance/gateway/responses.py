@@ -58,8 +58,8 @@ FAILED_EARLY_COLLATERAL = _same(
     "tools.hosted-tool", "usage.stream-input")
 
 
-# Faults against the Responses contract checks (conformance/checks/responses); each is a bug
-# seen in real gateways, applied at one place, next to the behaviour it breaks.
+# Faults against the Responses contract checks (conformance/apis/openai/checks/responses); each
+# is a bug seen in real gateways, applied at one place, next to the behaviour it breaks.
 CONTRACT_FAULTS = (
     Fault("responses-output-item-bare", "non-stream message items lack 'id' and 'status' (a "
           "gateway that builds items from a chat message)",

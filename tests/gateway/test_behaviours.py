@@ -17,9 +17,9 @@ from openai import OpenAI
 from starlette.testclient import TestClient
 
 from conformance import cli, tokens
-from conformance.checks.chat import LIMIT as CHAT_CUT
-from conformance.checks.chat import MAX_TOKENS as CHAT_ROOM
-from conformance.checks.responses import CUT_OUTPUT_TOKENS, MAX_OUTPUT_TOKENS
+from conformance.apis.openai.checks.chat import LIMIT as CHAT_CUT
+from conformance.apis.openai.checks.chat import MAX_TOKENS as CHAT_ROOM
+from conformance.apis.openai.checks.responses import CUT_OUTPUT_TOKENS, MAX_OUTPUT_TOKENS
 from conformance.gateway import BEHAVIOURS, EmbeddedGateway, create_app
 from conformance.gateway.behaviours import (
     FIXED_REPLY,

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
+from conformance.apis.openai import FAMILY
+from conformance.apis.openai.checks.responses import RULE_CHECKS, JudgedStream, judge, stream_usable
 from conformance.check import Check
-from conformance.checks import CHECKS_DIR, load_checks
-from conformance.checks.responses import RULE_CHECKS, JudgedStream, judge, stream_usable
-from conformance.config import DEFAULT_MODEL, build_config
+from conformance.config import build_config
 from conformance.event_order import RULES
+from conformance.family import check_dirs, load_checks
 from conformance.gateway import FAULTS, EmbeddedGateway
 from conformance.plan import PLAN, Recorder
 from conformance.streams import decode_responses_stream
@@ -45,7 +46,7 @@ class Reach:
 
     exchange: str
     fault: str
-    model: str = DEFAULT_MODEL
+    model: str = FAMILY.default_model
     subject: str = ""
 
 
@@ -203,7 +204,7 @@ def _closure(item: Any) -> set[str]:
 @pytest.fixture(scope="module")
 def closures() -> dict[str, set[str]]:
     collector = _Closures()
-    code = pytest.main([str(CHECKS_DIR), "-q", "-p", "no:cacheprovider", "--collect-only"],
+    code = pytest.main([*map(str, check_dirs()), "-q", "-p", "no:cacheprovider", "--collect-only"],
                        plugins=[collector])
     assert code == 0
     return collector.by_check

@@ -19,7 +19,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from conformance.checks.chat import LIMIT
+from conformance.apis.openai.checks.chat import LIMIT
 from conformance.cli import load_checks
 from conformance.gateway.behaviours import FIXED_REPLY
 from conformance.gateway.chat import (

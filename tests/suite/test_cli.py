@@ -137,7 +137,7 @@ def test_plain_pytest_is_the_same_engine(gateway, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "--base-url",
          gateway.fault_base_url("chat-stream-no-done"), "--api-key", API_KEY, "--output", str(out),
-         "--select", "chat.stream.*", str(Path(cli.__file__).parent / "checks")],
+         "--select", "chat.stream.*", str(Path(cli.__file__).parent / "apis")],
         capture_output=True, text=True, check=False,
     )
     document = json.loads((out / "results.json").read_text())

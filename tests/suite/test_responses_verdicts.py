@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from conformance import tokens
+from conformance.apis.openai.checks.responses import CUT_OUTPUT_TOKENS
 from conformance.check import Level
-from conformance.checks.responses import CUT_OUTPUT_TOKENS
 from conformance.cli import load_checks
 from tests.suite.harness import SuiteRun, run_suite
 from tests.suite.proxy import Intercept, proxy

@@ -16,7 +16,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
-from conformance.checks.chat.request_shapes import SHAPES
+from conformance.apis.openai.checks.chat.request_shapes import SHAPES
 from tests.suite.harness import SuiteRun, run_suite
 from tests.suite.proxy import proxy
 

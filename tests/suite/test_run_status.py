@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from conformance import cli
-from conformance.checks import CHECKS_DIR
+from conformance.family import check_dirs
 from conformance.results import validate_document
 from tests.suite.harness import API_KEY, run_suite
 from tests.suite.proxy import proxy
@@ -319,6 +319,6 @@ def test_a_request_the_harness_cut_fails_no_check(gateway, tmp_path: Path) -> No
 
 def test_listing_the_checks_writes_no_report(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    code = pytest.main([str(CHECKS_DIR), "-q", "-p", "no:cacheprovider", "--collect-only",
+    code = pytest.main([*map(str, check_dirs()), "-q", "-p", "no:cacheprovider", "--collect-only",
                         "--output", str(tmp_path / "out")])
     assert code == 0 and not (tmp_path / "out").exists() and not (tmp_path / "reports").exists()

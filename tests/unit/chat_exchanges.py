@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conformance.checks.chat import read_chat_stream
+from conformance.apis.openai.checks.chat import read_chat_stream
 from conformance.http import Exchange
 from conformance.streams import ChatStream
 

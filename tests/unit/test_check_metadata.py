@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conformance.check import Level
-from conformance.checks import load_checks
+from conformance.family import load_checks
 from conformance.features import FEATURES
 
 CHECKS = load_checks()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.config import DEFAULT_MODEL, ConfigError, build_config
+from conformance.apis.openai import FAMILY
+from conformance.config import ConfigError, build_config
 
 ENV = {"OPENAI_BASE_URL": "http://env.example/v1", "OPENAI_API_KEY": "sk-env-key-123456",
        "CONFORMANCE_MODEL": "env-model"}
@@ -27,7 +28,7 @@ def test_environment_fills_what_flags_leave_out() -> None:
 
 def test_nothing_given_means_the_embedded_gateway() -> None:
     config = build_config(environ={})
-    assert config.embedded and config.api_key is None and config.model == DEFAULT_MODEL
+    assert config.embedded and config.api_key is None and config.model == FAMILY.default_model
 
 
 def test_secrets_are_not_in_the_repr() -> None:

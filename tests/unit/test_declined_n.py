@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from conformance import check as check_model
+from conformance.apis.openai.checks.chat.chunks import test_choice_index as choice_index
 from conformance.check import CheckFailed
-from conformance.checks.chat.chunks import test_choice_index as choice_index
 from conformance.streams import ChatStream
 from tests.unit.chat_exchanges import answer, choice, stream
 

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from conformance import generated, schemas
+from conformance.apis.openai.generation import CHAT, RESPONSES
 from conformance.check import CheckFailed
 from conformance.config import Config
-from conformance.generated import CHAT, NEGATIVE, POSITIVE, RESPONSES, Operation
+from conformance.generated import NEGATIVE, POSITIVE, Operation
 from conformance.http import Exchange
 from conformance.stream_contract import stream_contract
 
@@ -46,8 +47,9 @@ def test_same_seed_same_cases_in_another_process() -> None:
     """No dependence on str hashing, import order or the literals of loaded modules."""
     script = (
         "import json\nfrom conformance import generated as g\n"
+        "from conformance.apis.openai.generation import CHAT, RESPONSES\n"
         "print(json.dumps({f'{op.name}-{mode}': [c.body for c in g.draw_cases(op, mode, "
-        f"seed={SEED}, count=8, model={MODEL!r})] for op in (g.RESPONSES, g.CHAT) "
+        f"seed={SEED}, count=8, model={MODEL!r})] for op in (RESPONSES, CHAT) "
         "for mode in ('negative', 'positive')}, sort_keys=True))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}

@@ -7,8 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from conformance import check as check_model
+from conformance.apis.openai.checks.chat.logprobs import (
+    Tokens,
+    entry_problems,
+    judge,
+    output_tokens,
+)
 from conformance.check import CheckFailed, Problems, ShouldViolation
-from conformance.checks.chat.logprobs import Tokens, entry_problems, judge, output_tokens
 
 
 def entry(token: str, logprob: float = -0.5, raw: list[int] | None = None,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from conformance.apis.openai.checks.responses import RULE_CHECKS, RULE_SUBJECTS
 from conformance.check import Level
-from conformance.checks.responses import RULE_CHECKS, RULE_SUBJECTS
 from conformance.cli import load_checks
 from conformance.event_order import MUST, RULES
 

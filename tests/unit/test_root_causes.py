@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from conformance import check as check_model
+from conformance.apis.openai.checks.chat import read_chat_stream
+from conformance.apis.openai.checks.chat.parts import Parts
+from conformance.apis.openai.checks.chat.request_shapes import _accepted
 from conformance.check import Cause, Check, CheckFailed, Inconclusive, Level
-from conformance.checks.chat import read_chat_stream
-from conformance.checks.chat.parts import Parts
-from conformance.checks.chat.request_shapes import _accepted
 from conformance.http import Exchange
 from conformance.preconditions import require_stream, require_success
 from conformance.reporting import html, junit, terminal

@@ -1,0 +1,167 @@
+"""Responses, streamed: SSE framing, per-event schemas and how the stream ends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance import schemas, tokens
+from conformance.apis.openai.checks.responses import (
+    DOC,
+    OP_CREATE,
+    PATH,
+    SOURCE_DOCS,
+    SOURCE_STREAMING,
+    STREAM_SPEC,
+    JudgedStreams,
+    judge_rules,
+    message_text,
+    output_items,
+    require_core_streams,
+    require_stream_answer,
+)
+from conformance.check import (
+    Level,
+    Problems,
+    check,
+    inconclusive,
+    observe,
+    record,
+    require_observed,
+)
+from conformance.delivery import delivery, judge_delivery
+from conformance.http import Exchange
+from conformance.preconditions import ignored_stream
+from conformance.stream_contract import stream_contract
+from conformance.streams import RESPONSES_OUTPUT_DELTAS, ResponsesStream, transcript
+
+SOURCE = SOURCE_STREAMING + "; OpenAI API reference, responses/create `stream`"
+
+
+@check("responses.stream.content-type", level=Level.MUST, feature="streaming",
+       observes="the Content-Type of each answered stream", operation=OP_CREATE,
+       spec=STREAM_SPEC, source=SOURCE)
+def test_content_type(responses_text_stream: ResponsesStream,
+                      responses_function_stream: ResponsesStream,
+                      responses_cut_stream: ResponsesStream,
+                      responses_hosted_stream: ResponsesStream) -> None:
+    """A streamed response MUST be sent with `Content-Type: text/event-stream`."""
+    if responses_text_stream.exchange.status != 200:
+        require_stream_answer(responses_text_stream)  # refused: a failure, streaming is core
+    streams = {"text": responses_text_stream, "function call": responses_function_stream,
+               "max_output_tokens cut": responses_cut_stream,
+               "hosted tool": responses_hosted_stream}
+    # Every answered stream: the other checks read events only from text/event-stream ones.
+    answered = {label: s.exchange for label, s in streams.items() if s.exchange.status == 200}
+    observe("answered streams", len(answered))
+    problems = Problems()
+    for label, exchange in answered.items():
+        problems.expect(exchange.media_type == "text/event-stream",
+                        f"{label} stream: Content-Type is "
+                        f"{exchange.media_type or 'missing'!r}")
+    # An ignored `stream: true` leaves the other stream checks unjudged: one root cause.
+    ignored = next(filter(None, map(ignored_stream, answered.values())), None)
+    problems.raise_if_any("streams are not sent as text/event-stream",
+                          expected="text/event-stream", root_cause=ignored)
+
+
+@check("responses.stream.event-schema", level=Level.MUST, feature="streaming",
+       observes="events in the recorded streams", operation=OP_CREATE,
+       spec=f"{STREAM_SPEC}/x-sse-events", source=SOURCE)
+def test_event_schema(judged_streams: JudgedStreams) -> None:
+    """Every event MUST be a JSON object with a string `type`, valid against the schema of its type (`x-sse-events`); an unknown type is not a Responses event."""
+    judge_rules(judged_streams, "responses.stream.event-schema",
+                "stream payloads are not typed event objects")
+    problems = Problems()
+    for entry in judged_streams:
+        for index, payload in enumerate(entry.stream.payloads):
+            problems.items += [f"{entry.label} stream, {p}"
+                               for p in _payload_problems(index, payload)]
+    problems.raise_if_any("stream events do not match their schemas",
+                          expected="each payload valid against its x-sse-events schema")
+
+
+def _payload_problems(index: int, payload: Any) -> list[str]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        return []  # judged by the engine's event-type-present rule above
+    event_type = payload["type"]
+    schema = stream_contract(DOC, PATH).schema_for(payload)
+    where = f"event #{index} (seq={payload.get('sequence_number', '-')}, {event_type})"
+    return [f"{where}: {error}" for error in schemas.errors(DOC, schema, payload, limit=3)]
+
+
+@check("responses.stream.closes-after-terminal", level=Level.MUST, feature="streaming",
+       observes="streams that reached their terminal event", operation=OP_CREATE,
+       spec=f"{STREAM_SPEC}/x-sse-optional-terminator", source=SOURCE
+       + "; openai-python reads the stream until the server closes it (or `data: [DONE]`)")
+def test_closes_after_terminal(judged_streams: JudgedStreams) -> None:
+    """After the terminal event (and an optional `data: [DONE]`) the server MUST close the stream; nothing may follow `[DONE]`."""
+    require_core_streams(judged_streams)
+    record(done_sentinel={j.label: _sentinel_convention(j.stream) for j in judged_streams})
+    problems = Problems()
+    for entry in judged_streams:
+        stream, exchange = entry.stream, entry.exchange
+        if exchange.cut and stream.complete:
+            terminal = stream.events[stream.terminal_index or 0]
+            problems.add(
+                f"{entry.label} stream: the terminal event {stream.terminal['type']} arrived "
+                f"at {_seconds(terminal.time)}, then the server kept the connection open "
+                f"until the harness cut it after {exchange.elapsed:.1f}s ({exchange.cut}); "
+                "SDK clients read until the server closes, so they hang")
+        problems.expect(not stream.after_done,
+                        f"{entry.label} stream: {len(stream.after_done)} event(s) after "
+                        f"[DONE]: {transcript(stream.after_done)[:3]}")
+    problems.raise_if_any("the stream does not end after its terminal event",
+                          expected="the server closes the stream after the terminal event "
+                                   "(optionally after data: [DONE])")
+    # How a stream ends can only be seen on a stream that reached its end.
+    require_observed(sum(1 for j in judged_streams if j.stream.complete),
+                     "streams that reached their terminal event",
+                     "no stream sent a terminal event (see responses.stream.single-terminal)")
+
+
+def _sentinel_convention(stream: ResponsesStream) -> str:
+    if stream.done is not None:
+        return "sends data: [DONE] after the terminal event (Open Responses convention)"
+    return "ends with the terminal event, no [DONE] (OpenAI convention)"
+
+
+def _seconds(value: float | None) -> str:
+    return "an unknown time" if value is None else f"{value:.2f}s"
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+@check("responses.stream.incremental", level=Level.SHOULD, feature="streaming",
+       observes="the output deltas of the recorded streams, for an answer longer than one "
+       "token", operation=OP_CREATE, spec=STREAM_SPEC,
+       source=SOURCE_DOCS + " `stream`: 'streamed to the client as it is generated'")
+def test_incremental(judged_streams: JudgedStreams, responses_plain: Exchange,
+                     tokenizer: tokens.Tokenizer) -> None:
+    """Output SHOULD reach the client as it is generated: in several deltas, over at least two network reads, the first at least 20 ms before the end of the stream."""
+    require_core_streams(judged_streams)
+    length = _text_length(responses_plain, tokenizer.encoding)
+    if length is not None and length <= 1:  # one token can only come in one delta
+        inconclusive(f"the same request not streamed is answered in {length} token(s), too "
+                     "short to be delivered in several deltas")
+    # Every readable stream, so that a client stalled through one stream's delivery does not
+    # decide the verdict (conformance/delivery.py).
+    judge_delivery([delivery(entry.label, entry.exchange, _delta_times(entry.stream))
+                    for entry in judged_streams], "output deltas")
+
+
+def _delta_times(stream: ResponsesStream) -> list[float | None]:
+    """When each event carrying generated output (text or arguments) arrived."""
+    return [event.time for event, payload in zip(stream.events, stream.payloads, strict=True)
+            if isinstance(payload, dict) and payload.get("type") in RESPONSES_OUTPUT_DELTAS]
+
+
+def _text_length(plain: Exchange, encoding: str | None) -> int | None:
+    """Tokens of the plain answer (`tokens.answer_length` of its usage and its message text)."""
+    body = plain.json_or_none() if plain.status == 200 else None
+    if not isinstance(body, dict):
+        return None
+    usage = body.get("usage")
+    reported = usage.get("output_tokens") if isinstance(usage, dict) else None
+    text = message_text(body) if output_items(body, "message") else None
+    return tokens.answer_length(reported, text, encoding)

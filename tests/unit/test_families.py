@@ -1,0 +1,92 @@
+"""API families are plug-ins: the engine takes a family's endpoints, auth, model and key from
+its registration, and names none itself (a made-up family, `acme_family`, shows it)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+import conformance.apis
+from conformance import family as registry
+from conformance.apis import openai
+from conformance.config import ConfigError, build_config
+from conformance.http import Client, Request, post
+from conformance.plan import PLAN, Recorder
+from tests.unit.acme_family import FAMILY as ACME
+from tests.unit.wire import respond_json
+
+
+@pytest.fixture
+def acme(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The made-up family registered beside OpenAI's for one test."""
+    monkeypatch.setattr(conformance.apis, "FAMILIES", (openai.FAMILY, ACME))
+    registry.families.cache_clear()
+    yield
+    monkeypatch.undo()
+    registry.families.cache_clear()
+
+
+def test_each_family_gets_its_own_model_and_key(acme: None) -> None:
+    config = build_config(model=["gpt-test", "acme=acme-2"], api_key=["sk-openai-key-1234"],
+                          environ={"ACME_API_KEY": "acme-key-5678"})
+    assert (config.model_for("openai"), config.model_for("acme")) == ("gpt-test", "acme-2")
+    assert (config.key_for("openai"), config.key_for("acme")) == ("sk-openai-key-1234",
+                                                                  "acme-key-5678")
+    assert set(config.secrets()) == {"sk-openai-key-1234", "acme-key-5678"}
+    assert build_config(environ={"ACME_MODEL": "acme-3"}).model_for("acme") == "acme-3"
+    assert build_config().model_for("acme") == "acme-1"  # the family's default
+
+
+def test_a_value_is_the_first_familys_unless_prefixed_by_a_family(acme: None) -> None:
+    """OpenAI's conventions stay as they were: `--model NAME` and OPENAI_API_KEY."""
+    config = build_config(model="vendor=model:v1", environ={"OPENAI_API_KEY": "sk-env-key-12"})
+    assert config.model == config.model_for("openai") == "vendor=model:v1"
+    assert config.api_key == "sk-env-key-12" and config.key_for("acme") is None
+    with pytest.raises(ConfigError, match="two values"):
+        build_config(model=["acme=a", "acme=b"])
+    with pytest.raises(ConfigError, match="empty value"):
+        build_config(model=["acme="])
+
+
+def test_a_request_carries_its_familys_key_and_headers(acme: None) -> None:
+    config = build_config(base_url="http://gw.test/v1", api_key=["sk-openai-key-1234",
+                                                                 "acme=acme-key-5678"])
+    client = Client(config)
+    acme_headers = client.headers(Request("POST", "/widgets", "{}", family="acme"))
+    assert acme_headers["x-acme-key"] == "acme-key-5678" and acme_headers["acme-version"] == "7"
+    assert "Authorization" not in acme_headers
+    assert client.headers(post("/chat/completions", {}))["Authorization"] == \
+        "Bearer sk-openai-key-1234"  # no family named: the first family's way
+
+
+def test_the_curl_line_reads_the_familys_key_variable(acme: None) -> None:
+    config = build_config(base_url="http://gw.test/v1", api_key=["acme=acme-key-5678"])
+    exchange = Client(config).record(Request("POST", "/widgets", "{}", family="acme"), "w")
+    line = exchange.curl()
+    assert '"x-acme-key: $ACME_API_KEY"' in line and "acme-key-5678" not in line
+    assert "-H 'acme-version: 7'" in line
+
+
+def test_a_builder_gets_its_familys_model_and_its_requests_are_tagged(acme: None) -> None:
+    """The plan tells a builder's family by its package: no builder names its family."""
+    import tests.unit.acme_family.checks.widgets  # noqa: F401  (declares acme_widget)
+
+    assert PLAN["acme_widget"].family == "acme"
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return respond_json(200, {"ok": True})
+
+    config = build_config(base_url="http://gw.test/v1", model=["acme=acme-9"],
+                          api_key=["acme=acme-key-5678"])
+    recorder = Recorder(config, lambda exchange: None, time.monotonic() + 60,
+                        httpx.MockTransport(answer))
+    recorder.record(["acme_widget"])
+    assert [r.headers.get("x-acme-key") for r in seen] == ["acme-key-5678"]
+    assert b'"model": "acme-9"' in seen[0].content
+    assert recorder.recordings.value("acme_widget").family == "acme"
+    PLAN.pop("acme_widget")  # declared for this test only
