@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.family import ApiFamily, endpoints, families, family
+from conformance.redact import is_credential_header
 from conformance.tokens import ENCODINGS
 
 DEFAULT_TIMEOUT = 60.0
@@ -82,7 +83,10 @@ class Config:
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never appear in any output."""
-        values = [key for _, key in self.api_keys] + [value for _, value in self.headers]
+        # A `--header` value is a secret when its name says it carries a credential; a routing
+        # header (`X-Route: eu-west`) is not, and must stay readable in the `curl` line.
+        values = [key for _, key in self.api_keys] + [
+            value for name, value in self.headers if is_credential_header(name)]
         return tuple(v for v in values if len(v) >= 4)
 
     def with_target(self, base_url: str, api_key: str | None) -> Config:

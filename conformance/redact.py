@@ -7,14 +7,20 @@ from collections.abc import Iterable
 
 REDACTED = "[REDACTED]"
 
-# Header names that carry credentials at common gateways (OpenAI, Azure, Anthropic, Google).
+# Header names that carry credentials at common gateways (OpenAI, Azure, Anthropic, Google) or
+# say so (`X-Gateway-Token`; not a count such as `x-ratelimit-remaining-tokens`).
 _SECRET_HEADER = re.compile(
     r"^(authorization|proxy-authorization|cookie|set-cookie|api-key|x-api-key|x-goog-api-key"
-    r"|.*(api[-_]?key|secret|access[-_]?token|auth[-_]?token).*)$",
+    r"|.*(api[-_]?key|secret|token(?!s)|password|credential).*)$",
     re.IGNORECASE,
 )
 # Bearer tokens and key-shaped strings that may appear in bodies even if we never saw the value.
 _KEY_SHAPES = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+[A-Za-z0-9._\-]{8,})")
+
+
+def is_credential_header(name: str) -> bool:
+    """True for a header name that carries a credential (its value is a secret)."""
+    return bool(_SECRET_HEADER.match(name))
 
 
 class Redactor:
@@ -27,7 +33,7 @@ class Redactor:
         return _KEY_SHAPES.sub(REDACTED, value)
 
     def header(self, name: str, value: str) -> str:
-        if _SECRET_HEADER.match(name):
+        if is_credential_header(name):
             scheme = value.split(" ", 1)[0] if " " in value else ""
             return f"{scheme} {REDACTED}".strip() if scheme.lower() == "bearer" else REDACTED
         return self.text(value)

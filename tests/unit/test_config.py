@@ -6,6 +6,7 @@ import pytest
 
 from conformance.apis.openai import FAMILY
 from conformance.config import ConfigError, build_config
+from conformance.http import Client, post
 
 ENV = {"OPENAI_BASE_URL": "http://env.example/v1", "OPENAI_API_KEY": "sk-env-key-123456",
        "CONFORMANCE_MODEL": "env-model"}
@@ -45,3 +46,16 @@ def test_bad_values_are_config_errors(kwargs: dict) -> None:
     with pytest.raises(ConfigError):
         build_config(environ={}, **kwargs)
 
+
+
+def test_routing_headers_stay_readable_and_credential_headers_do_not() -> None:
+    """A `--header` value is redacted when its name says it holds a credential, not otherwise:
+    `X-Route: eu-west` is part of the request the `curl` line must replay."""
+    config = build_config(base_url="http://gw.test/v1", api_key="sk-secret-value-999",
+                          headers=["X-Route: eu-west", "X-Gateway-Token: tok-4242",
+                                   "X-Api-Key: hidden-value"], environ={})
+    assert set(config.secrets()) == {"sk-secret-value-999", "tok-4242", "hidden-value"}
+    line = Client(config).record(post("/chat/completions", {"model": "m"}), "x").curl()
+    assert "'X-Route: eu-west'" in line
+    assert "tok-4242" not in line and "hidden-value" not in line
+    assert "sk-secret-value-999" not in line
