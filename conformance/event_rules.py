@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
+from conformance.shapes import is_int
+
 MUST = "MUST"
 SHOULD = "SHOULD"
 
@@ -48,7 +50,7 @@ class Violation:
 
 
 def as_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if is_int(value) else None
 
 
 def as_str(value: Any) -> str | None:

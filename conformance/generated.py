@@ -55,6 +55,7 @@ from conformance.config import Config
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import error_message
 from conformance.results import usage_stats
+from conformance.shapes import is_int
 from conformance.stream_contract import stream_contract
 from conformance.streams import event_json
 
@@ -158,9 +159,6 @@ def text_only(message: Any, kinds: tuple[str, ...], key: str = "content") -> Any
     parts = [p for p in message[key] if isinstance(p, dict) and p.get("type") in kinds]
     return {**message, key: parts or SHORT_TEXT}
 
-
-def is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # --- the generation view of a document ---------------------------------------------------------

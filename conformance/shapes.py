@@ -62,8 +62,9 @@ def hashable(value: Any) -> Hashable:
 
 def ordered(keys: Any) -> list[Any]:
     """Keys sorted: integers first, in order, then the others by their text (no TypeError)."""
-    return sorted(keys, key=lambda k: (0, k, "") if _is_int(k) else (1, 0, str(k)))
+    return sorted(keys, key=lambda k: (0, k, "") if is_int(k) else (1, 0, str(k)))
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """An integer in JSON terms (Python's bool is an int, JSON's true is not)."""
     return isinstance(value, int) and not isinstance(value, bool)

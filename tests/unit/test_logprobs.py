@@ -11,8 +11,8 @@ from conformance.apis.openai.checks.chat.logprobs import (
     Tokens,
     entry_problems,
     judge,
-    output_tokens,
 )
+from conformance.apis.openai.checks.chat.usage import answer_tokens
 from conformance.check import CheckFailed, Problems, ShouldViolation
 
 
@@ -66,6 +66,6 @@ def test_fewer_alternatives_everywhere_reads_as_top_logprobs_ignored() -> None:
 
 
 def test_reasoning_tokens_carry_no_logprobs() -> None:
-    assert output_tokens({"completion_tokens": 30,
+    assert answer_tokens({"completion_tokens": 30,
                           "completion_tokens_details": {"reasoning_tokens": 12}}) == 18
-    assert output_tokens({"completion_tokens": "30"}) is None
+    assert answer_tokens({"completion_tokens": "30"}) is None

@@ -8,7 +8,7 @@ from conformance import schemas, tokens
 from conformance.check import Problems, expect
 from conformance.http import Exchange
 from conformance.sampling import deterministic
-from conformance.shapes import array_member, describe, member, object_member, objects
+from conformance.shapes import array_member, describe, is_int, member, object_member, objects
 from conformance.sse import SSEParser
 from conformance.streams import ChatStream, decode_chat_stream
 
@@ -64,7 +64,7 @@ def message_of(choice: Any) -> dict[str, Any] | None:
 def reported_completion_tokens(body: Any) -> int | None:
     """`usage.completion_tokens` when it is an integer."""
     found = member(object_member(body, "usage"), "completion_tokens")
-    return found if isinstance(found, int) and not isinstance(found, bool) else None
+    return found if is_int(found) else None
 
 
 def answer_length(body: Any, encoding: str | None) -> int | None:

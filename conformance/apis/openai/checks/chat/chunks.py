@@ -16,6 +16,7 @@ from conformance.apis.openai.checks.chat import (
     read_chat_stream,
 )
 from conformance.apis.openai.checks.chat.midstream import (
+    beyond,
     intact,
     judged_chunks,
     parts_of,
@@ -120,11 +121,7 @@ def test_first_role(chat_stream: ChatStream) -> None:
 def _within_n(choices: list[Choice], n: int) -> list[Choice]:
     """The choices but those whose integer index is beyond the n asked for: a choice that was
     never asked for is chat.chunk.choice-index's verdict, not a choice to judge."""
-    return [found for found in choices if not _beyond(found[2].get("index"), n)]
-
-
-def _beyond(index: Any, n: int) -> bool:
-    return isinstance(index, int) and not isinstance(index, bool) and not 0 <= index < n
+    return [found for found in choices if not beyond(found[2].get("index"), n)]
 
 
 def _role_problems(choices: list[Choice]) -> list[str]:
@@ -212,12 +209,12 @@ def _indices_beyond_n(stream: ChatStream, name: str) -> list[str]:
     n = requested_n(stream)
     choices = _choices(_chunks(stream), Problems())  # malformed choices: chat.chunk.schema's
     observe("streamed choice indices", len(choices))
-    beyond = [(number, choice["index"]) for number, _, choice in choices
-              if _beyond(choice.get("index"), n)]
-    if not beyond:
+    outside = [(number, choice["index"]) for number, _, choice in choices
+              if beyond(choice.get("index"), n)]
+    if not outside:
         return []
-    return [f"{name}: {len(beyond)} chunk(s) carry a choice index beyond the n = {n} asked for "
-            f"(chunk, index): {beyond[:8]}"]
+    return [f"{name}: {len(outside)} chunk(s) carry a choice index beyond the n = {n} asked for "
+            f"(chunk, index): {outside[:8]}"]
 
 
 def _served(stream: ChatStream) -> ChatStream | None:

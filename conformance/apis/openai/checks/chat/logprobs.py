@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance import plan, schemas, usage
+from conformance import plan, schemas
 from conformance.apis.openai.checks.chat import (
     DOC,
     OP,
@@ -24,11 +24,11 @@ from conformance.apis.openai.checks.chat import (
     require_choices,
 )
 from conformance.apis.openai.checks.chat.midstream import require_intact
-from conformance.apis.openai.checks.chat.usage import streamed_usage
+from conformance.apis.openai.checks.chat.usage import answer_tokens, streamed_usage
 from conformance.check import Level, Problems, check, inconclusive, record, require_observed, warn
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_object
-from conformance.shapes import describe, member, object_member
+from conformance.shapes import describe, member
 from conformance.streams import ChatStream
 
 FEATURE = "logprobs"
@@ -71,16 +71,6 @@ def require_refused_for_logprobs(exchange: Exchange, reference: Exchange) -> Non
     if exchange.ok and reference.ok and exchange.status != 200 and reference.status != 200:
         inconclusive(f"the same request without logprobs was refused too (HTTP "
                      f"{reference.status}), so this refusal says nothing about logprobs")
-
-
-def output_tokens(found: Any) -> int | None:
-    """The visible answer's tokens by a usage object: `completion_tokens` less the reasoning
-    tokens, which have no logprobs (None: no usable count)."""
-    completion = member(found, "completion_tokens")
-    reasoning = member(object_member(found, "completion_tokens_details"), "reasoning_tokens")
-    if not usage.is_count(completion):
-        return None
-    return completion - (reasoning if usage.is_count(reasoning) else 0)
 
 
 def entry_problems(entry: Any, top: int = TOP) -> list[str]:
@@ -170,7 +160,7 @@ def test_content(logprobs_completion: Exchange, chat_completion: Exchange) -> No
                 (f"{label}.logprobs.content[{n}]", entry) for n, entry in enumerate(entries)])
         elif isinstance(content, str) and content:
             problems.add(_no_entries(f"{label}'s text", choice))
-    judge(choices, output_tokens(body.get("usage")), "usage.completion_tokens", problems)
+    judge(choices, answer_tokens(body.get("usage")), "usage.completion_tokens", problems)
 
 
 @check("chat.logprobs.stream", level=Level.MUST, feature=FEATURE, operation=OP, spec=SPEC,
@@ -192,5 +182,5 @@ def test_stream(logprobs_stream: ChatStream, chat_usage_stream: ChatStream) -> N
                                for n, e in enumerate(found)]
         elif isinstance(content, str) and content:
             problems.add(_no_entries(f"chunk {number}'s delta.content {content!r}", entry))
-    judge(choices, output_tokens(streamed_usage(logprobs_stream)),
+    judge(choices, answer_tokens(streamed_usage(logprobs_stream)),
           "the usage chunk's completion_tokens", problems)

@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.check import inconclusive
-from conformance.preconditions import refusal, require_stream
-from conformance.shapes import member
+from conformance.apis.openai.checks.chat import first_message
+from conformance.check import inconclusive, record
+from conformance.http import Exchange
+from conformance.preconditions import refusal, require_object, require_stream
+from conformance.shapes import is_int, member
 from conformance.sse import SSEEvent
 from conformance.streams import DONE, ChatStream, event_json
 
@@ -83,6 +85,17 @@ def require_streaming_served(plain: ChatStream, what: str) -> None:
                      root_cause=refusal(plain.exchange))
 
 
+def answered_both_ways(plain: Exchange, stream: ChatStream) -> tuple[Any, str]:
+    """The non-streamed first answer's `content` and the streamed text of the same request,
+    both recorded (an error or inconclusive first, when either has nothing to compare)."""
+    body = require_object(plain)
+    require_intact(stream, "the streamed text")
+    expected = first_message(body).get("content")
+    streamed = stream.text()
+    record(non_streamed=expected, streamed=streamed)
+    return expected, streamed
+
+
 def require_intact(stream: ChatStream, what: str) -> StreamParts:
     """A 200 stream that ran its course, JSON and indexed throughout, or inconclusive saying why.
 
@@ -119,24 +132,24 @@ def intact(stream: ChatStream) -> bool:
 def requested_n(stream: ChatStream) -> int:
     """The `n` the stream's request asked for (1: absent, or not a positive integer)."""
     n = member(stream.exchange.request_json(), "n")
-    return n if _is_index(n) and n > 0 else 1
+    return n if is_int(n) and n > 0 else 1
 
 
 def _unindexed(parts: StreamParts) -> int:
     """Choice entries without an integer `index`: a client cannot tell whose delta they are."""
     return sum(1 for _, chunk in parts.chunks for entry in _entries(chunk)
-               if isinstance(entry, dict) and not _is_index(entry.get("index")))
+               if isinstance(entry, dict) and not is_int(entry.get("index")))
 
 
 def _beyond_n(parts: StreamParts, n: int) -> int:
     """Choice entries whose integer `index` is not one of the n choices asked for."""
     return sum(1 for _, chunk in parts.chunks for entry in _entries(chunk)
-               if isinstance(entry, dict) and _is_index(entry.get("index"))
-               and not 0 <= entry["index"] < n)
+               if isinstance(entry, dict) and beyond(entry.get("index"), n))
 
 
-def _is_index(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def beyond(index: Any, n: int) -> bool:
+    """True for an integer choice index that is not one of the n choices asked for."""
+    return is_int(index) and not 0 <= index < n
 
 
 def _finished(parts: StreamParts) -> bool:

@@ -25,7 +25,12 @@ from conformance.apis.openai.checks.chat import (
     read_chat_stream,
     user_message,
 )
-from conformance.apis.openai.checks.chat.midstream import intact, require_intact
+from conformance.apis.openai.checks.chat.midstream import (
+    answered_both_ways,
+    intact,
+    require_intact,
+)
+from conformance.apis.openai.checks.chat.usage import answer_tokens, streamed_usage
 from conformance.check import (
     Level,
     Problems,
@@ -38,8 +43,7 @@ from conformance.check import (
     require_observed,
 )
 from conformance.http import Exchange, Request, post
-from conformance.preconditions import require_object
-from conformance.shapes import member, object_member
+from conformance.shapes import member
 from conformance.streams import ChatStream
 
 DELTA_SPEC = schemas.pointer(DOC, "ChatCompletionStreamResponseDelta")
@@ -190,7 +194,7 @@ REPEATS: dict[str, Callable[[list[str]], tuple[str, list[str]]]] = {
 def _usage_problems(stream: ChatStream, encoding: str | None) -> list[str] | None:
     """The assembled text against the stream's own `completion_tokens` (None: no usage to
     count against, or no tokenizer to count with)."""
-    reported = _answer_tokens(stream)
+    reported = answer_tokens(streamed_usage(stream))
     if encoding is None or not reported:  # a missing or zero count is chat.usage.*'s verdict
         record(usage_not_compared="no tokenizer is known for the model" if encoding is None
                else "the include_usage stream reports no completion tokens")
@@ -204,21 +208,6 @@ def _usage_problems(stream: ChatStream, encoding: str | None) -> list[str] | Non
     return [f"{stream.exchange.id}: the concatenated deltas are {counted} tokens ({encoding}), "
             f"while the same stream's usage reports {reported} answer tokens (over "
             f"{limit:g} is text the deltas repeat): {text[:160]!r}"]
-
-
-def _answer_tokens(stream: ChatStream) -> int | None:
-    """`completion_tokens` less the reasoning tokens, from the stream's last usage report."""
-    reports = [c["usage"] for c in stream.chunks if isinstance(c.get("usage"), dict)]
-    reported = member(reports[-1], "completion_tokens") if reports else None
-    if not _count(reported):
-        return None
-    details = object_member(reports[-1], "completion_tokens_details")
-    reasoning = member(details, "reasoning_tokens")
-    return reported - (reasoning if _count(reasoning) and reasoning <= reported else 0)
-
-
-def _count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 # --- whole characters --------------------------------------------------------------------
@@ -278,11 +267,7 @@ def _reads_as_utf8(sequence: str) -> bool:
        source=SOURCE + "; RFC 8259 §8.1 (JSON text is UTF-8 Unicode)")
 def test_utf8_text(chat_non_ascii: Exchange, chat_non_ascii_stream: ChatStream) -> None:
     """Streamed content MUST carry whole characters: where its ASCII text equals the non-streamed text of the same request, none of that text's other characters lost, and no U+FFFD, lone surrogate or mojibake (UTF-8 read as Latin-1) that the non-streamed text lacks."""
-    body = require_object(chat_non_ascii)
-    require_intact(chat_non_ascii_stream, "the streamed text")
-    expected = first_message(body).get("content")
-    streamed = chat_non_ascii_stream.text()
-    record(non_streamed=expected, streamed=streamed)
+    expected, streamed = answered_both_ways(chat_non_ascii, chat_non_ascii_stream)
     if not isinstance(expected, str) or expected.isascii():
         inconclusive("the non-streamed answer has no non-ASCII text (the model did not repeat "
                      "the phrase), so there is no multi-byte character to compare")

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections import Counter
 
 from conformance import schemas, tokens
-from conformance.apis.openai.checks.chat import DOC, OP, answer_length, first_message
-from conformance.apis.openai.checks.chat.midstream import StreamParts, parts_of, require_intact
+from conformance.apis.openai.checks.chat import DOC, OP, answer_length
+from conformance.apis.openai.checks.chat.midstream import (
+    StreamParts,
+    answered_both_ways,
+    parts_of,
+)
 from conformance.check import (
     Level,
     Problems,
@@ -22,7 +26,6 @@ from conformance.delivery import delivery, judge_delivery
 from conformance.http import SSE_TYPE, Exchange
 from conformance.preconditions import (
     ignored_stream,
-    require_object,
     require_stream,
     require_success,
 )
@@ -168,11 +171,7 @@ def _delta_events(stream: ChatStream) -> list[SSEEvent]:
        source=SOURCE)
 def test_matches_non_stream(chat_completion: Exchange, chat_stream: ChatStream) -> None:
     """The concatenated content deltas SHOULD equal the non-streamed content of the same request at temperature 0."""
-    body = require_object(chat_completion)
-    require_intact(chat_stream, "the streamed text")
-    expected = first_message(body).get("content")
-    streamed = chat_stream.text()
-    record(non_streamed=expected, streamed=streamed)
+    expected, streamed = answered_both_ways(chat_completion, chat_stream)
     if not isinstance(expected, str):  # chat.response.content-present judges a missing text
         inconclusive(f"the non-streamed answer has no text to compare: choices[0].message."
                      f"content is {expected!r}")

@@ -30,6 +30,7 @@ from conformance.check import (
 )
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_object, require_response, require_stream
+from conformance.shapes import member, object_member
 from conformance.streams import ChatStream, transcript
 
 SPEC = schemas.pointer(DOC, "CompletionUsage")
@@ -65,6 +66,17 @@ def streamed_usage(stream: ChatStream) -> dict[str, Any] | None:
         return None
     reports = [c["usage"] for c in stream.chunks if isinstance(c.get("usage"), dict)]
     return reports[-1] if reports else None
+
+
+def answer_tokens(found: Any) -> int | None:
+    """The visible answer's tokens by a usage object: `completion_tokens` less the reasoning
+    tokens, which the answer's text and logprobs do not hold (None: no usable count)."""
+    completion = member(found, "completion_tokens")
+    reasoning = member(object_member(found, "completion_tokens_details"), "reasoning_tokens")
+    if not usage.is_count(completion):
+        return None
+    return completion - (reasoning if usage.is_count(reasoning) and reasoning <= completion
+                         else 0)
 
 
 @check("chat.usage.total", level=Level.MUST, feature="usage", operation=OP, spec=SPEC,
