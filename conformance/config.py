@@ -133,7 +133,7 @@ def build_config(
 ) -> Config:
     """Flags win over the environment (OPENAI_BASE_URL, each family's key and model variables,
     CONFORMANCE_TOKENIZER). `model` and `api_key`: values `[FAMILY=]VALUE`, one per family (no
-    FAMILY: the first family)."""
+    FAMILY: the first family); a family given no key uses the first family's."""
     env = os.environ if environ is None else environ
     base = base_url or env.get("OPENAI_BASE_URL") or None
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
@@ -151,7 +151,8 @@ def build_config(
     tokenizer_name, tokenizer_origin = parse_tokenizer(tokenizer, env)
     return Config(
         base_url=normalize_base_url(base) if base else None,
-        api_keys=_per_family(parse_assignments(api_key, "--api-key"), env, "key_env"),
+        api_keys=_shared_key(_per_family(parse_assignments(api_key, "--api-key"), env,
+                                         "key_env")),
         models=_per_family(parse_assignments(model, "--model"), env, "model_env"),
         headers=tuple(parse_header(h) for h in headers),
         output=Path(output) if output else None,
@@ -191,6 +192,15 @@ def _per_family(given: Mapping[str, str], env: Mapping[str, str],
     chosen = ((f.name, given.get(f.name) or env.get(getattr(f, variable)) or "")
               for f in families())
     return tuple((name, value) for name, value in chosen if value)
+
+
+def _shared_key(keys: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Each family's key, the first family's for a family given none: a gateway commonly
+    takes one key on every API it serves (the key of a family's own variable wins)."""
+    found = dict(keys)
+    first = found.get(families()[0].name)
+    return tuple((f.name, found.get(f.name) or first) for f in families()
+                 if found.get(f.name) or first)
 
 
 def parse_tokenizer(flag: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:

@@ -17,9 +17,12 @@ import pkgutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.check import REGISTRY, Check
+
+if TYPE_CHECKING:
+    from conformance.gateway.surface import GatewaySurface
 
 # Where the families live: the root of every check run (pytest's rootdir).
 APIS_DIR = Path(__file__).resolve().parent / "apis"
@@ -73,6 +76,9 @@ class ApiFamily:
     default_model: str
     model_env: str  # the variable naming the model under test
     key_env: str  # the variable holding the API key, as the family's official SDK reads it
+    # The module whose `SURFACE` (`conformance.gateway.surface.GatewaySurface`) plugs the family
+    # into the reference gateway; imported by the gateway only ("": not served there).
+    gateway: str = ""
 
     @property
     def checks_package(self) -> str:
@@ -109,6 +115,12 @@ def endpoints() -> Mapping[str, Endpoint]:
 
 def family_of_endpoint(endpoint_id: str) -> ApiFamily:
     return next(f for f in families() if any(e.id == endpoint_id for e in f.endpoints))
+
+
+def gateway_surfaces() -> tuple[GatewaySurface, ...]:
+    """Every served family's `GatewaySurface`, in registration order (the order the gateway
+    falls back on, `conformance.gateway.surface.owner`)."""
+    return tuple(importlib.import_module(f.gateway).SURFACE for f in families() if f.gateway)
 
 
 def documents() -> tuple[str, ...]:

@@ -32,6 +32,8 @@ _ALL = (
     Feature("structured-output", False, "JSON mode and JSON-schema outputs"),
     Feature("models", False, "the model list (`GET /models`)"),
     Feature("reasoning", False, "reasoning models and their parameters"),
+    Feature("count-tokens", False, "counting a request's input tokens without running it "
+            "(`POST /v1/messages/count_tokens`)"),
     Feature("state", False, "stored responses and conversation state"),
     Feature("hosted-tools", False, "tools run by the provider (web search)"),
     Feature("logprobs", False, "log probabilities of the output tokens (`logprobs`, "

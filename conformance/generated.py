@@ -625,11 +625,13 @@ class Sent:
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def requests(operation: Operation, mode: str, config: Config) -> list[tuple[Case, Request]]:
-    """The run's cases (`--cases`, `--seed`: the same seed draws the same cases), each with the
-    request that sends it (an `@exchange` builder's result)."""
+def requests(operation: Operation, mode: str, config: Config,
+             model: str) -> list[tuple[Case, Request]]:
+    """The run's cases (`--cases`, `--seed`: the same seed draws the same cases) for `model`
+    (the model of the operation's family), each with the request that sends it (an `@exchange`
+    builder's result)."""
     return [(case, post(operation.path, case.body)) for case in draw_cases(
-        operation, mode, seed=config.seed, count=config.cases, model=config.model)]
+        operation, mode, seed=config.seed, count=config.cases, model=model)]
 
 
 # What an `@exchange` of `requests` records: each case with its exchange.
@@ -772,7 +774,7 @@ def judge_negative(operation: Operation, sent: list[Sent], config: Config) -> No
     problems.items += [p for item in judged if (p := rejection_problem(operation, item))]
     _raise(problems, trouble, f"schema-invalid {operation.name} requests were not refused "
            f"with a 4xx and the error envelope (seed {config.seed})",
-           expected="HTTP 4xx with {\"error\": {\"message\", \"type\", \"param\", \"code\"}}")
+           expected=f"HTTP 4xx with the error envelope ({operation.document} ErrorResponse)")
 
 
 def judge_positive(operation: Operation, sent: list[Sent], config: Config) -> None:

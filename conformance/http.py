@@ -53,15 +53,16 @@ class Request:
 
     `body` is JSON text (or deliberately invalid text); `auth` True sends the run's key for the
     request's API family, False none, a string that key instead, each the way the family sends
-    a key (`conformance.family.Auth`). `family` None: the family whose plan declared it. Equal
-    requests are one exchange: sent once per run.
+    a key (`conformance.family.Auth`). `headers` are added last: a value None removes that
+    header (a request without `anthropic-version`, say). `family` None: the family whose plan
+    declared it. Equal requests are one exchange: sent once per run.
     """
 
     method: str
     path: str
     body: str | None = None
     auth: bool | str = True
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str | None], ...] = ()
     family: str | None = None
 
     @property
@@ -71,7 +72,7 @@ class Request:
 
 
 def post(path: str, body: Any, *, auth: bool | str = True,
-         headers: dict[str, str] | None = None) -> Request:
+         headers: dict[str, str | None] | None = None) -> Request:
     """A POST of a JSON body (or of raw text when `body` is a str, e.g. invalid JSON)."""
     raw = body if isinstance(body, str) else json.dumps(body)
     return Request("POST", path, raw, auth, tuple((headers or {}).items()))
@@ -246,7 +247,11 @@ class Client:
         headers.update(api.auth.headers(key))
         if request.body is not None:
             headers["Content-Type"] = "application/json"
-        headers.update(request.headers)
+        for name, value in request.headers:
+            if value is None:  # sent without it, though the family always adds it
+                headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+            else:
+                headers[name] = value
         return headers
 
     def record(self, request: Request, exchange_id: str) -> Exchange:

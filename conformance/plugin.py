@@ -24,7 +24,15 @@ from conformance import check as check_model
 from conformance import journal, schemas, signals, tokens
 from conformance.check import CheckFailed, HarnessError, Level, NotSupported, Outcome
 from conformance.config import Config, ConfigError, build_config
-from conformance.family import APIS_DIR, check_dirs, in_checks, load_checks, selected
+from conformance.family import (
+    APIS_DIR,
+    check_dirs,
+    families,
+    family_of_module,
+    in_checks,
+    load_checks,
+    selected,
+)
 from conformance.http import Exchange, get
 from conformance.journal import Journal
 from conformance.plan import PLAN, Recorder, Recordings, longest_chain, no_connection
@@ -112,9 +120,11 @@ def recordings(pytestconfig: pytest.Config, conformance: Target) -> Recordings:
     return _run(pytestconfig).recordings
 
 
-@pytest.fixture(scope="session")
-def model(conformance: Target) -> str:
-    return conformance.config.model
+@pytest.fixture
+def model(request: pytest.FixtureRequest, conformance: Target) -> str:
+    """The model under test of the API family whose check asks (as its requests were built)."""
+    declared = family_of_module(request.module.__name__)
+    return conformance.config.model_for((declared or families()[0]).name)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from conformance.check import Cause, CheckFailed, HarnessError, Inconclusive, NotSupported, current
+from conformance.family import families, family
 from conformance.features import is_core
 from conformance.http import Exchange
 from conformance.refusals import envelope_problems, require_not_rate_limited
@@ -19,7 +20,7 @@ from conformance.refusals import envelope_problems, require_not_rate_limited
 # Statuses that say something about the harness or the account, not about conformance:
 # (cause, what to tell the user).
 HARNESS_STATUSES = {
-    401: ("auth", "the target rejected the API key (check --api-key / OPENAI_API_KEY)"),
+    401: ("auth", "the target rejected the API key (check --api-key / {key_env})"),
     403: ("auth", "the target refused access for this key or model"),
 }
 
@@ -29,6 +30,8 @@ def harness_status(exchange: Exchange) -> None:
     require_not_rate_limited(exchange)
     if exchange.status in HARNESS_STATUSES:
         cause, reason = HARNESS_STATUSES[exchange.status]
+        api = family(exchange.family) if exchange.family else families()[0]
+        reason = reason.format(key_env=api.key_env)
         raise HarnessError(f"HTTP {exchange.status}: {reason} ({error_message(exchange)})",
                            cause=cause)
 
@@ -236,6 +239,30 @@ def require_stream(exchange: Exchange) -> None:
     if cause is not None:
         raise Inconclusive(f"{cause.text}, so there is no stream to judge (the stream's "
                            "Content-Type and data checks fail it)", cause)
+
+
+def require_event_stream(exchange: Exchange, complete: bool, content_type_check: str) -> None:
+    """A 200 event stream the client could read to its end (`complete`: the stream's own end
+    arrived, however the connection then behaved).
+
+    Streaming is core whatever the running check's feature: a refusal fails, it never means
+    "not supported". A connection left open after the end is cut by the harness; the check
+    that owns that judges it, the others judge what arrived. A stream sent as another media type
+    is `content_type_check`'s failure: here nothing can be read, so it is inconclusive.
+    """
+    if not (exchange.cut and exchange.status == 200 and complete):
+        require_response(exchange)
+        if exchange.status != 200:
+            harness_status(exchange)
+            raise CheckFailed(
+                f"the streamed request (`stream: true`) got HTTP {exchange.status}: streaming "
+                "is core, so a refusal is a failure, not 'not supported'",
+                expected=200, actual=f"{exchange.status}: {exchange.body[:500]}",
+                root_cause=refusal(exchange))
+    if not exchange.is_sse:
+        raise Inconclusive(f"the stream was sent as {exchange.media_type or 'no Content-Type'!r}, "
+                           "not text/event-stream, so no event could be read (see "
+                           f"{content_type_check})", ignored_stream(exchange))
 
 
 def parse_event_data(data: str) -> Any:

@@ -16,17 +16,25 @@ from conformance.http import Exchange, retry_wait
 UNKNOWN_MODEL = "conformance-no-such-model-0000"
 UNKNOWN_MODEL_WHY = ("a reserved name that names no real model; the only model name besides "
                      "the configured one that the suite sends, the same in every run")
-ENVELOPE_SHAPE = {"error": {"message": "str", "type": "str", "param": "str|null",
-                            "code": "str|null"}}
+
+
+def envelope_shape(doc: str) -> dict[str, Any]:
+    """The error envelope of `doc` as evidence shows it: its required fields, by schema."""
+    components = schemas.document(doc)["components"]["schemas"]
+    envelope = components["ErrorResponse"]
+    shape = {key: envelope["properties"][key].get("const", "…") for key in envelope["required"]}
+    shape["error"] = {key: "…" for key in components["ErrorObject"].get("required", [])}
+    return shape
 
 
 def envelope_problems(body: Any, doc: str) -> list[str]:
-    """What keeps a body from being the OpenAI error envelope (empty list: it is one)."""
+    """What keeps a body from being `doc`'s error envelope, `ErrorResponse` (empty: it is one);
+    a missing field its `ErrorObject` requires is named first."""
     if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
         return [f"body is {str(body)[:200]!r}, without an `error` object"]
     error = body["error"]
-    found = [f"error.{key} is missing" for key in ("message", "type", "param", "code")
-             if key not in error]
+    required = schemas.document(doc)["components"]["schemas"]["ErrorObject"].get("required", [])
+    found = [f"error.{key} is missing" for key in required if key not in error]
     if not isinstance(error.get("message"), str):
         found.append("error.message is not a string")
     return found or schemas.errors(doc, "ErrorResponse", body)
@@ -71,8 +79,8 @@ def judge_envelopes(exchanges: Mapping[str, Exchange], doc: str) -> None:
             continue  # a 200 for bad input is judged by the status check
         for error in envelope_problems(exchange.json_or_none(), doc):
             problems.add(f"{name} (HTTP {exchange.status}): {error}")
-    problems.raise_if_any("error bodies are not the OpenAI error envelope",
-                          expected=ENVELOPE_SHAPE)
+    problems.raise_if_any("error bodies are not the error envelope",
+                          expected=envelope_shape(doc))
 
 
 def judge_bad_request_statuses(exchanges: Mapping[str, Exchange]) -> None:
@@ -101,7 +109,7 @@ def judge_unknown_model(exchange: Exchange, doc: str, model: str = UNKNOWN_MODEL
            expected=404, actual={"status": exchange.status, "body": exchange.body[:300]})
     problems = envelope_problems(body, doc)
     expect(not problems, f"the {exchange.status} does not carry the error envelope",
-           expected=ENVELOPE_SHAPE, actual=problems)
+           expected=envelope_shape(doc), actual=problems)
     if exchange.status == 400:
         warn("unknown model got 400 model_not_found; OpenAI answers 404",
              expected=404, actual={"status": 400, "code": code})
@@ -129,7 +137,7 @@ def judge_streamed_refusals(exchanges: Mapping[str, Exchange], doc: str) -> None
     problems.items += dropped
     problems.raise_if_any("invalid streamed requests were not refused with a 4xx and the error "
                           "envelope before the stream",
-                          expected={"status": 400, "body": ENVELOPE_SHAPE})
+                          expected={"status": 400, "body": envelope_shape(doc)})
     off = {n: e.status for n, e in replied.items() if e.status != 400}
     if off:
         warn("invalid streamed requests got a 4xx other than 400", expected=400, actual=off)

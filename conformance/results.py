@@ -18,10 +18,11 @@ from jsonschema import Draft202012Validator
 
 from conformance import __version__, schemas
 from conformance.check import Outcome
+from conformance.family import families, family_of_endpoint
 from conformance.redact import Redactor
 from conformance.shapes import member
 
-RESULTS_VERSION = "1.2"
+RESULTS_VERSION = "1.3"
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 
 
@@ -53,7 +54,7 @@ def build_document(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     finished = datetime.now(UTC)
-    results = sorted(results, key=lambda r: r["id"])
+    results = sorted((_with_api(r) for r in results), key=lambda r: r["id"])
     if run.status == "completed" and _all_unreachable(results):
         run.status = "unreachable"
         run.status_detail = results[0]["message"]
@@ -92,12 +93,40 @@ def _all_unreachable(results: list[dict[str, Any]]) -> bool:
 JUDGED = frozenset({Outcome.PASS, Outcome.WARN, Outcome.FAIL})
 
 
+def api_of(check_id: str) -> str:
+    """The API family (its registered name) that declares the endpoint a check id starts with."""
+    endpoint_id = check_id.split(".", 1)[0]
+    try:
+        return family_of_endpoint(endpoint_id).name
+    except StopIteration:
+        raise ValueError(f"check {check_id}: no registered API family declares the endpoint "
+                         f"{endpoint_id!r}") from None
+
+
+def _with_api(result: dict[str, Any]) -> dict[str, Any]:
+    # `api` right after `id`: the results a check run journals, and those of a 1.2 document,
+    # do not carry it
+    return result if "api" in result else {"id": result["id"], "api": api_of(result["id"]),
+                                           **result}
+
+
+def _by_endpoint(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The results of each endpoint, keyed by its title, or by `api title` where two APIs share
+    the title (two families' `GET /v1/models`), so that neither hides the other."""
+    titles = Counter(title for _, title in {(r["api"], r["endpoint"]) for r in results})
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        title = result["endpoint"]
+        key = title if titles[title] == 1 else f"{result['api']} {title}"
+        groups.setdefault(key, []).append(result)
+    return dict(sorted(groups.items()))
+
+
 def endpoint_scope(results: list[dict[str, Any]]) -> dict[str, str]:
     """Per endpoint: "judged" (some check reached a verdict), "not served" (absent and not
     claimed) or "not judged" (in scope, but nothing could be judged)."""
     scope: dict[str, str] = {}
-    for endpoint in sorted({r["endpoint"] for r in results}):
-        mine = [r for r in results if r["endpoint"] == endpoint]
+    for endpoint, mine in _by_endpoint(results).items():
         if any(r["outcome"] in JUDGED for r in mine):
             scope[endpoint] = "judged"
         elif any(r.get("cause") == "absent" for r in mine):
@@ -107,29 +136,97 @@ def endpoint_scope(results: list[dict[str, Any]]) -> dict[str, str]:
     return scope
 
 
+def _levels(results: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per endpoint (keyed as in `endpoint_scope`), per level: outcome counts and score."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for endpoint, mine in _by_endpoint(results).items():
+        levels: dict[str, Counter[str]] = {}
+        for result in mine:
+            levels.setdefault(result["level"], Counter())[result["outcome"]] += 1
+        found[endpoint] = {level: {"counts": _counts(c), "score": score(c)}
+                           for level, c in sorted(levels.items())}
+    return found
+
+
+def _counts(counts: Counter[str]) -> dict[str, int]:
+    return {o.value: counts.get(o.value, 0) for o in Outcome}
+
+
 def summarize(results: list[dict[str, Any]], run: RunInfo) -> dict[str, Any]:
-    by_endpoint: dict[str, dict[str, Counter[str]]] = {}
-    for result in results:
-        levels = by_endpoint.setdefault(result["endpoint"], {})
-        levels.setdefault(result["level"], Counter())[result["outcome"]] += 1
     totals = Counter(r["outcome"] for r in results)
     scope = endpoint_scope(results)
+    apis = api_summaries(results, run)
     outcome, cause = verdict(results, scope, run)
+    if outcome == "incomplete":
+        cause = "; ".join([*_unjudged_apis(apis), cause])
     return {
         "verdict": outcome,
         "cause": cause,
         "root_causes": root_causes(results),
         "scope": scope,
-        "counts": {o.value: totals.get(o.value, 0) for o in Outcome},
+        "counts": _counts(totals),
         "score": score(totals),
-        "endpoints": {
-            endpoint: {
-                level: {"counts": {o.value: c.get(o.value, 0) for o in Outcome}, "score": score(c)}
-                for level, c in sorted(levels.items())
-            }
-            for endpoint, levels in sorted(by_endpoint.items())
-        },
+        "endpoints": _levels(results),
+        "apis": apis,
     }
+
+
+def _unjudged_apis(apis: dict[str, dict[str, Any]]) -> list[str]:
+    """Why each API in scope that nothing could judge was not judged ("openai: ... check
+    --model"): another family's verdicts must not bury its one-line cause."""
+    return [f"{api}: {block['cause']}" for api, block in apis.items()
+            if block["verdict"] == "not-judged"
+            and any(e["scope"] == "not judged" for e in block["endpoints"].values())]
+
+
+def api_summaries(results: list[dict[str, Any]], run: RunInfo) -> dict[str, dict[str, Any]]:
+    """Per API family of the results, in the registry's order: its verdict as if it were judged
+    alone, its counts, and each of its endpoints' scope and counts by level."""
+    order = [f.name for f in families()]
+    apis = sorted({r["api"] for r in results},
+                  key=lambda api: (order.index(api) if api in order else len(order), api))
+    return {api: _api_summary(api, [r for r in results if r["api"] == api], run) for api in apis}
+
+
+def _api_summary(api: str, results: list[dict[str, Any]], run: RunInfo) -> dict[str, Any]:
+    totals = Counter(r["outcome"] for r in results)
+    scope = endpoint_scope(results)  # one family's endpoint titles are distinct
+    levels = _levels(results)
+    outcome, cause = verdict(results, scope, run)
+    return {
+        # a document rendered where its family is no longer registered keeps the name
+        "title": next((f.title for f in families() if f.name == api), api),
+        "verdict": outcome,
+        "cause": cause,
+        "counts": _counts(totals),
+        "score": score(totals),
+        "endpoints": {e: {"scope": state, "levels": levels[e]} for e, state in scope.items()},
+    }
+
+
+def as_current(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` as the renderers read it: a 1.2 document's results gain their `api` (from the
+    registry, by the endpoint of their check id) and its summary the per-API block."""
+    if "apis" in document["summary"]:
+        return document
+    results = [_with_api(r) for r in document["results"]]
+    run = document["run"]
+    info = RunInfo(target=run["target"], embedded=run["embedded_gateway"], model=run["model"],
+                   select=run.get("select", []), status=run["status"],
+                   status_detail=run.get("status_detail", ""))
+    return {**document, "results": results,
+            "summary": {**document["summary"], "apis": api_summaries(results, info)}}
+
+
+def sections(document: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The results of a (current) document by API, then endpoint title, in the summary's order:
+    how every report groups them."""
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {
+        api: {endpoint: [] for endpoint in block["endpoints"]}
+        for api, block in document["summary"]["apis"].items()}
+    for result in document["results"]:
+        found[result["api"]][result["endpoint"]].append(result)
+    return found
 
 
 def root_causes(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -4,64 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from conformance.http import Exchange
-from conformance.shapes import array_member, describe, member, object_member
 from conformance.sse import SSEEvent
 
 DONE = "[DONE]"
 
 
-@dataclass
-class ChatStream:
-    """A chat completion stream split at its `[DONE]` sentinel."""
-
-    exchange: Exchange
-    chunks: list[dict[str, Any]] = field(default_factory=list)  # JSON objects before [DONE]
-    invalid: list[SSEEvent] = field(default_factory=list)  # data that is not a JSON object
-    done: SSEEvent | None = None
-    after_done: list[SSEEvent] = field(default_factory=list)
-
-    @property
-    def content_chunks(self) -> list[dict[str, Any]]:
-        """Chunks that carry choices (the include_usage chunk has none)."""
-        return [c for c in self.chunks if c.get("choices")]
-
-    def choice_entries(self) -> list[tuple[int, Any]]:
-        """(chunk number, entry) for each entry of each chunk's `choices` array, as sent."""
-        return [(number, entry) for number, chunk in enumerate(self.chunks)
-                for entry in array_member(chunk, "choices")]
-
-    def malformed_choices(self) -> list[str]:
-        """One line per chunk whose `choices` is present but not an array."""
-        return [f"chunk {number}: choices is {describe(chunk['choices'])}, expected an array"
-                for number, chunk in enumerate(self.chunks)
-                if chunk.get("choices") is not None and not isinstance(chunk["choices"], list)]
-
-    def text(self, choice: int = 0) -> str:
-        """The content a client assembles for one choice (malformed entries add nothing)."""
-        parts = []
-        for _, entry in self.choice_entries():
-            content = member(object_member(entry, "delta"), "content")
-            if member(entry, "index") == choice and isinstance(content, str):
-                parts.append(content)
-        return "".join(parts)
-
-
-def decode_chat_stream(exchange: Exchange) -> ChatStream:
-    before, done, after = _split_at_done(exchange.events)
-    stream = ChatStream(exchange, done=done, after_done=after)
-    for event in before:
-        payload = _json_object(event)
-        if payload is None:
-            stream.invalid.append(event)
-        else:
-            stream.chunks.append(payload)
-    return stream
-
-
-def _split_at_done(events: list[SSEEvent]) -> tuple[list[SSEEvent], SSEEvent | None,
+def split_at_done(events: list[SSEEvent]) -> tuple[list[SSEEvent], SSEEvent | None,
                                                       list[SSEEvent]]:
     """The events before the first `[DONE]`, that sentinel (None: none came) and those after."""
     for position, event in enumerate(events):
@@ -80,7 +31,7 @@ def event_json(event: SSEEvent) -> Any:
         return None
 
 
-def _json_object(event: SSEEvent) -> dict[str, Any] | None:
+def json_object(event: SSEEvent) -> dict[str, Any] | None:
     value = event_json(event)
     return value if isinstance(value, dict) else None
 
@@ -92,18 +43,14 @@ def transcript(events: list[SSEEvent], around: int | None = None, width: int = 3
             for e in chosen]
 
 
-# --- Responses API streams ------------------------------------------------------------------
-
-RESPONSES_TERMINAL_TYPES = ("response.completed", "response.incomplete", "response.failed")
-# The events that carry generated output: the answer's text and a function call's arguments.
-RESPONSES_OUTPUT_DELTAS = ("response.output_text.delta", "response.function_call_arguments.delta")
+# --- streams of typed events (each payload names its `type`) ----------------------------------
 
 
 @dataclass
-class ResponsesStream:
-    """A `POST /v1/responses` stream: typed event payloads, split at an optional `[DONE]`.
+class TypedStream:
+    """A stream whose payloads each carry a JSON `type`, split at an optional `[DONE]`.
 
-    `payloads[i]` is the JSON of `events[i]` (the raw data string when it is not JSON, so the
+    `payloads[i]` is the JSON of `events[i]` (the raw data string when it is not JSON, so an
     event-order engine can name it); `sse_names[i]` is that event's SSE `event:` name.
     """
 
@@ -111,39 +58,31 @@ class ResponsesStream:
     events: list[SSEEvent] = field(default_factory=list)
     payloads: list[Any] = field(default_factory=list)
     sse_names: list[str | None] = field(default_factory=list)
-    done: SSEEvent | None = None  # a trailing `data: [DONE]` (Open Responses sends one)
+    done: SSEEvent | None = None  # a trailing `data: [DONE]`
     after_done: list[SSEEvent] = field(default_factory=list)
 
     @property
-    def terminal_index(self) -> int | None:
-        """Position of the first terminal event (completed, incomplete or failed)."""
-        return next((n for n, p in enumerate(self.payloads)
-                     if isinstance(p, dict) and p.get("type") in RESPONSES_TERMINAL_TYPES), None)
-
-    @property
-    def terminal(self) -> dict[str, Any] | None:
-        index = self.terminal_index
-        return None if index is None else self.payloads[index]
-
-    @property
-    def terminal_response(self) -> dict[str, Any] | None:
-        response = (self.terminal or {}).get("response")
-        return response if isinstance(response, dict) else None
-
-    @property
-    def complete(self) -> bool:
-        """A terminal event arrived: the client has the whole answer, however the stream ends."""
-        return self.terminal_index is not None
+    def end_index(self) -> int | None:
+        """Position of the event that ends the stream for its API (None: it never came)."""
+        return None
 
     def of_type(self, event_type: str) -> list[dict[str, Any]]:
         return [p for p in self.payloads if isinstance(p, dict) and p.get("type") == event_type]
 
+    def judged_events(self) -> tuple[list[Any], list[str | None]]:
+        """What an event-order engine reads: the payloads and their SSE `event:` names."""
+        return self.payloads, self.sse_names
 
-def decode_responses_stream(exchange: Exchange) -> ResponsesStream:
-    before, done, after = _split_at_done(exchange.events)
-    stream = ResponsesStream(exchange, events=before, done=done, after_done=after)
+
+S = TypeVar("S", bound=TypedStream)
+
+
+def decode_typed_stream(exchange: Exchange, kind: type[S]) -> S:
+    """`exchange`'s events as a `kind` stream."""
+    before, done, after = split_at_done(exchange.events)
+    stream = kind(exchange, events=before, done=done, after_done=after)
     for event in before:
-        payload = _json_object(event)
+        payload = json_object(event)
         stream.payloads.append(event.data if payload is None else payload)
         stream.sse_names.append(event.event)
     return stream

@@ -1,6 +1,7 @@
-"""The embedded reference gateway: a correct, deterministic OpenAI-compatible server that can
-be told to break exactly one requirement at a time (see ``faults.FAULTS``), and whose model can
-behave in more than one clean way (see ``behaviours.BEHAVIOURS``)."""
+"""The embedded reference gateway: a correct, deterministic server of every registered API
+family (each plugs in its ``surface.GatewaySurface``) that can be told to break exactly one
+requirement at a time (see ``faults.FAULTS``), and whose model can behave in more than one clean
+way (see ``behaviours.BEHAVIOURS``)."""
 
 from .app import create_app
 from .behaviours import BEHAVIOURS

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from conformance.redact import Redactor
+from conformance.results import as_current, sections
 
 PROBLEMS = ("fail", "error", "warn")
 UNJUDGED = ("inconclusive", "not_run")
@@ -24,7 +25,13 @@ def _environment() -> Environment:
     )
     env.filters["pretty"] = pretty
     env.filters["percent"] = lambda v: "–" if v is None else f"{v:.0%}"
+    env.globals["anchor"] = anchor
     return env
+
+
+def anchor(*parts: str) -> str:
+    """An HTML id for an API or one of its endpoints: `openai-post-v1-chat-completions`."""
+    return re.sub(r"[^a-z0-9]+", "-", " ".join(parts).lower()).strip("-")
 
 
 def pretty(value: Any) -> str:
@@ -40,10 +47,8 @@ def pretty(value: Any) -> str:
 
 
 def render(document: dict[str, Any]) -> str:
+    document = as_current(document)
     results = document["results"]
-    families: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for result in results:
-        families[result["endpoint"]][result["family"]].append(result)
     problems = sorted((r for r in results if r["outcome"] in PROBLEMS),
                       key=lambda r: (PROBLEMS.index(r["outcome"]), r["id"]))
     causes = document["summary"].get("root_causes", [])  # a results.json of 1.1 has none
@@ -58,9 +63,19 @@ def render(document: dict[str, Any]) -> str:
         outcomes={r["id"]: r["outcome"] for r in results},
         problems=problems,
         unjudged=[r for r in results if r["outcome"] in UNJUDGED],
-        families={e: dict(sorted(f.items())) for e, f in sorted(families.items())},
+        apis=document["summary"]["apis"],
+        sections={api: {endpoint: _by_group(mine) for endpoint, mine in endpoints.items()}
+                  for api, endpoints in sections(document).items()},
         exchanges=document["exchanges"],
     )
+
+
+def _by_group(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """One endpoint's results by check group (`family`: the second part of the id)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        groups.setdefault(result["family"], []).append(result)
+    return dict(sorted(groups.items()))
 
 
 def write(document: dict[str, Any], path: Path, redactor: Redactor) -> None:

@@ -1,4 +1,11 @@
-"""JUnit XML for CI: one testsuite per endpoint, one testcase per check."""
+"""JUnit XML for CI: one testsuite per API family and endpoint, one testcase per check.
+
+A suite is named `<api>.<endpoint id>` (`openai.chat`): an identifier without spaces or slashes,
+and the prefix of its cases' classnames `<api>.<endpoint id>.<check group>`
+(`openai.chat.stream`), which viewers that read a classname as `package.class` (Jenkins) nest
+under API and endpoint. The suite's properties name its API (`openai`, as results' `api`) and
+the endpoint's title (`POST /v1/chat/completions`).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +15,23 @@ from pathlib import Path
 from typing import Any
 
 from conformance.redact import Redactor
+from conformance.results import as_current, sections
 
 
 def render(document: dict[str, Any]) -> str:
+    document = as_current(document)
     root = ET.Element("testsuites", name="llm-gateway-conformance")
     _run_case(root, document)
-    suites: dict[str, ET.Element] = {}
-    for result in document["results"]:
-        suite = suites.get(result["endpoint"])
-        if suite is None:
-            suite = suites[result["endpoint"]] = ET.SubElement(
-                root, "testsuite", name=result["endpoint"])
-        _case(suite, result, document["exchanges"])
+    for api, endpoints in sections(document).items():
+        for endpoint, results in endpoints.items():
+            suite = ET.SubElement(root, "testsuite", name=_classname(results[0], parts=1))
+            props = ET.SubElement(suite, "properties")
+            for key, value in (("api", api), ("endpoint", endpoint)):
+                ET.SubElement(props, "property", name=key, value=value)
+            for result in results:
+                _case(suite, result, document["exchanges"])
     for suite in root:
-        cases = list(suite)
+        cases = suite.findall("testcase")
         suite.set("tests", str(len(cases)))
         for tag, attr in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
             suite.set(attr, str(sum(1 for c in cases if c.find(tag) is not None)))
@@ -48,7 +58,7 @@ def _run_case(root: ET.Element, document: dict[str, Any]) -> None:
 
 
 def _case(suite: ET.Element, result: dict[str, Any], exchanges: dict[str, Any]) -> None:
-    case = ET.SubElement(suite, "testcase", classname=f"{result['endpoint']}.{result['family']}",
+    case = ET.SubElement(suite, "testcase", classname=_classname(result, parts=2),
                          name=result["id"], time=str(result["duration"]))
     props = ET.SubElement(case, "properties")
     for key in ("level", "feature", "spec", "source", "outcome", "cause"):
@@ -66,6 +76,11 @@ def _case(suite: ET.Element, result: dict[str, Any], exchanges: dict[str, Any]) 
         ET.SubElement(case, "skipped", message=f"{outcome}: {result['message']}")
     elif outcome == "warn":
         ET.SubElement(case, "system-out").text = f"WARN (SHOULD): {result['message']}\n{detail}"
+
+
+def _classname(result: dict[str, Any], parts: int) -> str:
+    """`<api>.` and the first `parts` parts of the check id: its endpoint (1), and group (2)."""
+    return ".".join([result["api"], *result["id"].split(".")[:parts]])
 
 
 def _detail(result: dict[str, Any], exchanges: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from conformance.check import Cause, Check, Outcome
+from conformance.results import as_current
 
 # pytest_report_teststatus answers: (category, progress letter, verbose word).
 STATUS: dict[str, tuple[str, str, Any]] = {
@@ -52,6 +53,7 @@ def failure_text(
 
 
 def render(document: dict[str, Any], color: bool) -> str:
+    document = as_current(document)
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, width=130, highlight=False)
     summary = document["summary"]
@@ -75,9 +77,11 @@ def render(document: dict[str, Any], color: bool) -> str:
             console.print(f"[{style}]{result['outcome'].upper():12}[/] [{result['level']}] "
                           f"{result['id']}: {escape(result['message'])}", markup=True,
                           soft_wrap=True)
-    scope = ", ".join(f"{e}: {s}" for e, s in summary["scope"].items())
-    if scope:
-        console.print(f"endpoints: {scope}", markup=False)
+    apis = summary["apis"]
+    for api, block in apis.items():  # each API's endpoints in scope (and, of several, its cause)
+        scope = ", ".join(f"{e}: {data['scope']}" for e, data in block["endpoints"].items())
+        why = f" ({block['verdict']}: {block['cause']})" if len(apis) > 1 and block["cause"] else ""
+        console.print(f"{api} endpoints: {scope}{why}", markup=False, soft_wrap=True)
     tokenizer = tokenizer_line(document["run"])
     if tokenizer:
         console.print(f"tokenizer: {tokenizer}", markup=False)
@@ -102,18 +106,23 @@ def tokenizer_line(run: dict[str, Any]) -> str:
 
 
 def _overview(document: dict[str, Any]) -> Table:
+    """Counts by endpoint and level, under a heading row for each API (a section each)."""
     table = Table(show_header=True, header_style="bold")
-    table.add_column("endpoint")
+    table.add_column("api / endpoint", no_wrap=True)
     table.add_column("level")
     for outcome in Outcome:
         table.add_column(outcome.value, justify="right")
     table.add_column("score", justify="right")
-    for endpoint, levels in document["summary"]["endpoints"].items():
-        for level, data in levels.items():
-            counts = data["counts"]
-            score = "-" if data["score"] is None else f"{data['score']:.0%}"
-            table.add_row(endpoint, level, *[_cell(o.value, counts[o.value]) for o in Outcome],
-                          score)
+    for api, block in document["summary"]["apis"].items():
+        table.add_row(f"[bold]{escape(api)}[/] [{_VERDICT_STYLE.get(block['verdict'], 'bold')}]"
+                      f"{block['verdict']}[/]")
+        for endpoint, data in block["endpoints"].items():
+            for level, numbers in data["levels"].items():
+                counts = numbers["counts"]
+                score = "-" if numbers["score"] is None else f"{numbers['score']:.0%}"
+                table.add_row(f"  {escape(endpoint)}", level,
+                              *[_cell(o.value, counts[o.value]) for o in Outcome], score)
+        table.add_section()
     return table
 
 

@@ -1,4 +1,5 @@
-"""Probes for the Responses contract faults (CONTRACT_FAULTS in conformance/gateway/responses.py).
+"""Probes for the Responses contract faults (CONTRACT_FAULTS in
+conformance/apis/openai/gateway/responses.py).
 
 Each probe answers "is the violation there?" with one raw request; tests/gateway/test_faults.py
 runs them under the fault (yes) and on the clean gateway (no).

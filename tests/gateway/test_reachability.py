@@ -18,14 +18,15 @@ from typing import Any
 import pytest
 
 from conformance.apis.openai import FAMILY
-from conformance.apis.openai.checks.responses import RULE_CHECKS, JudgedStream, judge, stream_usable
+from conformance.apis.openai.checks.responses import RULE_CHECKS, judge, stream_usable
+from conformance.apis.openai.event_order import RULES
+from conformance.apis.openai.streams import decode_responses_stream
 from conformance.check import Check
 from conformance.config import build_config
-from conformance.event_order import RULES
 from conformance.family import check_dirs, load_checks
 from conformance.gateway import FAULTS, EmbeddedGateway
 from conformance.plan import PLAN, Recorder
-from conformance.streams import decode_responses_stream
+from conformance.stream_rules import JudgedStream
 
 from .conftest import API_KEY
 

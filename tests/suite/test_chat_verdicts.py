@@ -20,14 +20,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from conformance.apis.openai.checks.chat import LIMIT
-from conformance.cli import load_checks
-from conformance.gateway.behaviours import FIXED_REPLY
-from conformance.gateway.chat import (
+from conformance.apis.openai.gateway.chat import (
     CAPS_IGNORED_USAGE_CLAMPED,
     CAPS_IGNORED_USAGE_ZERO,
     OPTIONAL_STREAM_CHECKS,
     STREAM_REFUSED_TRIPS,
 )
+from conformance.cli import load_checks
+from conformance.gateway.behaviours import FIXED_REPLY
 from tests.suite.harness import API_KEY, SuiteRun, run_suite
 from tests.suite.proxy import proxy
 

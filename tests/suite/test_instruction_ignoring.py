@@ -44,6 +44,10 @@ MODEL_DEPENDENT_FAULTS = {
     "chat-max-completion-tokens-ignored": "chat.*",
     "chat-length-as-stop": "chat.*",
     "chat-stop-ignored": "chat.*",
+    "messages-cut-reported-end-turn": "messages.*",
+    "messages-stream-cut-reported-end-turn": "messages.*",
+    "messages-stop-sequence-as-end-turn": "messages.*",
+    "messages-stop-sequence-leaked": "messages.*",
 }
 
 

@@ -17,7 +17,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from conformance.apis.openai import FAMILY
+from conformance.family import families
 from conformance.refusals import UNKNOWN_MODEL
 from tests.suite.harness import run_suite
 from tests.suite.proxy import proxy
@@ -77,7 +77,8 @@ def test_a_second_run_meets_nothing_the_first_left_behind(strict: bool, gateway,
         second = run_suite(root + "/v1", tmp_path / "second", *SELECT)
     assert set(first.outcomes().values()) == {"pass"}, first.document["results"]
     assert second.outcomes() == first.outcomes()
-    assert sorted(registry.names) == sorted({FAMILY.default_model, UNKNOWN_MODEL})
+    # each family's model under test and the one reserved unknown name, nothing else
+    assert sorted(registry.names) == sorted({f.default_model for f in families()} | {UNKNOWN_MODEL})
     # the evidence says which model name the probe sent, and why that one
     for check_id in ("chat.errors.unknown-model", "responses.errors.unknown-model"):
         details = next(r["details"] for r in second.document["results"] if r["id"] == check_id)

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from conformance.apis.openai.checks.chat import read_chat_stream
+from conformance.apis.openai.streams import ChatStream
 from conformance.http import Exchange
-from conformance.streams import ChatStream
 
 URL = "http://gateway.test/v1/chat/completions"
 

@@ -9,8 +9,8 @@ import pytest
 
 from conformance import check as check_model
 from conformance.apis.openai.checks.chat.chunks import test_choice_index as choice_index
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import CheckFailed
-from conformance.streams import ChatStream
 from tests.unit.chat_exchanges import answer, choice, stream
 
 N_TWO = {"model": "m", "n": 2, "stream": True}

@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from conformance.event_order import RULES, StreamSummary, Violation, validate_event_order
+from conformance.apis.openai.event_order import (
+    RULES,
+    StreamSummary,
+    Violation,
+    validate_event_order,
+)
 
 Event = dict[str, Any]
 Stream = list[Event]

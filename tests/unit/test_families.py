@@ -8,11 +8,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 import conformance.apis
 from conformance import family as registry
 from conformance.apis import openai
 from conformance.config import ConfigError, build_config
+from conformance.gateway import create_app
 from conformance.http import Client, Request, post
 from conformance.plan import PLAN, Recorder
 from tests.unit.acme_family import FAMILY as ACME
@@ -44,7 +46,10 @@ def test_a_value_is_the_first_familys_unless_prefixed_by_a_family(acme: None) ->
     """OpenAI's conventions stay as they were: `--model NAME` and OPENAI_API_KEY."""
     config = build_config(model="vendor=model:v1", environ={"OPENAI_API_KEY": "sk-env-key-12"})
     assert config.model == config.model_for("openai") == "vendor=model:v1"
-    assert config.api_key == "sk-env-key-12" and config.key_for("acme") is None
+    # A family given no key of its own uses the first family's: gateways take one key.
+    assert config.api_key == config.key_for("acme") == "sk-env-key-12"
+    own = build_config(environ={"OPENAI_API_KEY": "sk-env-key-12", "ACME_API_KEY": "acme-key-34"})
+    assert own.key_for("acme") == "acme-key-34"
     with pytest.raises(ConfigError, match="two values"):
         build_config(model=["acme=a", "acme=b"])
     with pytest.raises(ConfigError, match="empty value"):
@@ -90,3 +95,40 @@ def test_a_builder_gets_its_familys_model_and_its_requests_are_tagged(acme: None
     assert b'"model": "acme-9"' in seen[0].content
     assert recorder.recordings.value("acme_widget").family == "acme"
     PLAN.pop("acme_widget")  # declared for this test only
+
+
+KEY = "gw-key-1234"
+ACME_CLIENT = {"acme-version": "7", "x-acme-key": KEY}
+
+
+def test_the_gateway_hands_a_shared_path_to_the_family_that_claims_it(acme: None) -> None:
+    """`GET /v1/models` is OpenAI's and Acme's: Acme's header claims it, and Acme's key rule and
+    envelope then apply; a path one family serves is that family's, claimed or not."""
+    with TestClient(create_app(api_key=KEY)) as client:
+        assert client.get("/v1/models", headers=ACME_CLIENT).json() == {"acme_models": ["acme-1"]}
+        assert client.get("/v1/models", headers={"Authorization": f"Bearer {KEY}"}).json()[
+            "object"] == "list"  # unclaimed: the first family registered
+        denied = client.get("/v1/models", headers={"acme-version": "7",
+                                                   "Authorization": f"Bearer {KEY}"})
+        assert (denied.status_code, denied.json()) == (401, {"acme_error": "bad x-acme-key"})
+        # OpenAI's "auth not enforced" fault lifts OpenAI's rule only.
+        lifted = client.get("/fault/auth-not-enforced/v1/models", headers={"acme-version": "7"})
+        assert lifted.status_code == 401
+        assert client.post("/v1/widgets", headers={"x-acme-key": KEY}, json={"size": 3}).json() \
+            == {"widget": 3}
+        wrong_method = client.get("/v1/widgets", headers={"x-acme-key": KEY})
+        assert (wrong_method.status_code, set(wrong_method.json())) == (405, {"acme_error"})
+        unknown = client.get("/v1/nowhere", headers=ACME_CLIENT)
+        assert (unknown.status_code, set(unknown.json())) == (404, {"acme_error"})
+
+
+def test_the_first_family_registered_takes_what_no_family_claims(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(conformance.apis, "FAMILIES", (ACME, openai.FAMILY))
+    registry.families.cache_clear()
+    try:
+        with TestClient(create_app()) as client:
+            assert client.get("/v1/models").json() == {"acme_models": ["acme-1"]}
+    finally:
+        monkeypatch.undo()
+        registry.families.cache_clear()

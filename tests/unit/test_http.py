@@ -158,3 +158,22 @@ def test_a_flood_of_tiny_events_or_deviations_is_bounded() -> None:
     assert exchange.harness_cause == "size"
     assert len(exchange.events) <= 200  # of a stream cut for size, only the start is kept
     assert len(exchange.deviations) <= 200
+
+
+def test_a_header_given_as_none_is_left_out() -> None:
+    """A family's always-added header can be removed from one request (a request without
+    `anthropic-version`, say); the others stay."""
+    request = dataclasses.replace(
+        post("/messages", {}, headers={"anthropic-version": None, "X-Probe": "1"}),
+        family="anthropic")
+    seen: list[httpx.Headers] = []
+
+    def handler(sent: httpx.Request) -> httpx.Response:
+        seen.append(sent.headers)
+        return respond(200, b"{}", content_type="application/json")
+
+    send(handler, request)
+    assert "anthropic-version" not in seen[0] and seen[0]["x-probe"] == "1"
+    assert seen[0]["x-api-key"] == KEY
+    send(handler, dataclasses.replace(post("/messages", {}), family="anthropic"))
+    assert seen[1]["anthropic-version"]  # sent when not removed

@@ -12,10 +12,10 @@ from conformance import check as check_model
 from conformance import tokens
 from conformance.apis.openai.checks.chat import read_chat_stream, stream_text
 from conformance.apis.openai.checks.chat.stream_text import ECHO_PHRASE, garbled
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import CheckFailed, Inconclusive
 from conformance.gateway import generation as gen
 from conformance.http import Exchange
-from conformance.streams import ChatStream
 from tests.unit.chat_exchanges import answer, choice, stream
 
 

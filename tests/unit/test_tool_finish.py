@@ -12,9 +12,9 @@ from conformance import check as check_model
 from conformance.apis.openai.checks.chat.tools import test_call_shape as call_shape
 from conformance.apis.openai.checks.chat.tools import test_finish_reason as finish_reason
 from conformance.apis.openai.checks.chat.tools import test_stream_deltas as stream_deltas
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import CheckFailed
 from conformance.http import Exchange
-from conformance.streams import ChatStream
 from tests.unit.chat_exchanges import answer, choice, stream
 
 WEATHER = ("get_weather", '{"city": "Paris", "unit": "celsius"}')

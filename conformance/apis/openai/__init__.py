@@ -17,4 +17,5 @@ FAMILY = ApiFamily(
     default_model="gpt-4o-mini",
     model_env="CONFORMANCE_MODEL",
     key_env="OPENAI_API_KEY",
+    gateway=f"{__name__}.gateway.surface",
 )

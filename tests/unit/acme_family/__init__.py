@@ -13,4 +13,5 @@ FAMILY = ApiFamily(
     default_model="acme-1",
     model_env="ACME_MODEL",
     key_env="ACME_API_KEY",
+    gateway=f"{__name__}.gateway",
 )

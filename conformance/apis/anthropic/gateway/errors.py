@@ -14,9 +14,17 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
+from conformance.apis.openai.gateway.errors import envelope as openai_envelope
+from conformance.gateway.context import FAULT_SCOPE_KEY
 from conformance.gateway.errors import ApiError
 
-from .faults import OPENAI_SHAPED_ERRORS
+from .faults import (
+    AUTH_BEARER_REFUSED,
+    AUTH_NOT_ENFORCED,
+    ERROR_TYPE_GENERIC,
+    ERRORS_NO_REQUEST_ID,
+    OPENAI_SHAPED_ERRORS,
+)
 
 STATUS_TYPES = {
     400: "invalid_request_error",
@@ -60,9 +68,12 @@ def not_found(message: str) -> ApiError:
 def error_response(error: ApiError, fault: str | None = None) -> Response:
     request_id = new_request_id()
     headers = {**(error.headers or {}), REQUEST_ID_HEADER: request_id}
+    if fault == ERRORS_NO_REQUEST_ID:  # the bug: the gateway's own errors lack the header
+        del headers[REQUEST_ID_HEADER]
     if fault == OPENAI_SHAPED_ERRORS:  # the bug: the relay's OpenAI error renderer on this path
-        return JSONResponse(error.envelope(), error.status, headers=headers)
-    body = {"type": "error", "error": {"type": error_type(error.status), "message": error.message},
+        return JSONResponse(openai_envelope(error), error.status, headers=headers)
+    kind = "invalid_request_error" if fault == ERROR_TYPE_GENERIC else error_type(error.status)
+    body = {"type": "error", "error": {"type": kind, "message": error.message},
             "request_id": request_id}
     return JSONResponse(body, error.status, headers=headers)
 
@@ -84,9 +95,12 @@ def auth_error(scope: Scope, expected: str) -> ApiError | None:
     """The key is taken from ``x-api-key`` (what Anthropic-native clients send) or, failing
     that, from ``Authorization: Bearer`` (the SDK's ``auth_token``, Claude Code's
     ``ANTHROPIC_AUTH_TOKEN``): gateways accept both."""
+    fault = scope.get(FAULT_SCOPE_KEY)  # the app recorded it before asking
+    if fault == AUTH_NOT_ENFORCED:  # the bug: any key, or none, is let through
+        return None
     headers = Headers(scope=scope)
     key = headers.get("x-api-key", "").strip()
-    if not key:
+    if not key and fault != AUTH_BEARER_REFUSED:  # the bug: only x-api-key is read
         scheme, _, token = headers.get("authorization", "").partition(" ")
         key = token.strip() if scheme.lower() == "bearer" else ""
     if not key:

@@ -10,7 +10,7 @@ count_tokens agree), not a prediction of what Anthropic would bill.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.requests import Request
@@ -20,11 +20,27 @@ from conformance import tokens
 from conformance.gateway import behaviours
 from conformance.gateway import generation as gen
 from conformance.gateway.context import current_behaviour, current_fault, gateway_state
-from conformance.gateway.sse import data_frame, event_frame, stream_response, to_json
+from conformance.gateway.sse import (
+    EVENT_STREAM,
+    data_frame,
+    event_frame,
+    stream_response,
+    to_json,
+)
 
 from .errors import with_request_id
-from .faults import DONE_APPENDED, NO_EVENT_LINES, NO_MESSAGE_STOP, START_INPUT_ZERO
+from .faults import (
+    COUNT_AS_STRING,
+    COUNT_WITHOUT_SYSTEM,
+    DONE_APPENDED,
+    NO_EVENT_LINES,
+    NOT_CLOSED,
+    STREAM_BUFFERED,
+    STREAM_JSON,
+)
+from .message_faults import faulty_body, faulty_plan
 from .request import COUNT, CREATE, MessagesRequest, blocks, parse_request
+from .stream_faults import rewrite
 from .thinking import signature
 
 # The delta that streams each block type, and the field it carries.
@@ -258,9 +274,6 @@ def stream_events(body: dict[str, Any], plan: MessagePlan, fault: str | None) ->
     and message_stop."""
     start_usage = usage_json(plan, output_tokens=min(1, plan.output_tokens))
     final_usage: dict[str, Any] = {"output_tokens": plan.output_tokens}
-    if fault == START_INPUT_ZERO:  # the bug: the count only arrives with message_delta
-        start_usage["input_tokens"] = 0
-        final_usage["input_tokens"] = plan.input_tokens
     start = {**body, "content": [], "stop_reason": None, "stop_sequence": None,
              "usage": start_usage}
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
@@ -271,9 +284,8 @@ def stream_events(body: dict[str, Any], plan: MessagePlan, fault: str | None) ->
                    "delta": {"stop_reason": plan.stop_reason,
                              "stop_sequence": plan.stop_sequence},
                    "usage": final_usage})
-    if fault != NO_MESSAGE_STOP:
-        events.append({"type": "message_stop"})
-    return events
+    events.append({"type": "message_stop"})
+    return rewrite(events, fault)
 
 
 def stream_frames(events: list[dict], fault: str | None) -> list[bytes]:
@@ -287,10 +299,15 @@ def stream_frames(events: list[dict], fault: str | None) -> list[bytes]:
 
 
 def _send_stream(events: list[dict], request: Request, fault: str | None) -> Response:
+    frames = stream_frames(events, fault)
+    state = gateway_state(request)
+    media_type = "application/json" if fault == STREAM_JSON else EVENT_STREAM
+    if fault == STREAM_BUFFERED:  # the bug: the relay collects the whole stream first
+        return stream_response([b"".join(frames)], state, media_type=media_type)
     first_delta = next((n for n, e in enumerate(events) if e["type"] == "content_block_delta"),
                        None)
-    return stream_response(stream_frames(events, fault), gateway_state(request),
-                           first_token_frame=first_delta)
+    return stream_response(frames, state, media_type=media_type, first_token_frame=first_delta,
+                           hang_after=len(frames) if fault == NOT_CLOSED else None)
 
 
 # --- handlers -------------------------------------------------------------------------------
@@ -300,15 +317,19 @@ async def create_message(request: Request) -> Response:
     # An ApiError goes to the app's handler, which renders it in the Anthropic envelope.
     fault = current_fault(request)
     parsed = parse_request(request.headers, await request.body(), CREATE, fault)
-    plan = plan_message(parsed, current_behaviour(request))
+    plan = faulty_plan(plan_message(parsed, current_behaviour(request)), parsed, fault)
     body = message_json(parsed, plan)
     if parsed.stream:
         return with_request_id(_send_stream(stream_events(body, plan, fault), request, fault))
-    return with_request_id(JSONResponse(body))
+    return with_request_id(JSONResponse(faulty_body(body, fault)))
 
 
 async def count_tokens(request: Request) -> Response:
     # An ApiError goes to the app's handler, which renders it in the Anthropic envelope.
     fault = current_fault(request)
     parsed = parse_request(request.headers, await request.body(), COUNT, fault)
-    return with_request_id(JSONResponse({"input_tokens": input_tokens(parsed)}))
+    if fault == COUNT_WITHOUT_SYSTEM:  # the bug: the system prompt is not counted
+        parsed = replace(parsed, system="")
+    count = input_tokens(parsed)
+    return with_request_id(JSONResponse(
+        {"input_tokens": str(count) if fault == COUNT_AS_STRING else count}))

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from conformance.gateway.models import UNKNOWN_MODEL_200, UNKNOWN_MODEL_400
+from conformance.apis.openai.gateway.models import UNKNOWN_MODEL_200, UNKNOWN_MODEL_400
 
-from .errors import invalid_request, is_anthropic_request, not_found, with_request_id
+from .errors import invalid_request, not_found, with_request_id
 
 
 @dataclass(frozen=True)
@@ -30,12 +29,12 @@ class ClaudeModel:
                 "created_at": self.created_at}
 
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-4-6"
 # Newest first, the order the API lists them in.
 CLAUDE_MODELS: dict[str, ClaudeModel] = {
     m.id: m
     for m in (
-        ClaudeModel("claude-sonnet-4-5", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z",
+        ClaudeModel("claude-sonnet-4-6", "Claude Sonnet 4.6", "2026-02-17T00:00:00Z",
                     thinking=True, max_output_tokens=64000),
         ClaudeModel("claude-3-5-haiku-latest", "Claude Haiku 3.5", "2024-10-22T00:00:00Z",
                     thinking=False, max_output_tokens=8192),
@@ -91,18 +90,3 @@ async def retrieve_model(request: Request) -> Response:
     if model_id not in CLAUDE_MODELS:
         raise not_found(f"model: {model_id}")
     return with_request_id(JSONResponse(CLAUDE_MODELS[model_id].to_json()))
-
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def or_anthropic(openai_endpoint: Endpoint, anthropic_endpoint: Endpoint) -> Endpoint:
-    """One endpoint for a path both families share: the Anthropic shape for Anthropic clients
-    (see ``is_anthropic_request``, which also picks the error envelope in ``app``),
-    ``openai_endpoint`` unchanged for every other client."""
-
-    async def endpoint(request: Request) -> Response:
-        chosen = anthropic_endpoint if is_anthropic_request(request.scope) else openai_endpoint
-        return await chosen(request)
-
-    return endpoint

@@ -21,7 +21,9 @@ from jsonschema.exceptions import ValidationError, best_match
 from starlette.datastructures import Headers
 
 from conformance import schemas
+from conformance.gateway.errors import ApiError
 
+from . import faults
 from .errors import invalid_request
 from .models import ClaudeModel, resolve_model
 from .thinking import signature
@@ -50,23 +52,72 @@ class MessagesRequest:
 
 
 def parse_request(headers: Headers, raw: bytes, schema: str, fault: str | None) -> MessagesRequest:
-    if not headers.get("anthropic-version"):
-        raise invalid_request("anthropic-version: header is required")
-    body = _json_object(raw)
+    _check_version(headers, fault)
+    body = _json_object(raw, fault)
+    body = _faulty_body(body, schema, fault)
     _check_spec(body, schema)
+    _check_block_forms(body, fault)
     model = resolve_model(body["model"], fault)
     return _interpret(body, model)
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def _check_version(headers: Headers, fault: str | None) -> None:
+    if headers.get("anthropic-version") or fault == faults.VERSION_IGNORED:
+        return
+    if fault == faults.VERSION_500:  # the bug: the missing header crashes the gateway
+        raise ApiError(500, "Internal server error")
+    raise invalid_request("anthropic-version: header is required")
+
+
+def _json_object(raw: bytes, fault: str | None) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if fault == faults.INVALID_JSON_500:  # the bug: a parse failure crashes the gateway
+            raise ApiError(500, "Internal server error") from exc
         raise invalid_request(f"There was an error parsing the body of your request: {exc}") \
             from exc
     if not isinstance(body, dict):
         raise invalid_request("Input should be a valid dictionary or object")
     return body
+
+
+# --- request-side faults ------------------------------------------------------------------
+
+# What a relay passes on without reading (PASSTHROUGH_UNVALIDATED).
+_PASSED_THROUGH = ("container", "inference_geo", "cache_control", "service_tier",
+                   "output_config")
+
+
+def _faulty_body(body: dict[str, Any], schema: str, fault: str | None) -> dict[str, Any]:
+    """The body as a faulty gateway reads it before validating (unchanged when clean)."""
+    if fault == faults.MAX_TOKENS_DEFAULTED and schema == CREATE:
+        return {"max_tokens": 4096, **body}  # the bug: LiteLLM's default fills the gap
+    if fault == faults.MAX_TOKENS_422 and schema == CREATE and "max_tokens" not in body:
+        raise ApiError(422, "max_tokens: Field required")
+    temperature = body.get("temperature")
+    if fault == faults.TEMPERATURE_CLAMPED and isinstance(temperature, (int, float)) \
+            and not isinstance(temperature, bool) and temperature > 1:
+        return {**body, "temperature": 1}  # the bug: out of range is clamped, not refused
+    if fault == faults.PASSTHROUGH_UNVALIDATED:  # the bug: never looked at, never validated
+        return {k: v for k, v in body.items() if k not in _PASSED_THROUGH}
+    if fault == faults.EMPTY_STOP_SEQUENCES_500 and body.get("stop_sequences") == []:
+        raise ApiError(500, "list index out of range")  # the bug: reads stop_sequences[0]
+    return body
+
+
+def _check_block_forms(body: dict[str, Any], fault: str | None) -> None:
+    """The block forms a string-only relay refuses (clean: both forms are accepted)."""
+    if fault == faults.SYSTEM_BLOCKS_REFUSED and isinstance(body.get("system"), list):
+        raise invalid_request("system: Input should be a valid string")
+    if fault != faults.CONTENT_BLOCKS_REFUSED:
+        return
+    for index, message in enumerate(body["messages"]):
+        content = message["content"]
+        # only user text: tool results and assistant turns take another path in such a relay
+        if message["role"] == "user" and isinstance(content, list) \
+                and all(block["type"] == "text" for block in content):
+            raise invalid_request(f"messages.{index}.content: Input should be a valid string")
 
 
 # --- the schema ---------------------------------------------------------------------------

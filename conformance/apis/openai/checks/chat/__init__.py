@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import schemas, tokens
+from conformance.apis.openai.streams import ChatStream, decode_chat_stream
 from conformance.check import Problems, expect
 from conformance.http import Exchange
 from conformance.sampling import deterministic
 from conformance.shapes import array_member, describe, is_int, member, object_member, objects
 from conformance.sse import SSEParser
-from conformance.streams import ChatStream, decode_chat_stream
 
 PATH = "/chat/completions"
 MAX_TOKENS = 48

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import schemas, tokens, usage
+from conformance import schemas, tokens
+from conformance.apis.openai import usage
 from conformance.apis.openai.checks.chat import OP
 from conformance.check import Level, check, fail, inconclusive, observe, record, warn
 from conformance.http import Exchange

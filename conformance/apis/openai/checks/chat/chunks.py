@@ -24,6 +24,7 @@ from conformance.apis.openai.checks.chat.midstream import (
     require_intact,
 )
 from conformance.apis.openai.checks.chat.parts import Parts
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import Level, Problems, check, expect, inconclusive, observe, record
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import (
@@ -34,7 +35,6 @@ from conformance.preconditions import (
     require_stream,
 )
 from conformance.shapes import describe, hashable, member, ordered
-from conformance.streams import ChatStream
 
 SCHEMA = "CreateChatCompletionStreamResponse"
 Choice = tuple[int, Hashable, dict]  # (chunk number, index, choice object)

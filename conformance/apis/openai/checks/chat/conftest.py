@@ -11,9 +11,10 @@ import pytest
 
 from conformance import plan
 from conformance.apis.openai.checks.chat import PATH, chat_body, read_chat_stream
-from conformance.apis.openai.checks.chat.stop import StopPlan, plan_stop
+from conformance.apis.openai.checks.chat.stop import plan_stop
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_endpoint
+from conformance.stop_words import StopPlan
 from conformance.target import Target
 
 

@@ -23,13 +23,13 @@ SOURCE = "schemathesis cases generated from openapi/chat.yaml (CreateChatComplet
 
 
 @plan.exchange
-def chat_generated_negative(config: Config) -> list[tuple[Case, Request]]:
-    return generated.requests(CHAT, NEGATIVE, config)
+def chat_generated_negative(model: str, config: Config) -> list[tuple[Case, Request]]:
+    return generated.requests(CHAT, NEGATIVE, config, model)
 
 
 @plan.exchange
-def chat_generated_positive(config: Config) -> list[tuple[Case, Request]]:
-    return generated.requests(CHAT, POSITIVE, config)
+def chat_generated_positive(model: str, config: Config) -> list[tuple[Case, Request]]:
+    return generated.requests(CHAT, POSITIVE, config, model)
 
 
 @check("chat.generated.rejects-invalid", level=Level.MUST, feature="generated", operation=OP,

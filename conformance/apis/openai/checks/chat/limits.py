@@ -26,12 +26,12 @@ from conformance.apis.openai.checks.chat import (
     stream_finish_reason,
 )
 from conformance.apis.openai.checks.chat.midstream import intact
-from conformance.apis.openai.checks.chat.stop import StopPlan
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import Level, Problems, check, expect, inconclusive, observe, record
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_object
 from conformance.shapes import member
-from conformance.streams import ChatStream
+from conformance.stop_words import LEAKED, STOPPED, StopPlan
 
 REQUEST = schemas.pointer(DOC, "CreateChatCompletionRequest")
 SOURCE = "OpenAI API reference, chat/create request parameters"
@@ -229,14 +229,10 @@ def _stopped_answer(choice: Any, problems: Problems) -> tuple[Any, Any]:
 def _judge_stop(content: Any, finish_reason: Any, plan: StopPlan, where: str,
                 problems: Problems) -> bool:
     """Judge one answer; False when it shows nothing about `stop` (it went elsewhere)."""
-    if not isinstance(content, str):
-        return False
-    if plan.stop in content:
-        problems.add(f"{where}: content {content[:80]!r} contains the stop sequence "
-                     f"{plan.stop!r} at offset {content.index(plan.stop)}")
-        return True
-    if not plan.is_prefix(content):
-        return False
-    problems.expect(finish_reason == "stop", f"{where}: the answer ended at the stop sequence "
-                    f"but finish_reason is {finish_reason!r}, expected 'stop'")
-    return True
+    outcome = plan.outcome(content)
+    if outcome == LEAKED:
+        problems.add(plan.leak(content, where))
+    elif outcome == STOPPED:
+        problems.expect(finish_reason == "stop", f"{where}: the answer ended at the stop "
+                        f"sequence but finish_reason is {finish_reason!r}, expected 'stop'")
+    return outcome is not None

@@ -25,11 +25,11 @@ from conformance.apis.openai.checks.chat import (
 )
 from conformance.apis.openai.checks.chat.midstream import require_intact
 from conformance.apis.openai.checks.chat.usage import answer_tokens, streamed_usage
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import Level, Problems, check, inconclusive, record, require_observed, warn
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_object
 from conformance.shapes import describe, member
-from conformance.streams import ChatStream
 
 FEATURE = "logprobs"
 SPEC = schemas.pointer(DOC, "ChatCompletionChoiceLogprobs")

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.apis.openai.checks.chat import first_message
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import inconclusive, record
 from conformance.http import Exchange
 from conformance.preconditions import refusal, require_object, require_stream
 from conformance.shapes import is_int, member
 from conformance.sse import SSEEvent
-from conformance.streams import DONE, ChatStream, event_json
+from conformance.streams import DONE, event_json
 
 
 @dataclass

@@ -13,11 +13,11 @@ from conformance.apis.openai.checks.chat import (
     require_choices,
 )
 from conformance.apis.openai.checks.chat.midstream import judged_chunks
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import Level, Problems, check, expect, expect_equal, observe
 from conformance.http import Exchange
 from conformance.preconditions import require_object, require_success
 from conformance.shapes import describe, member
-from conformance.streams import ChatStream
 
 SPEC = schemas.pointer(DOC, RESPONSE_SCHEMA)
 SOURCE = "OpenAI API reference, chat/create (response); seed 003_440946b6d7473ee2.txt"

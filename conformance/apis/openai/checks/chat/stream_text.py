@@ -31,6 +31,7 @@ from conformance.apis.openai.checks.chat.midstream import (
     require_intact,
 )
 from conformance.apis.openai.checks.chat.usage import answer_tokens, streamed_usage
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import (
     Level,
     Problems,
@@ -44,7 +45,6 @@ from conformance.check import (
 )
 from conformance.http import Exchange, Request, post
 from conformance.shapes import member
-from conformance.streams import ChatStream
 
 DELTA_SPEC = schemas.pointer(DOC, "ChatCompletionStreamResponseDelta")
 SOURCE = "OpenAI API reference, chat streaming: 'partial message deltas'"

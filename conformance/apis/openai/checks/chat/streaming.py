@@ -11,6 +11,7 @@ from conformance.apis.openai.checks.chat.midstream import (
     answered_both_ways,
     parts_of,
 )
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import (
     Level,
     Problems,
@@ -30,7 +31,7 @@ from conformance.preconditions import (
     require_success,
 )
 from conformance.sse import DEVIATION_KINDS, SSEEvent
-from conformance.streams import DONE, ChatStream, event_json, transcript
+from conformance.streams import DONE, event_json, transcript
 
 STREAM_SPEC = "openapi/chat.yaml#/paths/~1chat~1completions/post/responses/200/content/text~1event-stream"
 SOURCE = "OpenAI API reference, chat/create `stream` and chat streaming guide"

@@ -39,6 +39,7 @@ from conformance.apis.openai.checks.chat import (
 )
 from conformance.apis.openai.checks.chat.midstream import require_intact, require_streaming_served
 from conformance.apis.openai.checks.chat.parts import Parts
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import (
     Level,
     Problems,
@@ -58,7 +59,6 @@ from conformance.preconditions import (
     require_success,
 )
 from conformance.shapes import describe, hashable, member
-from conformance.streams import ChatStream
 
 FEATURE = "tools"
 SOURCE = "OpenAI API reference, chat/create `tools`, `tool_choice`; function calling guide"

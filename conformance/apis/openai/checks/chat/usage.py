@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import plan, schemas, usage
+from conformance import plan, schemas
+from conformance.apis.openai import usage
 from conformance.apis.openai.checks.chat import DOC, OP, PATH, chat_body
 from conformance.apis.openai.checks.chat.midstream import (
     intact,
     require_intact,
     require_streaming_served,
 )
+from conformance.apis.openai.streams import ChatStream
 from conformance.check import (
     Level,
     Problems,
@@ -31,7 +33,7 @@ from conformance.check import (
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_object, require_response, require_stream
 from conformance.shapes import member, object_member
-from conformance.streams import ChatStream, transcript
+from conformance.streams import transcript
 
 SPEC = schemas.pointer(DOC, "CompletionUsage")
 SOURCE = "OpenAI API reference, chat/create `usage` and `stream_options.include_usage`"

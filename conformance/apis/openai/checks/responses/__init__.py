@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from conformance import schemas
-from conformance.check import Problems, fail, inconclusive, record, require_observed, warn
-from conformance.event_order import (
+from conformance import schemas, stream_rules
+from conformance.apis.openai.event_order import (
     ERROR,
     ITEM_ADDED,
     LIFECYCLE_START,
-    MUST,
     RULES,
     TERMINAL_STATUS,
-    StreamSummary,
-    Violation,
     validate_event_order,
 )
-from conformance.http import Exchange
-from conformance.preconditions import (
-    harness_status,
-    ignored_stream,
-    refusal,
-    require_response,
-)
+from conformance.apis.openai.streams import ResponsesStream
+from conformance.check import inconclusive, record
+from conformance.preconditions import require_event_stream, require_response
 from conformance.sampling import deterministic
 from conformance.shapes import array_member, describe, member, objects
-from conformance.streams import ResponsesStream
+from conformance.stream_rules import JudgedStream, JudgedStreams, RuleBook
 
 PATH = "/responses"
 DOC = "responses.yaml"
@@ -240,65 +231,30 @@ RULE_SUBJECTS: dict[str, tuple[str, Callable[[ResponsesStream], int]]] = {
 }
 
 
-@dataclass
-class JudgedStream:
-    """One recorded stream with the event-order engine's verdict on it."""
-
-    label: str
-    stream: ResponsesStream
-    violations: list[Violation]
-    summary: StreamSummary
-
-    @property
-    def exchange(self) -> Exchange:
-        return self.stream.exchange
-
-
-class JudgedStreams(list[JudgedStream]):
-    """Every readable recorded stream, judged; `text` is the plain stream, which must answer."""
-
-    def __init__(self, text: ResponsesStream, judged: list[JudgedStream]) -> None:
-        super().__init__(judged)
-        self.text = text
+# The Responses engine's rules, the checks that own them and what each check is about.
+BOOK = RuleBook(RULES, RULE_CHECKS, RULE_SUBJECTS, validate_event_order)
 
 
 def judge(label: str, stream: ResponsesStream) -> JudgedStream:
-    violations, summary = validate_event_order(stream.payloads, stream.sse_names)
-    return JudgedStream(label, stream, violations, summary)
+    return stream_rules.judge(BOOK, label, stream)
+
+
+def judge_rules(judged: list[JudgedStream], check_id: str, summary: str) -> None:
+    """`stream_rules.judge_rules` with the Responses rule book."""
+    stream_rules.judge_rules(BOOK, judged, check_id, summary)
+
+
+def judged_streams_of(text: ResponsesStream, streams: dict[str, ResponsesStream]) -> JudgedStreams:
+    """Every readable stream of `streams` (label -> stream) judged; `text` must answer."""
+    return stream_rules.judge_all(BOOK, text, streams, require_stream_answer)
 
 
 def require_stream_answer(stream: ResponsesStream) -> None:
-    """A 200 event stream that the client could read up to its terminal event.
-
-    Streaming is core whatever the running check's feature: a refusal fails, it never means
-    "not supported". A connection left open after the terminal event is cut by the harness;
-    only `responses.stream.closes-after-terminal` judges that, the others judge what arrived.
-    """
-    exchange = stream.exchange
-    if not (exchange.cut and exchange.status == 200 and stream.complete):
-        require_response(exchange)
-        if exchange.status != 200:
-            harness_status(exchange)
-            fail(f"the streamed request (`stream: true`) got HTTP {exchange.status}: streaming "
-                 "is core, so a refusal is a failure, not 'not supported'",
-                 expected=200, actual=f"{exchange.status}: {exchange.body[:500]}",
-                 root_cause=refusal(exchange))
-    if not exchange.is_sse:  # responses.stream.content-type fails it; no event can be read
-        inconclusive(f"the stream was sent as {exchange.media_type or 'no Content-Type'!r}, "
-                     "not text/event-stream, so no event could be read (see "
-                     "responses.stream.content-type)", root_cause=ignored_stream(exchange))
+    """A 200 event stream that the client could read up to its terminal event."""
+    require_event_stream(stream.exchange, stream.complete, "responses.stream.content-type")
 
 
-def require_core_streams(judged: JudgedStreams) -> JudgedStreams:
-    """The judged streams, once the plain stream is known to have answered."""
-    require_stream_answer(judged.text)
-    return judged
-
-
-def stream_usable(stream: ResponsesStream) -> bool:
-    """A stream (plain, function call, cut answer, hosted tool) the engine can judge."""
-    exchange = stream.exchange
-    return exchange.status == 200 and exchange.is_sse and (exchange.ok or stream.complete)
+stream_usable = stream_rules.usable
 
 
 def stream_answered(stream: ResponsesStream) -> bool:
@@ -329,42 +285,3 @@ def stream_terminal(stream: ResponsesStream, plain: ResponsesStream) -> dict[str
                "responses.stream.single-terminal and responses.stream.failure-shape)")
         return None
     return stream.terminal_response
-
-
-def rule_problems(judged: list[JudgedStream], check_id: str) -> tuple[list[str], list[str]]:
-    """The engine's MUST and SHOULD violations of one check's rules, over every stream."""
-    rules = RULE_CHECKS[check_id]
-    musts: list[str] = []
-    shoulds: list[str] = []
-    for entry in judged:
-        for violation in entry.violations:
-            if violation.rule in rules:
-                line = (f"{entry.label} stream [{violation.rule}]: {violation.message}\n    "
-                        + "\n    ".join(violation.context))
-                (musts if violation.level == MUST else shoulds).append(line)
-    return musts, shoulds
-
-
-def judge_rules(judged: list[JudgedStream], check_id: str, summary: str) -> None:
-    """Fail on the check's MUST rules, warn on its SHOULD rules; inconclusive without subject.
-
-    The subject (RULE_SUBJECTS) is counted over the judged streams: a rule about function
-    calls passes only on streams that held a function call.
-    """
-    if isinstance(judged, JudgedStreams):
-        require_core_streams(judged)
-    rules = sorted(RULE_CHECKS[check_id])
-    record(streams_judged=[f"{j.label} ({len(j.stream.payloads)} events, exchange "
-                           f"{j.exchange.id})" for j in judged],
-           rules=rules)
-    musts, shoulds = rule_problems(judged, check_id)
-    problems = Problems()
-    problems.items.extend(musts)
-    problems.raise_if_any(summary, expected=[RULES[r][1] for r in rules if RULES[r][0] == MUST])
-    subject, count = RULE_SUBJECTS[check_id]
-    require_observed(sum(count(j.stream) for j in judged), subject,
-                     f"the judged streams ({', '.join(j.label for j in judged) or 'none'}) "
-                     f"held no {subject}, so these rules had nothing to judge")
-    if shoulds:
-        warn(f"{summary} (SHOULD): {len(shoulds)} deviation(s)", actual=shoulds[:20],
-             expected=[RULES[r][1] for r in rules if RULES[r][0] != MUST])

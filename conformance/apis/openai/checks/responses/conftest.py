@@ -23,13 +23,12 @@ from conformance.apis.openai.checks.responses import (
     REASONING_EFFORT,
     JudgedStreams,
     function_call_body,
-    judge,
+    judged_streams_of,
     responses_body,
-    stream_usable,
 )
+from conformance.apis.openai.streams import ResponsesStream, decode_responses_stream
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_endpoint
-from conformance.streams import ResponsesStream, decode_responses_stream
 from conformance.target import Target
 
 HOSTED_QUESTION = "Search the web: what is the capital of France? Answer in one word."
@@ -109,7 +108,7 @@ def judged_streams(
 ) -> JudgedStreams:
     """The engine's verdict on every readable recorded stream.
 
-    The plain stream is required by each check that judges these (`require_core_streams`);
+    The plain stream is required by each check that judges these (`JudgedStreams.required`);
     the others join when the gateway answered them with a readable stream (a refused tool,
     cut answer or hosted tool is judged by the tools and incomplete checks, a refused
     reasoning request by responses.reasoning.effort on the same request unstreamed).
@@ -119,5 +118,4 @@ def judged_streams(
                "max_output_tokens cut": responses_cut_stream,
                "hosted tool": responses_hosted_stream,
                "reasoning summary": responses_reasoning_stream}
-    return JudgedStreams(responses_text_stream, [judge(label, stream) for label, stream
-                                                 in streams.items() if stream_usable(stream)])
+    return judged_streams_of(responses_text_stream, streams)

@@ -106,4 +106,4 @@ def test_unknown_previous_response(unknown_previous_response: Exchange) -> None:
            actual={"status": exchange.status, "body": exchange.body[:300]})
     problems = refusals.envelope_problems(exchange.json_or_none(), DOC)
     expect(not problems, f"the {exchange.status} does not carry the error envelope",
-           expected=refusals.ENVELOPE_SHAPE, actual=problems)
+           expected=refusals.envelope_shape(DOC), actual=problems)

@@ -23,13 +23,13 @@ SOURCE = "schemathesis cases generated from openapi/responses.yaml (CreateRespon
 
 
 @plan.exchange
-def responses_generated_negative(config: Config) -> list[tuple[Case, Request]]:
-    return generated.requests(RESPONSES, NEGATIVE, config)
+def responses_generated_negative(model: str, config: Config) -> list[tuple[Case, Request]]:
+    return generated.requests(RESPONSES, NEGATIVE, config, model)
 
 
 @plan.exchange
-def responses_generated_positive(config: Config) -> list[tuple[Case, Request]]:
-    return generated.requests(RESPONSES, POSITIVE, config)
+def responses_generated_positive(model: str, config: Config) -> list[tuple[Case, Request]]:
+    return generated.requests(RESPONSES, POSITIVE, config, model)
 
 
 @check("responses.generated.rejects-invalid", level=Level.MUST, feature="generated",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import usage
+from conformance.apis.openai import usage
 from conformance.apis.openai.checks.responses import (
     CUT_OUTPUT_TOKENS,
     MAX_OUTPUT_TOKENS,
@@ -31,6 +31,7 @@ from conformance.apis.openai.checks.responses import (
     stream_terminal,
     stream_usable,
 )
+from conformance.apis.openai.streams import ResponsesStream
 from conformance.check import (
     Level,
     Problems,
@@ -43,7 +44,6 @@ from conformance.check import (
 from conformance.http import Exchange
 from conformance.preconditions import require_object
 from conformance.shapes import describe, member, object_member
-from conformance.streams import ResponsesStream
 
 SOURCE = (f"{SOURCE_DOCS} `max_output_tokens` (an upper bound for visible output and "
           "reasoning tokens) and `incomplete_details`; Open Responses (incomplete items)")

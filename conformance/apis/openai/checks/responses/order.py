@@ -19,10 +19,10 @@ from conformance.apis.openai.checks.responses import (
     spec,
     stream_answered,
 )
+from conformance.apis.openai.streams import ResponsesStream
 from conformance.check import Level, check, expect, inconclusive
 from conformance.http import Exchange
 from conformance.preconditions import require_object
-from conformance.streams import ResponsesStream
 
 SOURCE = SOURCE_STREAMING + "; openai-python ResponseStreamState (stream accumulator)"
 SEQUENCE_SPEC = spec("SequenceNumber")

@@ -22,11 +22,11 @@ from conformance.apis.openai.checks.responses import (
     spec,
     stream_terminal,
 )
+from conformance.apis.openai.streams import ResponsesStream
 from conformance.check import Level, Problems, check, expect, inconclusive, observe, record
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import error_message, require_object, require_success
 from conformance.shapes import member, object_member
-from conformance.streams import ResponsesStream
 
 SOURCE = f"{SOURCE_DOCS} `reasoning`; reasoning models guide (reasoning items, reasoning tokens)"
 

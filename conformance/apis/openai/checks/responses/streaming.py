@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import schemas, tokens
+from conformance import stream_rules, tokens
 from conformance.apis.openai.checks.responses import (
     DOC,
     OP_CREATE,
@@ -16,23 +16,20 @@ from conformance.apis.openai.checks.responses import (
     judge_rules,
     message_text,
     output_items,
-    require_core_streams,
     require_stream_answer,
 )
+from conformance.apis.openai.streams import RESPONSES_OUTPUT_DELTAS, ResponsesStream
 from conformance.check import (
     Level,
     Problems,
     check,
     inconclusive,
-    observe,
     record,
     require_observed,
 )
 from conformance.delivery import delivery, judge_delivery
 from conformance.http import Exchange
-from conformance.preconditions import ignored_stream
-from conformance.stream_contract import stream_contract
-from conformance.streams import RESPONSES_OUTPUT_DELTAS, ResponsesStream, transcript
+from conformance.streams import transcript
 
 SOURCE = SOURCE_STREAMING + "; OpenAI API reference, responses/create `stream`"
 
@@ -47,21 +44,9 @@ def test_content_type(responses_text_stream: ResponsesStream,
     """A streamed response MUST be sent with `Content-Type: text/event-stream`."""
     if responses_text_stream.exchange.status != 200:
         require_stream_answer(responses_text_stream)  # refused: a failure, streaming is core
-    streams = {"text": responses_text_stream, "function call": responses_function_stream,
-               "max_output_tokens cut": responses_cut_stream,
-               "hosted tool": responses_hosted_stream}
-    # Every answered stream: the other checks read events only from text/event-stream ones.
-    answered = {label: s.exchange for label, s in streams.items() if s.exchange.status == 200}
-    observe("answered streams", len(answered))
-    problems = Problems()
-    for label, exchange in answered.items():
-        problems.expect(exchange.media_type == "text/event-stream",
-                        f"{label} stream: Content-Type is "
-                        f"{exchange.media_type or 'missing'!r}")
-    # An ignored `stream: true` leaves the other stream checks unjudged: one root cause.
-    ignored = next(filter(None, map(ignored_stream, answered.values())), None)
-    problems.raise_if_any("streams are not sent as text/event-stream",
-                          expected="text/event-stream", root_cause=ignored)
+    stream_rules.judge_content_type({
+        "text": responses_text_stream, "function call": responses_function_stream,
+        "max_output_tokens cut": responses_cut_stream, "hosted tool": responses_hosted_stream})
 
 
 @check("responses.stream.event-schema", level=Level.MUST, feature="streaming",
@@ -71,22 +56,11 @@ def test_event_schema(judged_streams: JudgedStreams) -> None:
     """Every event MUST be a JSON object with a string `type`, valid against the schema of its type (`x-sse-events`); an unknown type is not a Responses event."""
     judge_rules(judged_streams, "responses.stream.event-schema",
                 "stream payloads are not typed event objects")
-    problems = Problems()
-    for entry in judged_streams:
-        for index, payload in enumerate(entry.stream.payloads):
-            problems.items += [f"{entry.label} stream, {p}"
-                               for p in _payload_problems(index, payload)]
-    problems.raise_if_any("stream events do not match their schemas",
-                          expected="each payload valid against its x-sse-events schema")
+    stream_rules.judge_event_schemas(judged_streams, DOC, PATH, _event_name)
 
 
-def _payload_problems(index: int, payload: Any) -> list[str]:
-    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-        return []  # judged by the engine's event-type-present rule above
-    event_type = payload["type"]
-    schema = stream_contract(DOC, PATH).schema_for(payload)
-    where = f"event #{index} (seq={payload.get('sequence_number', '-')}, {event_type})"
-    return [f"{where}: {error}" for error in schemas.errors(DOC, schema, payload, limit=3)]
+def _event_name(index: int, payload: dict[str, Any]) -> str:
+    return f"event #{index} (seq={payload.get('sequence_number', '-')}, {payload['type']})"
 
 
 @check("responses.stream.closes-after-terminal", level=Level.MUST, feature="streaming",
@@ -95,18 +69,12 @@ def _payload_problems(index: int, payload: Any) -> list[str]:
        + "; openai-python reads the stream until the server closes it (or `data: [DONE]`)")
 def test_closes_after_terminal(judged_streams: JudgedStreams) -> None:
     """After the terminal event (and an optional `data: [DONE]`) the server MUST close the stream; nothing may follow `[DONE]`."""
-    require_core_streams(judged_streams)
+    judged_streams.required()
     record(done_sentinel={j.label: _sentinel_convention(j.stream) for j in judged_streams})
     problems = Problems()
+    problems.items += stream_rules.held_open(judged_streams)
     for entry in judged_streams:
-        stream, exchange = entry.stream, entry.exchange
-        if exchange.cut and stream.complete:
-            terminal = stream.events[stream.terminal_index or 0]
-            problems.add(
-                f"{entry.label} stream: the terminal event {stream.terminal['type']} arrived "
-                f"at {_seconds(terminal.time)}, then the server kept the connection open "
-                f"until the harness cut it after {exchange.elapsed:.1f}s ({exchange.cut}); "
-                "SDK clients read until the server closes, so they hang")
+        stream = entry.stream
         problems.expect(not stream.after_done,
                         f"{entry.label} stream: {len(stream.after_done)} event(s) after "
                         f"[DONE]: {transcript(stream.after_done)[:3]}")
@@ -125,10 +93,6 @@ def _sentinel_convention(stream: ResponsesStream) -> str:
     return "ends with the terminal event, no [DONE] (OpenAI convention)"
 
 
-def _seconds(value: float | None) -> str:
-    return "an unknown time" if value is None else f"{value:.2f}s"
-
-
 # --- delivery ---------------------------------------------------------------------------------
 
 
@@ -139,7 +103,7 @@ def _seconds(value: float | None) -> str:
 def test_incremental(judged_streams: JudgedStreams, responses_plain: Exchange,
                      tokenizer: tokens.Tokenizer) -> None:
     """Output SHOULD reach the client as it is generated: in several deltas, over at least two network reads, the first at least 20 ms before the end of the stream."""
-    require_core_streams(judged_streams)
+    judged_streams.required()
     length = _text_length(responses_plain, tokenizer.encoding)
     if length is not None and length <= 1:  # one token can only come in one delta
         inconclusive(f"the same request not streamed is answered in {length} token(s), too "

@@ -27,6 +27,7 @@ from conformance.apis.openai.checks.responses import (
     stream_answered,
     stream_usable,
 )
+from conformance.apis.openai.streams import ResponsesStream
 from conformance.check import (
     Level,
     Problems,
@@ -46,7 +47,6 @@ from conformance.preconditions import (
     require_response,
     require_success,
 )
-from conformance.streams import ResponsesStream
 
 SOURCE = f"{SOURCE_DOCS} `tools`, `tool_choice`, `parallel_tool_calls`; function calling guide"
 HOSTED_ITEM_TYPES = ("web_search_call", "file_search_call")

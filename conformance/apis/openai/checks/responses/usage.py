@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from conformance import tokens, usage
+from conformance import tokens
+from conformance.apis.openai import usage
 from conformance.apis.openai.checks.responses import (
     OP_CREATE,
     SEED_USAGE,
@@ -15,6 +16,7 @@ from conformance.apis.openai.checks.responses import (
     spec,
     stream_terminal,
 )
+from conformance.apis.openai.streams import ResponsesStream
 from conformance.check import (
     Level,
     Problems,
@@ -28,7 +30,6 @@ from conformance.check import (
 )
 from conformance.http import Exchange
 from conformance.preconditions import require_object
-from conformance.streams import ResponsesStream
 
 SPEC = spec("ResponseUsage")
 SOURCE = f"{SOURCE_DOCS} `usage` (ResponseUsage)"

@@ -22,16 +22,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from conformance import tokens
-from conformance.streams import RESPONSES_OUTPUT_DELTAS
+from conformance.apis.openai.streams import RESPONSES_OUTPUT_DELTAS
+from conformance.gateway import behaviours
+from conformance.gateway import generation as gen
+from conformance.gateway.context import (
+    GatewayState,
+    current_behaviour,
+    current_fault,
+    gateway_state,
+)
+from conformance.gateway.errors import ApiError
+from conformance.gateway.fault_types import Fault
+from conformance.gateway.sse import EVENT_STREAM, data_frame, event_frame, stream_response, to_json
 
-from . import behaviours
-from . import generation as gen
-from .context import GatewayState, current_behaviour, current_fault, gateway_state
-from .errors import ApiError
-from .fault_types import Fault
+from .errors import envelope
 from .responses_request import ResponsesRequest, read_request
 from .responses_stream_faults import rewrite_events
-from .sse import EVENT_STREAM, data_frame, event_frame, stream_response, to_json
 from .validation import asks_stream
 
 # Why a fault also changes checks it does not target (`Fault.collateral`).
@@ -814,7 +820,7 @@ def stream_frames(events: list[dict], fault: str | None) -> list[bytes]:
     if fault == "responses-stream-error-bare":
         error = ApiError(500, "The upstream model failed mid-stream.", type="server_error")
         return [event_frame(e["type"], to_json(e)) for e in events[:2]] + [
-            data_frame(to_json(error.envelope()))]
+            data_frame(to_json(envelope(error)))]
     if fault == "responses-stream-no-event-lines":
         return [data_frame(to_json(e)) for e in events]  # Chat-style data-only frames
     frames = [event_frame(_event_name(e["type"], fault), to_json(e)) for e in events]

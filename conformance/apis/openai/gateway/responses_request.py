@@ -11,7 +11,9 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ApiError, bad_request, missing_parameter, server_error
+from conformance.gateway.errors import ApiError, server_error
+
+from .errors import bad_request, missing_parameter
 from .models import DEFAULT_MODEL, MODELS, ModelInfo, resolve_model
 from .validation import (
     REASONING_EFFORTS,
@@ -53,16 +55,11 @@ def read_request(raw: bytes, fault: str | None) -> ResponsesRequest:
             crash_on_wrong_type=fault == "responses-500-on-wrong-type")
     except ApiError as error:
         if fault == "responses-validation-422" and error.status == 400:
-            raise _DetailError(422, error.message, param=error.param) from error
+            # the bug: a FastAPI/pydantic validation body, which OpenAI clients cannot read
+            raise ApiError(422, error.message, body={"detail": [{
+                "loc": ["body", error.param], "msg": error.message,
+                "type": "value_error"}]}) from error
         raise
-
-
-class _DetailError(ApiError):
-    """A validation error in the FastAPI/pydantic shape, which OpenAI clients cannot read."""
-
-    def envelope(self) -> dict:
-        return {"detail": [{"loc": ["body", self.param], "msg": self.message,
-                            "type": "value_error"}]}
 
 
 def _request_json(raw: bytes, fault: str | None) -> dict[str, Any]:

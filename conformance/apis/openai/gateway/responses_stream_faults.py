@@ -1,4 +1,4 @@
-"""The event-list rewrites of STREAM_RULE_FAULTS (conformance/gateway/responses.py): one for
+"""The event-list rewrites of STREAM_RULE_FAULTS (responses.py): one for
 each event-order rule that no other fault breaks.
 
 Each rewrites the clean event list, before sequence numbers are assigned, the way a broken

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance import schemas
+from conformance.gateway.errors import server_error
 
-from .errors import bad_request, missing_parameter, server_error
+from .errors import bad_request, missing_parameter
 from .models import ModelInfo, resolve_model
 from .validation import (
     REASONING_EFFORTS,

@@ -12,7 +12,9 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .errors import ApiError, bad_request, invalid_json, missing_parameter, server_error
+from conformance.gateway.errors import ApiError, server_error
+
+from .errors import bad_request, invalid_json, missing_parameter
 from .models import DEFAULT_MODEL, ModelInfo
 
 JSONObject = dict[str, Any]

@@ -19,14 +19,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from conformance import tokens
+from conformance.gateway import behaviours
+from conformance.gateway import generation as gen
+from conformance.gateway.context import current_behaviour, current_fault, gateway_state
+from conformance.gateway.errors import ApiError, server_error
+from conformance.gateway.fault_types import Fault
+from conformance.gateway.sse import EVENT_STREAM, data_frame, stream_response, to_json
 
-from . import behaviours
-from . import generation as gen
 from .chat_request import ChatRequest, parse_chat_request
-from .context import current_behaviour, current_fault, gateway_state
-from .errors import ApiError, server_error
-from .fault_types import Fault
-from .sse import EVENT_STREAM, data_frame, stream_response, to_json
+from .errors import envelope
 from .validation import asks_stream, parse_checked, parse_json_object
 
 # Collateral: the other checks a fault changes, each with the reason it must.
@@ -852,7 +853,7 @@ def _failed_midway(frames: list[bytes], fault: str | None) -> list[bytes]:
     elif fault == "chat-stream-fails-midway":  # the right way: the error envelope, then [DONE]
         error = ApiError(502, "The upstream model stopped responding mid-stream.",
                          type="server_error", code="upstream_error")
-        return [*frames[:3], data_frame(to_json(error.envelope())), data_frame("[DONE]")]
+        return [*frames[:3], data_frame(to_json(envelope(error))), data_frame("[DONE]")]
     else:  # chat-stream-error-not-envelope
         message = "The upstream model stopped responding mid-stream."
         report = data_frame(to_json({"message": message, "status": 502}))
@@ -877,11 +878,11 @@ async def create_chat_completion(request: Request) -> Response:
         return await _complete(request, fault)
     except ApiError as error:
         if fault == "chat-error-200":  # the bug: the error envelope with a success status
-            return JSONResponse(error.envelope())
+            return JSONResponse(envelope(error))
         if fault == STREAM_VALIDATION_IN_STREAM and 400 <= error.status < 500 and \
                 asks_stream(await request.body()):
             # the bug: the stream was opened before the request was validated
-            report = {"error": {**error.envelope()["error"], "code": error.status}}
+            report = {"error": {**envelope(error)["error"], "code": error.status}}
             return stream_response([data_frame(to_json(report)), data_frame("[DONE]")],
                                    gateway_state(request))
         raise

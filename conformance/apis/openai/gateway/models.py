@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from .context import current_fault
+from conformance.gateway.context import current_fault
+from conformance.gateway.fault_types import Fault
+
 from .errors import model_not_found
-from .fault_types import Fault
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,15 @@ _DECOY_MODEL = ModelInfo("text-embedding-3-small", created=1705948997, reasoning
 # the wrong status. They apply to every endpoint that takes a model.
 UNKNOWN_MODEL_200 = "unknown-model-200"
 UNKNOWN_MODEL_400 = "unknown-model-400"
+UNKNOWN_MODEL_FAULTS = (
+    Fault(UNKNOWN_MODEL_200, "an unknown model is silently routed to the default model",
+          ("chat.errors.unknown-model", "responses.errors.unknown-model",
+           "messages.errors.unknown-model")),
+    Fault(UNKNOWN_MODEL_400, "an unknown model gives 400 (model_not_found, "
+          "invalid_request_error on /v1/messages) instead of 404",
+          ("chat.errors.unknown-model", "responses.errors.unknown-model",
+           "messages.errors.unknown-model"), outcome="warn"),
+)
 
 
 def resolve_model(model: str, fault: str | None) -> ModelInfo:
