@@ -46,6 +46,7 @@ class Check:
     spec: str  # pointer into openapi/, e.g. "openapi/chat.yaml#/components/schemas/Model"
     source: str  # where the requirement is stated: official docs, seed file
     requirement: str  # one sentence, from the docstring
+    fix: str = ""  # what the vendor changes to meet it, in one or two imperative sentences
 
     @property
     def endpoint(self) -> str:
@@ -69,6 +70,7 @@ class Check:
             "spec": self.spec,
             "source": self.source,
             "requirement": self.requirement,
+            "fix": self.fix,
         }
 
 
@@ -87,11 +89,14 @@ def check(
     operation: str,
     spec: str,
     source: str,
+    fix: str,
 ) -> Callable[[F], F]:
     """Declare a test function as a conformance check (its docstring is the requirement).
 
     `observes` names the subject the check judges ("a streamed function call"): a check that
     returns without having called `observe()` on it ends `inconclusive`, never `pass`.
+    `fix` tells the gateway vendor what to change when the check fails ("Send `data: [DONE]`
+    as the last event of every chat stream."): the reports show it beside the verdict.
     """
 
     def decorate(fn: F) -> F:
@@ -103,7 +108,10 @@ def check(
             raise ValueError(f"check {id!r}: unknown feature {feature!r} (see features.py)")
         if not observes.strip():
             raise ValueError(f"check {id!r} must say what it observes")
-        meta = Check(id, level, feature, observes, operation, spec, source, _requirement(fn))
+        if not fix.strip():
+            raise ValueError(f"check {id!r} must tell the vendor how to fix it")
+        meta = Check(id, level, feature, observes, operation, spec, source, _requirement(fn),
+                     fix.strip())
         REGISTRY[id] = meta
         FUNCTIONS[(fn.__module__, fn.__name__)] = id
         fn.conformance_check = meta  # type: ignore[attr-defined]
@@ -129,6 +137,8 @@ class Running:
     check: Check | None = None
     observed: dict[str, int] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    # ids of the exchanges the check named as showing a defect it found (`shows=`), in order
+    shown: list[str] = field(default_factory=list)
 
 
 _RUNNING = Running()
@@ -165,6 +175,15 @@ def observe(subject: str, count: int = 1) -> int:
     if count > 0:
         _RUNNING.observed[subject] = _RUNNING.observed.get(subject, 0) + count
     return count
+
+
+def _shows(exchange: Any) -> None:
+    """Note the exchange (or decoded stream) that shows a defect the check found: the report
+    lists it first among the check's exchanges."""
+    if exchange is not None:
+        exchange_id = getattr(exchange, "exchange", exchange).id
+        if exchange_id not in _RUNNING.shown:
+            _RUNNING.shown.append(exchange_id)
 
 
 # --- verdicts -------------------------------------------------------------------------------
@@ -228,14 +247,17 @@ class HarnessError(Exception):
 
 
 def fail(message: str, *, expected: Any = None, actual: Any = None,
-         root_cause: Cause | None = None) -> None:
+         root_cause: Cause | None = None, shows: Any = None) -> None:
+    """The requirement is violated; `shows` names the exchange (or stream) that shows it, when
+    the check read several (the default order: conformance.plugin `_evidence`)."""
+    _shows(shows)
     raise CheckFailed(message, expected, actual, root_cause)
 
 
 def expect(condition: object, message: str, *, expected: Any = None, actual: Any = None,
-           root_cause: Cause | None = None) -> None:
+           root_cause: Cause | None = None, shows: Any = None) -> None:
     if not condition:
-        raise CheckFailed(message, expected, actual, root_cause)
+        fail(message, expected=expected, actual=actual, root_cause=root_cause, shows=shows)
 
 
 def expect_equal(actual: Any, expected: Any, what: str) -> None:
@@ -243,7 +265,8 @@ def expect_equal(actual: Any, expected: Any, what: str) -> None:
         raise CheckFailed(f"{what}: expected {expected!r}, got {actual!r}", expected, actual)
 
 
-def warn(message: str, *, expected: Any = None, actual: Any = None) -> None:
+def warn(message: str, *, expected: Any = None, actual: Any = None, shows: Any = None) -> None:
+    _shows(shows)
     raise ShouldViolation(message, expected, actual)
 
 
@@ -274,12 +297,13 @@ class Problems:
     def __init__(self) -> None:
         self.items: list[str] = []
 
-    def add(self, message: str) -> None:
+    def add(self, message: str, *, shows: Any = None) -> None:
+        _shows(shows)
         self.items.append(message)
 
-    def expect(self, condition: object, message: str) -> None:
+    def expect(self, condition: object, message: str, *, shows: Any = None) -> None:
         if not condition:
-            self.add(message)
+            self.add(message, shows=shows)
 
     def raise_if_any(self, summary: str, *, expected: Any = None,
                      root_cause: Cause | None = None) -> None:

@@ -3,8 +3,9 @@
 `run` is a thin front end: it validates the flags into a Config, then calls pytest.main with the
 plugin, exactly what plain `pytest --base-url ...` does. Exit codes (conformance.results): 0
 conformant; 1 a MUST requirement failed; 2 bad usage or config; 3 the target could not be reached;
-4 incomplete (errors, an endpoint in scope not judged, nothing judged at all); 130 / 143 the run
-was interrupted by SIGINT / SIGTERM.
+4 incomplete (errors, an endpoint in scope not judged, nothing judged at all); 5 nothing
+unexpected, but a stale expectation under --strict-expectations; 130 / 143 the run was
+interrupted by SIGINT / SIGTERM. With --expectations, an expected outcome fails nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conformance import __version__, tokens
+from conformance import __version__, diff, expectations, history, matrix, targets, tokens
 from conformance.config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_TIME,
@@ -83,17 +84,72 @@ def _parser() -> argparse.ArgumentParser:
                      f"tokens with: {' or '.join(ENCODINGS)} (default: $CONFORMANCE_TOKENIZER, "
                      "else from the model name; needed for a model alias such as "
                      "'aimock-native')")
-    run.set_defaults(handler=_run)
+    run.add_argument("--history", metavar="PATH", help="history database the run is recorded "
+                     "in (default: $CONFORMANCE_HISTORY, else reports/history.sqlite)")
+    run.add_argument("--no-history", action="store_true", help="do not record the run")
+    run.add_argument("--expectations", metavar="FILE", help="the target's known deviations "
+                     "(YAML, see `conformance expectations`): a run whose only problems are "
+                     "expected exits 0; stale expectations are reported")
+    run.add_argument("--strict-expectations", action="store_true",
+                     help="a stale expectation (the check now passes) fails the run (exit 5)")
+    run.add_argument("--config", metavar="FILE", help="a targets file (TOML, see README): each "
+                     "target in turn into OUTPUT/<name>/ (OUTPUT: --output, default reports/), "
+                     "then their matrix into OUTPUT")
+    run.add_argument("--target", metavar="NAME", help="with --config: only this target")
+    run.set_defaults(handler=_run, target_name=None)
 
     listing = commands.add_parser("list", help="print every check with its metadata")
     listing.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     listing.add_argument("--select", action="append", default=[], metavar="GLOB")
     listing.set_defaults(handler=_list)
 
+    expected = commands.add_parser("expectations", help="write or update an expectations file "
+                                   "from a run's results (keeps reasons, links and globs)")
+    expected.add_argument("results", metavar="RESULTS", type=Path,
+                          help="a results.json, or the run directory holding it")
+    expected.add_argument("--file", type=Path, default=Path("expectations.yaml"),
+                          help="the expectations file (default: expectations.yaml)")
+    expected.set_defaults(handler=lambda a: expectations.write_file(a.results, a.file))
+
     report = commands.add_parser("report", help="render index.html and junit.xml again from a "
                                  "results.json, or from the journal a killed run left")
     report.add_argument("dir", metavar="DIR", help="a run directory holding results.json")
     report.set_defaults(handler=_report)
+
+    recorded = commands.add_parser("history", help="per-endpoint and per-check trends of the "
+                                   "recorded runs, by series of comparable runs")
+    recorded.add_argument("--history", metavar="PATH", type=Path, help="the database (default: "
+                          "$CONFORMANCE_HISTORY, else reports/history.sqlite)")
+    recorded.add_argument("--rebuild", metavar="DIR", type=Path, help="first build the database "
+                          "again from every results.json under DIR")
+    recorded.add_argument("--target", metavar="T", help="only this target (a name or glob)")
+    recorded.add_argument("--check", action="append", default=[], metavar="GLOB",
+                          help="these checks (repeatable; default: those whose outcome changed)")
+    recorded.add_argument("--endpoint", metavar="E", help="only this endpoint: its id (chat) or "
+                          "title ('POST /v1/chat/completions')")
+    recorded.add_argument("--last", type=int, default=history.TREND_RUNS, metavar="N",
+                          help=f"runs shown per series (default {history.TREND_RUNS})")
+    recorded.add_argument("--json", action="store_true", help="as JSON, for tooling")
+    recorded.set_defaults(handler=lambda a: history.command(
+        a.history, a.rebuild, a.target, a.check, a.endpoint, a.last, a.json))
+
+    comparison = commands.add_parser("diff", help="regressions and fixes from run A to run B, "
+                                     "check by check (exit 1 on a regression)")
+    comparison.add_argument("a", metavar="A",
+                            help="results.json, its run directory, or a history run id")
+    comparison.add_argument("b", metavar="B", help="the same, for the later run")
+    comparison.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    comparison.add_argument("--history", metavar="PATH", type=Path,
+                            help="the database run ids refer to (default as for history)")
+    comparison.set_defaults(handler=lambda a: diff.run(a.a, a.b, a.history, a.format))
+
+    grid = commands.add_parser("matrix", help="several runs side by side: one self-contained "
+                               "HTML page (matrix.html) and its Markdown (matrix.md)")
+    grid.add_argument("results", nargs="+", type=Path, metavar="RESULTS",
+                      help="results.json files or run directories")
+    grid.add_argument("--output", metavar="DIR", type=Path, default=Path("reports"),
+                      help="where matrix.html and matrix.md go (default: reports/)")
+    grid.set_defaults(handler=lambda a: matrix.command(a.results, a.output))
 
     serve = commands.add_parser("serve", help="run the reference gateway in the foreground")
     serve.add_argument("--port", type=int, default=8000)
@@ -108,11 +164,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.config or args.target:
+        return targets.run(args, _run)
     config = build_config(
         base_url=args.base_url, api_key=args.api_key, model=args.model, headers=args.header,
         output=args.output, select=args.select, timeout=args.timeout, cases=args.cases,
         seed=args.seed, endpoints=args.endpoints, concurrency=args.concurrency,
-        max_time=args.max_time, tokenizer=args.tokenizer,
+        max_time=args.max_time, tokenizer=args.tokenizer, history=args.history,
+        no_history=args.no_history, expectations=args.expectations,
+        strict_expectations=args.strict_expectations, target_name=args.target_name,
     )
     # `-c devnull`: the run must not pick up pytest settings of whatever project it runs from.
     pytest_args = [*map(str, check_dirs()), "-c", os.devnull, "--rootdir", str(APIS_DIR),
@@ -129,8 +189,14 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args += ["--header", f"{name}: {value}"]
     for glob in config.select:
         pytest_args += ["--select", glob]
+    pytest_args += ["--history", str(config.history)] if config.history else ["--no-history"]
+    if config.expectations is not None:
+        pytest_args += ["--expectations", config.expectations.source,
+                        *["--strict-expectations"] * config.strict_expectations]
     if config.endpoints:
         pytest_args += ["--endpoints", ",".join(config.endpoints)]
+    if config.target_name:
+        pytest_args += ["--target-name", config.target_name]
     if config.tokenizer and config.tokenizer_origin == "--tokenizer":
         # (one named by CONFORMANCE_TOKENIZER is read there again, so the report says so)
         pytest_args += ["--tokenizer", config.tokenizer]
@@ -208,14 +274,15 @@ def _list(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([c.as_dict() for c in checks], indent=2))
     elif args.format == "markdown":
-        print("| id | endpoint | level | feature | requirement | spec | source |")
-        print("|---|---|---|---|---|---|---|")
+        print("| id | endpoint | level | feature | requirement | how to fix | spec | source |")
+        print("|---|---|---|---|---|---|---|---|")
         for c in checks:
             print(f"| `{c.id}` | {c.endpoint} | {c.level} | {c.feature} | {c.requirement} "
-                  f"| `{c.spec}` | {c.source} |")
+                  f"| {c.fix} | `{c.spec}` | {c.source} |")
     else:
         for c in checks:
             print(f"{c.id:48} {c.level:6} {c.feature:18} {c.requirement}")
+            print(f"{'':48} {'fix:':25} {c.fix}")
     print(f"{len(checks)} checks", file=sys.stderr)
     return 0 if checks else EXIT_USAGE
 

@@ -12,11 +12,14 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.family import ApiFamily, endpoints, families, family
 from conformance.redact import is_credential_header
 from conformance.tokens import ENCODINGS
+
+if TYPE_CHECKING:
+    from conformance.expectations import Expectations
 
 DEFAULT_TIMEOUT = 60.0
 # A response past this is cut (the suite asks for short answers); bounds memory per request.
@@ -26,6 +29,8 @@ DEFAULT_CONCURRENCY = 16
 DEFAULT_MAX_TIME = 1800.0  # seconds: nothing is sent after this, however the gateway behaves
 DEFAULT_CASES = 8  # schema-generated cases per operation and mode: a nightly run stays cheap
 DEFAULT_SEED = 20261122
+# Every run is recorded here unless told otherwise (`--history PATH`, `--no-history`).
+DEFAULT_HISTORY = Path("reports") / "history.sqlite"
 
 
 class ConfigError(ValueError):
@@ -55,6 +60,14 @@ class Config:
     # not know; None: from the model name (conformance.tokens.encoding_for answers for the run).
     tokenizer: str | None = None
     tokenizer_origin: str = ""  # "--tokenizer" or "CONFORMANCE_TOKENIZER": the report says why
+    # The history database the run is recorded in (conformance.history); None: not recorded.
+    history: Path | None = None
+    # The target's known deviations (`--expectations FILE`): they mark each result expected,
+    # unexpected or stale and set the exit code, never the verdict (conformance.expectations).
+    expectations: Expectations | None = None
+    strict_expectations: bool = False  # a stale expectation fails the run (exit 5)
+    # The target's name in a targets file (`--config`, conformance.targets): the matrix's label.
+    target_name: str | None = None
 
     def model_for(self, name: str) -> str:
         return dict(self.models).get(name) or family(name).default_model
@@ -129,11 +142,17 @@ def build_config(
     concurrency: int | None = None,
     max_time: float | None = None,
     tokenizer: str | None = None,
+    history: str | os.PathLike[str] | None = None,
+    no_history: bool = False,
+    expectations: str | os.PathLike[str] | None = None,
+    strict_expectations: bool = False,
+    target_name: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Flags win over the environment (OPENAI_BASE_URL, each family's key and model variables,
-    CONFORMANCE_TOKENIZER). `model` and `api_key`: values `[FAMILY=]VALUE`, one per family (no
-    FAMILY: the first family); a family given no key uses the first family's."""
+    CONFORMANCE_TOKENIZER, CONFORMANCE_HISTORY). `model` and `api_key`: values `[FAMILY=]VALUE`,
+    one per family (no FAMILY: the first family); a family given no key uses the first
+    family's."""
     env = os.environ if environ is None else environ
     base = base_url or env.get("OPENAI_BASE_URL") or None
     timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
@@ -165,7 +184,23 @@ def build_config(
         max_time=max_time,
         tokenizer=tokenizer_name,
         tokenizer_origin=tokenizer_origin,
+        history=None if no_history else Path(
+            history or env.get("CONFORMANCE_HISTORY") or DEFAULT_HISTORY),
+        expectations=load_expectations(expectations, strict_expectations),
+        strict_expectations=strict_expectations,
+        target_name=target_name,
     )
+
+
+def load_expectations(path: str | os.PathLike[str] | None, strict: bool) -> Expectations | None:
+    """The expectations file, read and validated before anything is sent."""
+    from conformance import expectations  # it reports its problems as ConfigError
+
+    if path is None:
+        if strict:
+            raise ConfigError("--strict-expectations needs --expectations FILE")
+        return None
+    return expectations.load(path)
 
 
 def parse_assignments(values: Sequence[str] | str | None, flag: str) -> dict[str, str]:

@@ -28,17 +28,23 @@ if TYPE_CHECKING:
 APIS_DIR = Path(__file__).resolve().parent / "apis"
 
 
+# The path every family's requests sit under unless it says otherwise: the base URL a user
+# gives (the openai SDK's convention) ends with it.
+V1 = "/v1"
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One operation a family's checks judge: check ids start with `id` (`chat.stream.…`)."""
 
     id: str
     method: str
-    path: str  # below the base URL, which ends in /v1
+    path: str  # below the family's prefix (`/v1`: the base URL itself)
+    prefix: str = V1
 
     @property
     def title(self) -> str:
-        return f"{self.method} /v1{self.path}"
+        return f"{self.method} {self.prefix}{self.path}"
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,9 @@ class Auth:
     header: str
     scheme: str = ""
     extra: tuple[tuple[str, str], ...] = ()
+    # A query parameter the API also takes the key in (`?key=`; "": none): a request sent with
+    # `key_in="query"` carries it there instead of in `header`.
+    query: str = ""
 
     def headers(self, key: str | None) -> dict[str, str]:
         found = dict(self.extra)
@@ -81,6 +90,11 @@ class ApiFamily:
     gateway: str = ""
 
     @property
+    def prefix(self) -> str:
+        """The path the family's requests sit under (its endpoints': `/v1`, Gemini `/v1beta`)."""
+        return self.endpoints[0].prefix
+
+    @property
     def checks_package(self) -> str:
         return f"{self.package}.checks"
 
@@ -93,6 +107,15 @@ class ApiFamily:
 def families() -> tuple[ApiFamily, ...]:
     """Every registered family (`conformance.apis.FAMILIES`), imported on first use."""
     return importlib.import_module("conformance.apis").FAMILIES
+
+
+def target_url(base_url: str, prefix: str, path: str) -> str:
+    """The URL of `path` under `prefix` at a target whose base URL ends in `/v1` (a base URL
+    without it is taken as that `/v1`): `prefix` replaces that last segment."""
+    root = base_url.rstrip("/")
+    if prefix != V1:
+        root = root.removesuffix(V1) + prefix
+    return f"{root}/{path.lstrip('/')}"
 
 
 def family(name: str) -> ApiFamily:

@@ -19,14 +19,15 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 
 from conformance import __version__
 from conformance.config import Config
-from conformance.family import families, family
-from conformance.redact import Redactor
+from conformance.family import families, family, target_url
+from conformance.redact import REDACTED, Redactor
 from conformance.sse import Deviation, SSEEvent, SSEParser
 
 SSE_TYPE = "text/event-stream"
@@ -55,7 +56,10 @@ class Request:
     request's API family, False none, a string that key instead, each the way the family sends
     a key (`conformance.family.Auth`). `headers` are added last: a value None removes that
     header (a request without `anthropic-version`, say). `family` None: the family whose plan
-    declared it. Equal requests are one exchange: sent once per run.
+    declared it; `prefix` None: that family's (`/v1`), else the path it is sent under instead
+    (`/v1beta`). `key_in` says where the key goes: "header" the family's way, "query" in its
+    query parameter (`Auth.query`), "bearer" as `Authorization: Bearer`. Equal requests are one
+    exchange: sent once per run.
     """
 
     method: str
@@ -64,11 +68,13 @@ class Request:
     auth: bool | str = True
     headers: tuple[tuple[str, str | None], ...] = ()
     family: str | None = None
+    prefix: str | None = None
+    key_in: Literal["header", "query", "bearer"] = "header"
 
     @property
     def endpoint(self) -> str:
         """What the circuit breaker counts failures per: method and path."""
-        return f"{self.method} /{self.path.lstrip('/')}"
+        return f"{self.method} {self.prefix or ''}/{self.path.lstrip('/')}"
 
 
 def post(path: str, body: Any, *, auth: bool | str = True,
@@ -165,9 +171,17 @@ class Exchange:
                       else f"{name}: {value}"]
         if self.request_body is not None:
             parts += ["--data-raw", self.request_body]
+        expanded = [key_header]
+        # A key sent in the query string is redacted in the URL: the shell puts it back.
+        key_query = f"{api.auth.query}={REDACTED}" if api.auth.query else None
+        if key_query and key_query in self.url:
+            parts[5] = self.url.replace(key_query, f"{api.auth.query}=${api.key_env}")
+            expanded.append(parts[5])
         line = " ".join(shlex.quote(p) for p in parts)
         # double quotes, so that the shell expands the key's variable
-        return line.replace(shlex.quote(key_header), f'"{key_header}"')
+        for text in expanded:
+            line = line.replace(shlex.quote(text), f'"{text}"')
+        return line
 
     def evidence(self) -> dict[str, Any]:
         """The redacted record kept in results.json."""
@@ -236,15 +250,30 @@ class Client:
         await self._http.aclose()
         await self._fresh.aclose()
 
-    def url(self, path: str) -> str:
-        return f"{self.config.base_url}/{path.lstrip('/')}"
+    def url(self, request: Request) -> str:
+        api = self.config.family_of(request)
+        url = target_url(self.config.base_url or "", request.prefix or api.prefix, request.path)
+        key = self._key(request)
+        if request.key_in == "query" and key:
+            url += ("&" if "?" in url else "?") + urlencode({api.auth.query: key})
+        return url
+
+    def _key(self, request: Request) -> str | None:
+        auth = request.auth
+        if isinstance(auth, str):
+            return auth
+        return self.config.key_for(self.config.family_of(request).name) if auth else None
 
     def headers(self, request: Request) -> dict[str, str]:
         headers = dict(self.config.headers)
         api = self.config.family_of(request)
-        auth = request.auth
-        key = auth if isinstance(auth, str) else (self.config.key_for(api.name) if auth else None)
-        headers.update(api.auth.headers(key))
+        key = self._key(request)
+        if request.key_in == "header":
+            headers.update(api.auth.headers(key))
+        else:  # the family's other headers still go; the key goes elsewhere
+            headers.update(api.auth.headers(None))
+            if request.key_in == "bearer" and key:
+                headers["Authorization"] = f"Bearer {key}"
         if request.body is not None:
             headers["Content-Type"] = "application/json"
         for name, value in request.headers:
@@ -259,7 +288,7 @@ class Client:
         return Exchange(
             id=exchange_id,
             method=request.method,
-            url=self.redactor.text(self.url(request.path)),
+            url=self.redactor.text(self.url(request)),
             request_headers=self.redactor.headers(self.headers(request).items()),
             request_body=None if request.body is None else self.redactor.text(request.body),
             family=self.config.family_of(request).name,
@@ -292,7 +321,8 @@ class Client:
             exchange.cut = (f"response still running after {limit:g}s ({why}); cut by the "
                             "harness")
         except httpx.HTTPError as exc:
-            exchange.transport_error = f"{type(exc).__name__}: {exc}"
+            # redacted: an error may quote the URL, which can hold the key (`?key=`)
+            exchange.transport_error = self.redactor.text(f"{type(exc).__name__}: {exc}")
         finally:
             exchange.elapsed = time.monotonic() - start
         if exchange.status is None and exchange.cut:
@@ -302,7 +332,7 @@ class Client:
 
     async def _receive(self, http: httpx.AsyncClient, exchange: Exchange, request: Request,
                        reader: _BodyReader, start: float) -> None:
-        async with http.stream(request.method, self.url(request.path),
+        async with http.stream(request.method, self.url(request),
                                      headers=self.headers(request),
                                      content=request.body) as response:
             exchange.status = response.status_code

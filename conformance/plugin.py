@@ -10,6 +10,7 @@ the checks that did not run are listed `not_run` and the run is marked interrupt
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 
 from conformance import check as check_model
-from conformance import journal, schemas, signals, tokens
+from conformance import expectations, history, journal, schemas, signals, tokens
 from conformance.check import CheckFailed, HarnessError, Level, NotSupported, Outcome
 from conformance.config import Config, ConfigError, build_config
 from conformance.family import (
@@ -70,6 +71,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--tokenizer", metavar="NAME", help="encoding the billing checks count "
                     f"tokens with: {' or '.join(tokens.ENCODINGS)} (env CONFORMANCE_TOKENIZER; "
                     "default: from the model name)")
+    group.addoption("--history", metavar="PATH", help="history database the run is recorded in "
+                    "(env CONFORMANCE_HISTORY; default reports/history.sqlite)")
+    group.addoption("--no-history", action="store_true", help="do not record the run")
+    group.addoption("--expectations", metavar="FILE", help="the target's known deviations "
+                    "(YAML): expected outcomes do not fail the run, stale ones are reported")
+    group.addoption("--strict-expectations", action="store_true",
+                    help="a stale expectation fails the run (exit 5)")
+    group.addoption("--target-name", metavar="NAME", help="the target's name in a targets "
+                    "file (conformance run --config), recorded as run.target_name")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -82,6 +92,9 @@ def pytest_configure(config: pytest.Config) -> None:
             timeout=option.request_timeout, cases=option.cases, seed=option.seed,
             endpoints=option.endpoints, concurrency=option.concurrency,
             max_time=option.max_time, tokenizer=option.tokenizer,
+            history=option.history, no_history=option.no_history,
+            expectations=option.expectations, strict_expectations=option.strict_expectations,
+            target_name=option.target_name,
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -158,7 +171,11 @@ class ConformanceRun:
                            select=list(settings.select), endpoints=list(settings.endpoints))
         self.extra: dict[str, Any] = {
             "generated": {"seed": settings.seed, "cases_per_operation": settings.cases},
-            "tokenizer": tokens.encoding_for(settings).as_dict()}
+            "tokenizer": tokens.encoding_for(settings).as_dict(),
+            # what a run's history is keyed by, with the target and versions
+            "models": {f.name: settings.model_for(f.name) for f in families()}}
+        if settings.target_name:
+            self.extra["target_name"] = settings.target_name
         self.expected: dict[str, str] = {}  # node id -> check id, of every check to run
         self.signal: str | None = None
         self.journal: Journal | None = None
@@ -242,10 +259,11 @@ class ConformanceRun:
         meta = _meta(item)
         if meta is None or call.when == "teardown" or (call.when == "setup" and report.passed):
             return report
-        verdict = _classify(meta, call, check_model.finish())
+        running = check_model.finish()
+        verdict = _classify(meta, call, running)
         verdict.message = self.target.redactor.text(verdict.message)
         started = item.stash.get(_START, time.monotonic())
-        evidence = _evidence(item)
+        evidence = _evidence(item, _first(verdict, running))
         result = {
             **_result(meta, verdict),
             "duration": round(time.monotonic() - started, 4),
@@ -272,7 +290,16 @@ class ConformanceRun:
         self, report: pytest.TestReport, config: pytest.Config
     ) -> tuple[str, str, str] | None:
         outcome = _reported_outcome(report)
+        if outcome and self._foreseen(report.nodeid, outcome):
+            return terminal.EXPECTED  # counted apart from new failures, as in the summary
         return terminal.STATUS.get(outcome) if outcome else None
+
+    def _foreseen(self, nodeid: str, outcome: str) -> bool:
+        """True when the run's expectations name this outcome for the check (`expected`)."""
+        known = self.settings.expectations
+        check_id = self.expected.get(nodeid)
+        return bool(known and check_id
+                    and expectations.status(outcome, known.entry_for(check_id)) == "expected")
 
     def _journal(self) -> Journal:
         """Opened with the first result, so runs of the project's own tests write nothing."""
@@ -317,6 +344,12 @@ class ConformanceRun:
         for exchange in self.recordings.exchanges.values():  # those no check used too
             self.exchanges.setdefault(exchange.id, self._redacted(exchange))
         self.document = build_document(self.run, self.results, self.exchanges, extra=self.extra)
+        if self.settings.expectations is not None:
+            expectations.apply(self.document, self.settings.expectations,
+                               self.settings.strict_expectations)
+        if self.settings.history:
+            history.track(self.document, self.settings.history,
+                          run_journal.path.parent / "results.json")
         out_dir = write_reports(self.document, run_journal.path.parent,
                                 Redactor(self.settings.secrets() + self.target.secrets()),
                                 latest=self.settings.output is None)
@@ -369,13 +402,29 @@ def _within_checks(arg: str) -> bool:
         path in d.parents for d in check_dirs()))
 
 
-def _evidence(item: pytest.Item) -> list[dict[str, Any]]:
-    """The exchanges a check read: every one in the values of its fixtures."""
-    used: dict[str, Exchange] = {}
-    for value in getattr(item, "funcargs", {}).values():
-        for exchange in _exchanges_in(value):
-            used.setdefault(exchange.id, exchange)
-    return [e.evidence() for e in used.values()]
+def _first(verdict: Verdict, running: check_model.Running) -> list[str]:
+    """Ids of the exchanges that show the check's defect: its root cause's, then those the
+    check named when it found a problem (`shows=`)."""
+    cause = [verdict.root_cause.exchange] if verdict.root_cause else []
+    return list(dict.fromkeys(cause + running.shown))
+
+
+def _evidence(item: pytest.Item, first: list[str]) -> list[dict[str, Any]]:
+    """The exchanges a check read (every one in the values of its fixtures), the one that shows
+    its defect first, so that the report opens it and lists its `curl` first: those in `first`;
+    then those of the check's own arguments, a stream before a non-streamed answer (a check
+    that reads both compares the stream with it); last, those it reached only through other
+    fixtures (the gate that finds the endpoint served, the parent of a follow-up)."""
+    own = set(inspect.signature(item.obj).parameters) if hasattr(item, "obj") else set()
+    found: dict[str, tuple[tuple[int, bool, bool], Exchange]] = {}
+    for name, value in getattr(item, "funcargs", {}).items():
+        for exchange, streamed in _exchanges_in(value):
+            rank = (first.index(exchange.id) if exchange.id in first else len(first),
+                    name not in own, not streamed)
+            if exchange.id not in found or rank < found[exchange.id][0]:
+                found[exchange.id] = (rank, exchange)
+    # sorted() is stable: exchanges of equal rank keep their fixtures' order
+    return [e.evidence() for _, e in sorted(found.values(), key=lambda f: f[0])]
 
 
 _START = pytest.StashKey[float]()
@@ -457,9 +506,10 @@ def _reported_outcome(report: pytest.TestReport | pytest.CollectReport) -> str |
     return None
 
 
-def _exchanges_in(value: Any) -> Iterator[Exchange]:
+def _exchanges_in(value: Any) -> Iterator[tuple[Exchange, bool]]:
+    """Each exchange in a fixture's value, and whether it was read as a stream."""
     if isinstance(value, Exchange):
-        yield value
+        yield value, False
     elif isinstance(value, (list, tuple)):
         for element in value:
             yield from _exchanges_in(element)
@@ -467,7 +517,7 @@ def _exchanges_in(value: Any) -> Iterator[Exchange]:
         for element in value.values():
             yield from _exchanges_in(element)
     elif isinstance(getattr(value, "exchange", None), Exchange):
-        yield value.exchange  # decoded streams keep the exchange they came from
+        yield value.exchange, True  # decoded streams keep the exchange they came from
 
 
 def _jsonable(value: Any) -> Any:

@@ -9,7 +9,8 @@ the running check's own (its `@check` metadata), never an argument.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from conformance.check import Cause, CheckFailed, HarnessError, Inconclusive, NotSupported, current
 from conformance.family import families, family
@@ -185,26 +186,34 @@ class EndpointAbsent(NotSupported):
     """The gateway does not serve the endpoint at all (and the user did not claim it)."""
 
 
-def require_endpoint(exchange: Exchange, endpoint: str, claimed: bool) -> None:
+def require_endpoint(exchange: Exchange, endpoint: str, claimed: bool,
+                     refuses_model: Callable[[Exchange], bool] | None = None) -> None:
     """The endpoint is served and the key accepted, judged on its first plain request.
 
     A 401/403/429 there is one error for every check of the endpoint (the account, not the
     gateway); an endpoint that is not served is `not_supported`, or a failure when the user
-    said the gateway serves it (`--endpoints`).
+    said the gateway serves it (`--endpoints`). `refuses_model`: the family's own way to tell
+    a refused model from a missing route (its paths name the model, so any 404 else is one).
     """
     harness_status(exchange)
-    if exchange.ok and model_refused(exchange):
+    if refuses_model is not None and exchange.ok and exchange.status in (404, 405) \
+            and not refuses_model(exchange):
+        _absent(exchange, endpoint, claimed)
+    if exchange.ok and (refuses_model or model_refused)(exchange):
         model = (exchange.request_json() or {}).get("model")
         raise HarnessError(f"the target does not serve the model {model!r} (HTTP "
                            f"{exchange.status}: {error_message(exchange)}); check --model",
                            cause="model")
     if exchange.ok and endpoint_missing(exchange):
-        message = (f"the gateway does not serve {endpoint}: HTTP {exchange.status} "
-                   f"{exchange.body[:200]}")
-        if claimed:
-            raise CheckFailed(message + " (the run was told it does: --endpoints)",
-                              expected=f"{endpoint} served", actual=exchange.status)
-        raise EndpointAbsent(message)
+        _absent(exchange, endpoint, claimed)
+
+
+def _absent(exchange: Exchange, endpoint: str, claimed: bool) -> NoReturn:
+    message = f"the gateway does not serve {endpoint}: HTTP {exchange.status} {exchange.body[:200]}"
+    if claimed:
+        raise CheckFailed(message + " (the run was told it does: --endpoints)",
+                          expected=f"{endpoint} served", actual=exchange.status)
+    raise EndpointAbsent(message)
 
 
 def require_json(exchange: Exchange) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
 
@@ -25,7 +26,9 @@ def is_credential_header(name: str) -> bool:
 
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        # Each secret also as a query string carries it (`?key=`): percent-encoded.
+        found = {form for s in secrets if s for form in (s, quote_plus(s), quote(s, safe=""))}
+        self._secrets = sorted(found, key=len, reverse=True)
 
     def text(self, value: str) -> str:
         for secret in self._secrets:

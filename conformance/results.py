@@ -22,7 +22,7 @@ from conformance.family import families, family_of_endpoint
 from conformance.redact import Redactor
 from conformance.shapes import member
 
-RESULTS_VERSION = "1.3"
+RESULTS_VERSION = "1.4"
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 
 
@@ -192,7 +192,7 @@ def _api_summary(api: str, results: list[dict[str, Any]], run: RunInfo) -> dict[
     totals = Counter(r["outcome"] for r in results)
     scope = endpoint_scope(results)  # one family's endpoint titles are distinct
     levels = _levels(results)
-    outcome, cause = verdict(results, scope, run)
+    outcome, cause = verdict(results, scope, run, api)
     return {
         # a document rendered where its family is no longer registered keeps the name
         "title": next((f.title for f in families() if f.name == api), api),
@@ -210,12 +210,15 @@ def as_current(document: dict[str, Any]) -> dict[str, Any]:
     if "apis" in document["summary"]:
         return document
     results = [_with_api(r) for r in document["results"]]
-    run = document["run"]
-    info = RunInfo(target=run["target"], embedded=run["embedded_gateway"], model=run["model"],
+    return {**document, "results": results, "summary": {
+        **document["summary"], "apis": api_summaries(results, run_info(document["run"]))}}
+
+
+def run_info(run: dict[str, Any]) -> RunInfo:
+    """The RunInfo a document's `run` block was written from, as far as a verdict needs it."""
+    return RunInfo(target=run["target"], embedded=run["embedded_gateway"], model=run["model"],
                    select=run.get("select", []), status=run["status"],
                    status_detail=run.get("status_detail", ""))
-    return {**document, "results": results,
-            "summary": {**document["summary"], "apis": api_summaries(results, info)}}
 
 
 def sections(document: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
@@ -269,9 +272,10 @@ def score(counts: Counter[str] | dict[str, int]) -> float | None:
 
 
 def verdict(
-    results: list[dict[str, Any]], scope: dict[str, str], run: RunInfo
+    results: list[dict[str, Any]], scope: dict[str, str], run: RunInfo, api: str | None = None
 ) -> tuple[str, str]:
-    """The run's verdict and, unless it is conformant, its cause in one line.
+    """The run's verdict (or, given its name, one API family's) and, unless it is conformant,
+    its cause in one line.
 
     `conformant` needs every endpoint in scope judged, no MUST failure and no error; an
     interrupted or unreachable run is never more than `incomplete` / `not-judged`.
@@ -285,7 +289,7 @@ def verdict(
         return "non-conformant", f"{outcomes[Outcome.FAIL]} MUST requirement(s) failed"
     if not any(r["level"] == "MUST" and r["outcome"] in JUDGED for r in results):
         # e.g. only the (SHOULD-level) model list answered: no LLM endpoint was judged at all
-        return "not-judged", _nothing_judged(results, scope)
+        return "not-judged", _nothing_judged(results, scope, api)
     unjudged = [e for e, s in scope.items() if s == "not judged"]
     if outcomes[Outcome.ERROR] or unjudged or outcomes[Outcome.NOT_RUN]:
         return "incomplete", _incomplete(results, unjudged)
@@ -298,7 +302,8 @@ def _error_causes(results: list[dict[str, Any]]) -> Counter[str]:
     return Counter(r.get("cause") or "harness" for r in results if r["outcome"] == Outcome.ERROR)
 
 
-def _nothing_judged(results: list[dict[str, Any]], scope: dict[str, str]) -> str:
+def _nothing_judged(results: list[dict[str, Any]], scope: dict[str, str],
+                    api: str | None) -> str:
     if not results:
         return "no check was run"
     causes = _error_causes(results)
@@ -308,6 +313,9 @@ def _nothing_judged(results: list[dict[str, Any]], scope: dict[str, str]) -> str
     if causes and set(causes) <= {"model"}:
         return "the target does not serve the model under test on any endpoint: check --model"
     if "not served" in scope.values() and "not judged" not in scope.values():
+        if api:  # one family of the run: the base URL is only in question when none is served
+            return (f"the {api} API is not served at this base URL (its requests got "
+                    "404/405)")
         return ("no endpoint with MUST requirements is served at this base URL (their requests "
                 "got 404/405). Is the base URL right? It must include the API prefix, e.g. "
                 "http://host:8000/v1")
@@ -344,22 +352,28 @@ EXIT_NON_CONFORMANT = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_INCOMPLETE = 4
+EXIT_STALE = 5  # only with --strict-expectations: nothing unexpected, but a stale expectation
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}  # the shell's 128 + signal number
 
 
 def exit_code(document: dict[str, Any]) -> int:
     """0 conformant; 1 a MUST failed; 3 unreachable; 4 incomplete or nothing judged;
-    130/143 interrupted by SIGINT/SIGTERM (4 when the signal is unknown)."""
+    130/143 interrupted by SIGINT/SIGTERM (4 when the signal is unknown). A run given
+    expectations exits by the verdict it would have had were every expected outcome a pass
+    (conformance.expectations), and 5 for a stale expectation under --strict-expectations."""
     run = document["run"]
     if run["status"] == "interrupted":
         return EXIT_SIGNAL.get((run.get("interruption") or {}).get("signal"), EXIT_INCOMPLETE)
     if run["status"] == "unreachable":
         return EXIT_UNREACHABLE
-    verdict_ = document["summary"]["verdict"]
+    expectations = document["summary"].get("expectations")
+    verdict_ = (expectations or document["summary"])["verdict"]
     if verdict_ == "non-conformant":
         return EXIT_NON_CONFORMANT
     if verdict_ in ("incomplete", "not-judged"):
         return EXIT_INCOMPLETE
+    if expectations and expectations["strict"] and expectations["stale"]:
+        return EXIT_STALE
     return EXIT_CONFORMANT
 
 

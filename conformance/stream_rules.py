@@ -8,12 +8,13 @@ passes only when those streams held its subject (no tool block: nothing to judge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from conformance import schemas
-from conformance.check import Problems, observe, record, require_observed, warn
+from conformance.check import Problems, inconclusive, observe, record, require_observed, warn
+from conformance.delivery import delivery, judge_delivery
 from conformance.event_rules import MUST, Violation
 from conformance.http import Exchange
 from conformance.preconditions import ignored_stream
@@ -26,17 +27,65 @@ Validate = Callable[[Sequence[Any], Sequence[str | None]], tuple[list[Violation]
 
 @dataclass(frozen=True)
 class RuleBook:
-    """An engine's rules (rule -> (level, text)), the rules each check owns and each check's
-    subject: a noun and how many of them a stream holds."""
+    """An engine's rules (rule -> (level, text)), the rules each check owns, each check's
+    subject (a noun, and how many of them a stream holds), and how a family's check ends when
+    its plain stream did not answer (`require_answer`)."""
 
     rules: Mapping[str, tuple[str, str]]
     checks: Mapping[str, frozenset[str]]
     subjects: Mapping[str, tuple[str, Callable[[Stream], int]]]
     validate: Validate
+    require_answer: Callable[[Stream], None]
 
-    def owner(self) -> dict[str, str]:
-        """rule -> the check that owns it."""
-        return {rule: check for check, rules in self.checks.items() for rule in rules}
+    def judge(self, label: str, stream: Stream) -> JudgedStream:
+        violations, summary = self.validate(*stream.judged_events())
+        return JudgedStream(label, stream, violations, summary)
+
+    def judge_all(self, text: Stream, streams: Mapping[str, Stream]) -> JudgedStreams:
+        """Every usable stream of `streams` (label -> stream) judged; `text`, the plain stream,
+        must answer."""
+        return JudgedStreams(text, [self.judge(label, stream)
+                                    for label, stream in streams.items() if usable(stream)],
+                             self.require_answer)
+
+    def problems(self, judged: Sequence[JudgedStream],
+                 check_id: str) -> tuple[list[str], list[str]]:
+        """The engine's MUST and SHOULD violations of one check's rules, over every stream."""
+        rules = self.checks[check_id]
+        musts: list[str] = []
+        shoulds: list[str] = []
+        for entry in judged:
+            for violation in entry.violations:
+                if violation.rule in rules:
+                    line = (f"{entry.label} stream [{violation.rule}]: {violation.message}\n    "
+                            + "\n    ".join(violation.context))
+                    (musts if violation.level == MUST else shoulds).append(line)
+        return musts, shoulds
+
+    def judge_rules(self, judged: Sequence[JudgedStream], check_id: str, summary: str) -> None:
+        """Fail on the check's MUST rules, warn on its SHOULD rules; inconclusive without subject.
+
+        The subject is counted over the judged streams: a rule about tool calls passes only on
+        streams that held a tool call.
+        """
+        if isinstance(judged, JudgedStreams):
+            judged.required()
+        rules = sorted(self.checks[check_id])
+        record(streams_judged=[f"{j.label} ({len(j.stream.payloads)} events, exchange "
+                               f"{j.exchange.id})" for j in judged],
+               rules=rules)
+        musts, shoulds = self.problems(judged, check_id)
+        problems = Problems()
+        problems.items.extend(musts)
+        problems.raise_if_any(summary, expected=[self.rules[r][1] for r in rules
+                                                 if self.rules[r][0] == MUST])
+        subject, count = self.subjects[check_id]
+        require_observed(sum(count(j.stream) for j in judged), subject,
+                         f"the judged streams ({', '.join(j.label for j in judged) or 'none'})"
+                         f" held no {subject}, so these rules had nothing to judge")
+        if shoulds:
+            warn(f"{summary} (SHOULD): {len(shoulds)} deviation(s)", actual=shoulds[:20],
+                 expected=[self.rules[r][1] for r in rules if self.rules[r][0] != MUST])
 
 
 @dataclass
@@ -69,9 +118,6 @@ class JudgedStreams(list[JudgedStream]):
         return self
 
 
-def judge(book: RuleBook, label: str, stream: Stream) -> JudgedStream:
-    violations, summary = book.validate(*stream.judged_events())
-    return JudgedStream(label, stream, violations, summary)
 
 
 def usable(stream: Stream) -> bool:
@@ -81,54 +127,10 @@ def usable(stream: Stream) -> bool:
     return exchange.status == 200 and exchange.is_sse and (exchange.ok or stream.complete)
 
 
-def judge_all(book: RuleBook, text: Stream, streams: Mapping[str, Stream],
-              require_answer: Callable[[Stream], None]) -> JudgedStreams:
-    """Every usable stream of `streams` (label -> stream) judged; `text`, the plain stream,
-    must answer (`require_answer` ends a check when it did not)."""
-    return JudgedStreams(text, [judge(book, label, stream) for label, stream in streams.items()
-                                if usable(stream)], require_answer)
 
 
-def rule_problems(book: RuleBook, judged: Sequence[JudgedStream],
-                  check_id: str) -> tuple[list[str], list[str]]:
-    """The engine's MUST and SHOULD violations of one check's rules, over every stream."""
-    rules = book.checks[check_id]
-    musts: list[str] = []
-    shoulds: list[str] = []
-    for entry in judged:
-        for violation in entry.violations:
-            if violation.rule in rules:
-                line = (f"{entry.label} stream [{violation.rule}]: {violation.message}\n    "
-                        + "\n    ".join(violation.context))
-                (musts if violation.level == MUST else shoulds).append(line)
-    return musts, shoulds
 
 
-def judge_rules(book: RuleBook, judged: Sequence[JudgedStream], check_id: str,
-                summary: str) -> None:
-    """Fail on the check's MUST rules, warn on its SHOULD rules; inconclusive without subject.
-
-    The subject is counted over the judged streams: a rule about tool calls passes only on
-    streams that held a tool call.
-    """
-    if isinstance(judged, JudgedStreams):
-        judged.required()
-    rules = sorted(book.checks[check_id])
-    record(streams_judged=[f"{j.label} ({len(j.stream.payloads)} events, exchange "
-                           f"{j.exchange.id})" for j in judged],
-           rules=rules)
-    musts, shoulds = rule_problems(book, judged, check_id)
-    problems = Problems()
-    problems.items.extend(musts)
-    problems.raise_if_any(summary, expected=[book.rules[r][1] for r in rules
-                                             if book.rules[r][0] == MUST])
-    subject, count = book.subjects[check_id]
-    require_observed(sum(count(j.stream) for j in judged), subject,
-                     f"the judged streams ({', '.join(j.label for j in judged) or 'none'}) "
-                     f"held no {subject}, so these rules had nothing to judge")
-    if shoulds:
-        warn(f"{summary} (SHOULD): {len(shoulds)} deviation(s)", actual=shoulds[:20],
-             expected=[book.rules[r][1] for r in rules if book.rules[r][0] != MUST])
 
 
 def held_open(judged: Sequence[JudgedStream]) -> list[str]:
@@ -146,6 +148,25 @@ def held_open(judged: Sequence[JudgedStream]) -> list[str]:
                 f"connection open until the harness cut it after {exchange.elapsed:.1f}s "
                 f"({exchange.cut}); SDK clients read until the server closes, so they hang")
     return lines
+
+
+def judge_incremental(judged: JudgedStreams, length: int | None,
+                      delta_types: Collection[str], what: str) -> None:
+    """Output reached the client as it was generated (`conformance.delivery`), judged over every
+    stream, so that a client stalled through one stream's delivery does not decide the verdict.
+
+    `length`: tokens of the plain answer unstreamed (one token can come in one delta only);
+    `delta_types`: the event types that carry generated output; `what` names them.
+    """
+    judged.required()
+    if length is not None and length <= 1:
+        inconclusive(f"the same request not streamed is answered in {length} token(s), too "
+                     "short to be delivered in several deltas")
+    judge_delivery([delivery(entry.label, entry.exchange, [
+        event.time for event, payload in zip(entry.stream.events, entry.stream.payloads,
+                                             strict=True)
+        if isinstance(payload, dict) and payload.get("type") in delta_types])
+        for entry in judged], what)
 
 
 def judge_content_type(streams: Mapping[str, Stream]) -> None:

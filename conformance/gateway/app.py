@@ -71,8 +71,9 @@ class FaultAndAuthMiddleware:
         scope.update({FAULT_SCOPE_KEY: fault, BEHAVIOUR_SCOPE_KEY: behaviour})
         surface = scope[SURFACE_SCOPE_KEY] = owner(scope, self.surfaces)
         key = self.state.api_key
+        api_paths = tuple(p for s in self.surfaces for p in s.prefixes)
         denied = surface.auth_error(scope, key, fault) \
-            if key and path.startswith("/v1/") else None
+            if key and path.startswith(api_paths) else None
         if denied is not None:
             await surface.error_response(denied, fault)(scope, receive, send)
             return

@@ -21,3 +21,9 @@ class Fault:
     # Other checks whose outcome the fault changes too, each with the reason it must:
     # check id -> why (e.g. "the stream it breaks is the one this check also reads").
     collateral: Mapping[str, str] = field(default_factory=dict)
+
+
+def same_reason(endpoint: str, why: str, *checks: str) -> dict[str, str]:
+    """Collateral: one reason for several checks of one endpoint (ids given without
+    `endpoint.`, e.g. `same_reason("messages", why, "stream.event-name")`)."""
+    return {f"{endpoint}.{check}": why for check in checks}

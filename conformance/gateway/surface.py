@@ -37,6 +37,9 @@ class GatewaySurface:
     auth_error: Callable[[Scope, str, str | None], ApiError | None]
     # An error in this family's envelope, under the active fault.
     error_response: Callable[[ApiError, str | None], Response]
+    # The paths its API lives under: a request below any surface's is an API request, whose key
+    # is checked before routing (so an unknown route there is a 401 without a key, not a 404).
+    prefixes: tuple[str, ...] = ("/v1/",)
 
 
 def owner(scope: Scope, surfaces: Sequence[GatewaySurface]) -> GatewaySurface:

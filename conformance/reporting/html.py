@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
+from conformance.expectations import headline, marked
 from conformance.redact import Redactor
 from conformance.results import as_current, sections
 
@@ -24,6 +26,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["pretty"] = pretty
+    env.filters["breakable"] = breakable
     env.filters["percent"] = lambda v: "–" if v is None else f"{v:.0%}"
     env.globals["anchor"] = anchor
     return env
@@ -32,6 +35,11 @@ def _environment() -> Environment:
 def anchor(*parts: str) -> str:
     """An HTML id for an API or one of its endpoints: `openai-post-v1-chat-completions`."""
     return re.sub(r"[^a-z0-9]+", "-", " ".join(parts).lower()).strip("-")
+
+
+def breakable(check_id: str) -> Markup:
+    """A check id that may wrap after each dot (in a narrow table column), not inside a word."""
+    return Markup(".<wbr>").join(escape(part) for part in check_id.split("."))
 
 
 def pretty(value: Any) -> str:
@@ -49,8 +57,11 @@ def pretty(value: Any) -> str:
 def render(document: dict[str, Any]) -> str:
     document = as_current(document)
     results = document["results"]
-    problems = sorted((r for r in results if r["outcome"] in PROBLEMS),
+    # expected outcomes (a run given expectations) are listed apart: the problems are the new ones
+    expected = [r for r in results if marked(r) == "expected"]
+    problems = sorted((r for r in results if r["outcome"] in PROBLEMS and marked(r) != "expected"),
                       key=lambda r: (PROBLEMS.index(r["outcome"]), r["id"]))
+    known = document["summary"].get("expectations")
     causes = document["summary"].get("root_causes", [])  # a results.json of 1.1 has none
     return _environment().get_template("report.html.j2").render(
         doc=document,
@@ -62,6 +73,9 @@ def render(document: dict[str, Any]) -> str:
         cause_anchors={c["cause"]: f"cause-{n}" for n, c in enumerate(causes, start=1)},
         outcomes={r["id"]: r["outcome"] for r in results},
         problems=problems,
+        expected=expected,
+        known=known,
+        expectations_line=headline(known) if known else "",
         unjudged=[r for r in results if r["outcome"] in UNJUDGED],
         apis=document["summary"]["apis"],
         sections={api: {endpoint: _by_group(mine) for endpoint, mine in endpoints.items()}

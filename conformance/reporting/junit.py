@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from conformance.expectations import headline
 from conformance.redact import Redactor
 from conformance.results import as_current, sections
 
@@ -50,11 +51,31 @@ def _run_case(root: ET.Element, document: dict[str, Any]) -> None:
     for key, value in (("verdict", summary["verdict"]), ("status", run["status"]),
                        ("cause", summary["cause"]), *(("root_cause", c["title"]) for c in causes)):
         ET.SubElement(props, "property", name=key, value=str(value))
-    if summary["verdict"] in ("incomplete", "not-judged"):
-        ET.SubElement(case, "error", message=f"{summary['verdict']}: {summary['cause']}")
-    if causes:  # one defect behind many test cases: say it once, with the cases it explains
-        ET.SubElement(case, "system-out").text = "\n".join(
-            f"ROOT CAUSE: {c['title']}\n  checks: {', '.join(c['checks'])}" for c in causes)
+    known = summary.get("expectations")
+    # with expectations, the verdict apart from the expected outcomes decides, as the exit code
+    judged = known or summary
+    if judged["verdict"] in ("incomplete", "not-judged"):
+        ET.SubElement(case, "error", message=f"{judged['verdict']}: {judged['cause']}")
+    out = [f"ROOT CAUSE: {c['title']}\n  checks: {', '.join(c['checks'])}" for c in causes]
+    if known:
+        _expectations(case, props, known, out)
+    if out:  # one defect behind many test cases: say it once, with the cases it explains
+        ET.SubElement(case, "system-out").text = "\n".join(out)
+
+
+def _expectations(case: ET.Element, props: ET.Element, known: dict[str, Any],
+                  out: list[str]) -> None:
+    """The run's expectations: what they found, and each stale one (a failure when strict)."""
+    for key, value in (("expectations", headline(known)), ("expectations_file", known["file"]),
+                       ("verdict_apart_from_expected", known["verdict"])):
+        ET.SubElement(props, "property", name=key, value=value)
+    stale = [f"STALE: {e['check']}: {e['why']}" + "".join(
+        f"\n  {k}: {e[k]}" for k in ("reason", "link") if e.get(k)) for e in known["stale"]]
+    if stale and known["strict"]:
+        ET.SubElement(case, "failure", message=f"{len(stale)} stale expectation(s) "
+                      "(--strict-expectations)").text = "\n".join(stale)
+    else:
+        out += stale
 
 
 def _case(suite: ET.Element, result: dict[str, Any], exchanges: dict[str, Any]) -> None:
@@ -66,9 +87,19 @@ def _case(suite: ET.Element, result: dict[str, Any], exchanges: dict[str, Any]) 
             ET.SubElement(props, "property", name=key, value=str(result[key]))
     if result.get("root_cause"):
         ET.SubElement(props, "property", name="root_cause", value=result["root_cause"]["text"])
+    expectation = result.get("expectation") or {}
+    for key in ("status", "check", "outcome", "reason", "link"):
+        if expectation.get(key):
+            name = "expectation" if key == "status" else f"expectation_{key}"
+            ET.SubElement(props, "property", name=name, value=expectation[key])
     detail = _detail(result, exchanges)
     outcome = result["outcome"]
-    if outcome == "fail":
+    if expectation.get("status") == "expected" and outcome in ("fail", "error", "warn"):
+        # known: skipped with a message that says so, never a silent pass nor a new failure
+        why = "; ".join(expectation[k] for k in ("reason", "link") if expectation.get(k))
+        ET.SubElement(case, "skipped", message=f"expected {outcome}"
+                      f"{f' ({why})' if why else ''}: {result['message']}").text = detail
+    elif outcome == "fail":
         ET.SubElement(case, "failure", message=result["message"]).text = detail
     elif outcome == "error":
         ET.SubElement(case, "error", message=result["message"]).text = detail
@@ -85,6 +116,8 @@ def _classname(result: dict[str, Any], parts: int) -> str:
 
 def _detail(result: dict[str, Any], exchanges: dict[str, Any]) -> str:
     lines = [result["requirement"], f"spec: {result['spec']} ({result['source']})"]
+    if result.get("fix"):  # a results.json before 1.4 has none
+        lines.append(f"how to fix: {result['fix']}")
     if result.get("root_cause"):
         lines.append(f"root cause: {result['root_cause']['text']}")
     if result.get("expected") is not None:

@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from conformance import diff
 from conformance.check import Cause, Check, Outcome
+from conformance.expectations import ORDER, headline, marked
 from conformance.results import as_current
 
 # pytest_report_teststatus answers: (category, progress letter, verbose word).
@@ -24,6 +26,8 @@ STATUS: dict[str, tuple[str, str, Any]] = {
     Outcome.SKIPPED: ("skipped", "s", "SKIPPED"),
     Outcome.NOT_RUN: ("not run", "-", "NOT RUN"),
 }
+# ... and of a check whose outcome the run's expectations name (conformance.expectations).
+EXPECTED = ("expected", "x", ("EXPECTED", {"yellow": True}))
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "red",
           "not_supported": "cyan", "inconclusive": "magenta", "skipped": "dim",
           "not_run": "dim"}
@@ -48,6 +52,8 @@ def failure_text(
     if actual is not None:
         lines.append(f"  actual:   {_short(actual)}")
     lines.append(f"  spec: {meta.spec} ({meta.source})")
+    if meta.fix:
+        lines.append(f"  how to fix: {meta.fix}")
     lines += [f"  reproduce: {e['curl'][:600]}" for e in evidence[:2]]
     return "\n".join(lines)
 
@@ -70,9 +76,11 @@ def render(document: dict[str, Any], color: bool) -> str:
                 console.print(f"{'':12} [{_STYLE[outcome]}]{outcome}[/]: {', '.join(ids)}",
                               markup=True, soft_wrap=True)
     grouped = {check_id for cause in causes for check_id in cause["checks"]}
+    # the expected ones are listed apart (_expectations): what is listed here is new
+    expected = {r["id"] for r in document["results"] if marked(r) == "expected"}
     for result in sorted(document["results"], key=lambda r: _LISTED.index(r["outcome"])
                          if r["outcome"] in _LISTED else len(_LISTED)):
-        if result["outcome"] in _LISTED and result["id"] not in grouped:
+        if result["outcome"] in _LISTED and result["id"] not in grouped | expected:
             style = _STYLE[result["outcome"]]
             console.print(f"[{style}]{result['outcome'].upper():12}[/] [{result['level']}] "
                           f"{result['id']}: {escape(result['message'])}", markup=True,
@@ -85,16 +93,50 @@ def render(document: dict[str, Any], color: bool) -> str:
     tokenizer = tokenizer_line(document["run"])
     if tokenizer:
         console.print(f"tokenizer: {tokenizer}", markup=False)
+    known = summary.get("expectations")
+    if known:
+        _expectations(console, document["results"], known)
+    if summary.get("changes"):  # a run recorded in the history, with a previous comparable run
+        console.print(changes_line(summary["changes"]), markup=False, soft_wrap=True)
     verdict = summary["verdict"]
     stats = document["stats"]
     if summary["cause"]:
         console.print(f"[{_VERDICT_STYLE.get(verdict, 'bold')}]{verdict}:[/] {summary['cause']}")
     console.print(
-        f"[{_VERDICT_STYLE.get(verdict, 'bold')}]verdict: {verdict}[/]  "
+        f"[{_VERDICT_STYLE.get(verdict, 'bold')}]verdict: {verdict}"
+        f"{', ' + escape(headline(known)) if known else ''}[/]  "
         f"requests: {stats['requests']}  tokens: {stats['input_tokens']} in / "
         f"{stats['output_tokens']} out  report: {document.get('__dir__', '?')}/index.html"
     )
     return buffer.getvalue()
+
+
+def _expectations(console: Console, results: list[dict[str, Any]],
+                  known: dict[str, Any]) -> None:
+    """The expected outcomes, one line per outcome, apart from the new problems listed above;
+    each stale expectation; and the verdict the exit code follows."""
+    for outcome in ORDER:
+        ids = [r["id"] for r in results if marked(r) == "expected" and r["outcome"] == outcome]
+        if ids:
+            console.print(f"[dim]{'EXPECTED':12}[/] [{_STYLE[outcome]}]{outcome}[/]: "
+                          f"{', '.join(ids)}", markup=True, soft_wrap=True)
+    for entry in known["stale"]:
+        why = "; ".join(entry[k] for k in ("reason", "link") if entry.get(k))
+        console.print(f"[bold yellow]{'STALE':12}[/] {escape(entry['check'])}: "
+                      f"{escape(entry['why'])}{escape(f' ({why})') if why else ''}",
+                      markup=True, soft_wrap=True)
+    rest = known["verdict"] + (f": {known['cause']}" if known["cause"] else "")
+    strict = ", strict" if known["strict"] else ""
+    console.print(f"expectations ({known['file']}{strict}): {headline(known)}; apart from the "
+                  f"expected: {rest}", markup=False, soft_wrap=True)
+
+
+def changes_line(changes: dict[str, Any]) -> str:
+    """What changed since the previous comparable run, naming the checks that regressed."""
+    worse = [f"{c['id']} ({c['before']} -> {c['after']})" for c in changes["regressions"]]
+    worse += [f"{e['api']} {e['endpoint']} not served" for e in changes["newly_not_served"]]
+    return (f"since history run {changes['since']}: {diff.headline(changes)}"
+            + (f": {', '.join(worse)}" if worse else ""))
 
 
 def tokenizer_line(run: dict[str, Any]) -> str:

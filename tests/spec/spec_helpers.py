@@ -86,6 +86,22 @@ def assert_invalid(document: str, schema_name: str, instance: Any) -> list[Valid
     return errs
 
 
+@functools.cache
+def own_validator(document: str, ref: str) -> Draft202012Validator:
+    """Validator for a local `#/...` pointer of `document` in a registry of its own, as the
+    engine registers it (`urn:conformance:<file>`); a schema name is a shorthand."""
+    ref = ref if ref.startswith("#/") else f"#/components/schemas/{ref}"
+    own = Registry().with_resource(f"urn:conformance:{document}",
+                                   DRAFT202012.create_resource(load_document(document)))
+    return Draft202012Validator({"$ref": f"urn:conformance:{document}{ref}"}, registry=own)
+
+
+def own_problems(document: str, ref: str, instance: Any) -> list[str]:
+    """'<path>: <message>' of every error of `own_validator`, nested ones included."""
+    errs = list(own_validator(document, ref).iter_errors(instance))
+    return [line.strip().removeprefix("at ") for line in describe(errs).splitlines()]
+
+
 def parse_sse(text: str) -> list[dict[str, str]]:
     """Minimal SSE parser: returns [{'event': name-or-None, 'data': payload}] per frame."""
     frames = []

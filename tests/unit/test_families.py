@@ -132,3 +132,14 @@ def test_the_first_family_registered_takes_what_no_family_claims(
     finally:
         monkeypatch.undo()
         registry.families.cache_clear()
+
+
+def test_a_family_under_another_prefix_replaces_the_base_urls_v1() -> None:
+    """The base URL ends in /v1 (the openai SDK's convention); a family under /v1beta (Gemini)
+    is sent beside it, and a request may name another prefix (the same API under /v1)."""
+    assert registry.target_url("http://gw.test/v1", "/v1", "/chat/completions") == \
+        "http://gw.test/v1/chat/completions"
+    assert registry.target_url("http://gw.test/api/v1/", "/v1beta", "models/m:generateContent") == \
+        "http://gw.test/api/v1beta/models/m:generateContent"
+    # A base URL without /v1 is that /v1: a family under /v1 keeps it as it is.
+    assert registry.target_url("http://gw.test/openai", "/v1", "/models") == "http://gw.test/openai/models"

@@ -81,6 +81,20 @@ def test_a_family_nothing_judged_keeps_its_own_cause() -> None:
         f"not judged: {CHAT}")
 
 
+def test_a_family_not_served_says_so_and_not_that_the_base_url_is_wrong(acme: None) -> None:  # noqa: F811
+    """acme's endpoint answers 404 while OpenAI's are judged: the base URL is right (OpenAI
+    answers there), so acme's own heading says acme is not served; a run where no family is
+    served still asks about the base URL."""
+    absent = result("widgets.shape.size", WIDGETS, "not_supported", cause="absent")
+    doc = document(result("chat.response.id", CHAT, "pass"), absent)
+    assert doc["summary"]["apis"]["acme"]["cause"] == (
+        "the acme API is not served at this base URL (its requests got 404/405)")
+    assert "Is the base URL right?" not in html.render(doc)
+    alone = document(absent)["summary"]
+    assert "Is the base URL right?" in alone["cause"]
+    assert "base URL right" not in alone["apis"]["acme"]["cause"]
+
+
 def test_a_title_two_families_share_is_never_merged() -> None:
     """Both families list models at `GET /v1/models`: the one nothing judged keeps the run
     incomplete, named by its API, instead of hiding behind the other's verdicts."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance import schemas, stream_rules
+from conformance import schemas
 from conformance.apis.anthropic.event_order import (
     BLOCK_START,
     MESSAGE_DELTA,
@@ -24,7 +24,7 @@ from conformance.http import Exchange
 from conformance.preconditions import require_event_stream, require_success
 from conformance.sampling import deterministic
 from conformance.shapes import member, object_member, objects
-from conformance.stream_rules import JudgedStream, JudgedStreams, RuleBook
+from conformance.stream_rules import RuleBook
 from conformance.streams import TypedStream, decode_typed_stream
 
 PATH = "/messages"
@@ -184,21 +184,16 @@ RULE_SUBJECTS: dict[str, tuple[str, Callable[[MessagesStream], int]]] = {
 }
 
 
-BOOK = RuleBook(RULES, RULE_CHECKS, RULE_SUBJECTS, validate_message_stream)
-
-
-def judge(label: str, stream: MessagesStream) -> JudgedStream:
-    return stream_rules.judge(BOOK, label, stream)
-
-
-def judge_rules(judged: list[JudgedStream], check_id: str, summary: str) -> None:
-    """`stream_rules.judge_rules` with the Messages rule book."""
-    stream_rules.judge_rules(BOOK, judged, check_id, summary)
-
-
 def require_stream_answer(stream: MessagesStream) -> None:
     """A 200 event stream the client could read to its end (streaming is core)."""
     require_event_stream(stream.exchange, stream.complete, "messages.stream.content-type")
+
+
+# The engine's rules, the checks that own them and what each check is about.
+BOOK = RuleBook(RULES, RULE_CHECKS, RULE_SUBJECTS, validate_message_stream, require_stream_answer)
+judge = BOOK.judge
+judge_rules = BOOK.judge_rules
+judged_streams_of = BOOK.judge_all
 
 
 def require_offered(stream: MessagesStream) -> None:
@@ -209,6 +204,3 @@ def require_offered(stream: MessagesStream) -> None:
         require_success(stream.exchange)
 
 
-def judged_streams_of(text: MessagesStream, streams: dict[str, MessagesStream]) -> JudgedStreams:
-    """Every readable stream of `streams` (label -> stream) judged; `text` must answer."""
-    return stream_rules.judge_all(BOOK, text, streams, require_stream_answer)

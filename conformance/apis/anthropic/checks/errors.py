@@ -112,7 +112,10 @@ def _errors(*batches: dict[str, Exchange]) -> dict[str, Exchange]:
 
 @check("messages.errors.envelope", level=Level.MUST, operation=OP, spec=RESPONSES,
        observes="error responses (non-2xx answers to the requests the run expects refused)",
-       source=SOURCE)
+       source=SOURCE,
+       fix='Wrap every Messages error as `{"type": "error", "error": {"type", "message"}}` and '
+           'choose `error.type` from the HTTP status (404 → `not_found_error`, 529 → '
+           '`overloaded_error`); do not reuse the OpenAI body with `code` and `param`.')
 def test_envelope(message_bad_requests: dict[str, Exchange],
                   message_refusals: dict[str, Exchange]) -> None:
     """Every error response MUST be `{"type": "error", "error": {"type", "message"}}` with the `error.type` its status documents (400 invalid_request_error, 401 authentication_error, 403 permission_error, 404 not_found_error, 413 request_too_large, 429 rate_limit_error, 500 api_error, 529 overloaded_error), never the OpenAI envelope."""
@@ -131,7 +134,10 @@ def test_envelope(message_bad_requests: dict[str, Exchange],
 
 
 @check("messages.errors.bad-request-status", level=Level.MUST, operation=OP,
-       spec=f"{RESPONSES}/400", source=SOURCE, observes="the answers to invalid requests")
+       spec=f"{RESPONSES}/400", source=SOURCE, observes="the answers to invalid requests",
+       fix="Validate the request before forwarding it and answer a malformed body with HTTP 400 "
+           "and an `invalid_request_error` envelope, so it never reaches the upstream or crashes "
+           "the handler into a 5xx.")
 def test_bad_request_status(message_bad_requests: dict[str, Exchange]) -> None:
     """Invalid input MUST get a 4xx: never a 2xx, never a 5xx, never a dropped connection (another 4xx than 400 is a SHOULD deviation)."""
     observe("answers to invalid requests", len(message_bad_requests))
@@ -141,7 +147,9 @@ def test_bad_request_status(message_bad_requests: dict[str, Exchange]) -> None:
 @check("messages.errors.request-id", level=Level.SHOULD, operation=OP,
        spec=f"openapi/{DOC}#/components/headers/RequestId",
        source="Anthropic docs, errors (request id); anthropic-python exposes it as _request_id",
-       observes="the headers of answers, errors included")
+       observes="the headers of answers, errors included",
+       fix="Set a `request-id` response header on every Messages answer, errors included: pass the "
+           "upstream's through, or generate a unique one.")
 def test_request_id(message: Exchange, message_bad_requests: dict[str, Exchange],
                     message_refusals: dict[str, Exchange]) -> None:
     """Every answer, errors included, SHOULD carry a `request-id` header (the API sends one on each, and support asks for it)."""
@@ -157,7 +165,9 @@ def test_request_id(message: Exchange, message_bad_requests: dict[str, Exchange]
 
 @check("messages.errors.unknown-model", level=Level.MUST, operation=OP,
        observes="the answer to a model the gateway does not serve",
-       spec=f"{RESPONSES}/404", source=SOURCE)
+       spec=f"{RESPONSES}/404", source=SOURCE,
+       fix='Answer a `model` you do not route with HTTP 404 and `error.type: "not_found_error"`, '
+           'instead of a 400 or a fallback to a default model.')
 def test_unknown_model(message_unknown_model: Exchange) -> None:
     """A model the gateway does not serve MUST get HTTP 404 `not_found_error` (400 `invalid_request_error`, common among gateways, is tolerated as a SHOULD deviation)."""
     exchange = message_unknown_model

@@ -100,7 +100,10 @@ def _is_error_of_type(exchange: Exchange, schema: str) -> bool:
 
 @check("messages.request.auth-header", level=Level.MUST, feature="auth", operation=OP,
        observes="the answers to the key in x-api-key, as a Bearer token, wrong and missing",
-       spec=f"openapi/{DOC}#/components/securitySchemes", source=SOURCE_HEADERS)
+       spec=f"openapi/{DOC}#/components/securitySchemes", source=SOURCE_HEADERS,
+       fix='Read the client key from the `x-api-key` header (accept `Authorization: Bearer` too), '
+           'and answer a missing or wrong key with HTTP 401 and `error.type: '
+           '"authentication_error"`.')
 def test_auth_header(message: Exchange, message_keys: dict[str, Exchange] | None) -> None:
     """The key MUST be accepted in `x-api-key` (what the SDK sends) and a wrong or missing key MUST get HTTP 401 with an `authentication_error` envelope (refusing the key as `Authorization: Bearer`, the SDK's `auth_token`, is a SHOULD deviation)."""
     if message_keys is None:
@@ -132,7 +135,9 @@ def test_auth_header(message: Exchange, message_keys: dict[str, Exchange] | None
 
 @check("messages.request.version-header", level=Level.SHOULD, operation=OP,
        observes="the answer to a request without anthropic-version",
-       spec=f"openapi/{DOC}#/components/parameters/AnthropicVersion", source=SOURCE_HEADERS)
+       spec=f"openapi/{DOC}#/components/parameters/AnthropicVersion", source=SOURCE_HEADERS,
+       fix="Require the `anthropic-version` request header on `/v1/messages` and answer a request "
+           "without it with HTTP 400 `invalid_request_error`.")
 def test_version_header(message_without_version: Exchange) -> None:
     """A request without the `anthropic-version` header SHOULD be refused with HTTP 400, as the API refuses it (a gateway that answers it hides a client that would fail against the API; its envelope is judged by messages.errors.envelope)."""
     exchange = message_without_version
@@ -147,7 +152,9 @@ def test_version_header(message_without_version: Exchange) -> None:
 
 @check("messages.request.max-tokens-required", level=Level.MUST, operation=OP,
        observes="the answer to a request without max_tokens",
-       spec=f"{spec('CreateMessageRequest')}/required", source=SOURCE)
+       spec=f"{spec('CreateMessageRequest')}/required", source=SOURCE,
+       fix="Refuse a Messages request that lacks `max_tokens` with HTTP 400 "
+           "`invalid_request_error`; do not fill in a default cap of your own.")
 def test_max_tokens_required(message_without_max_tokens: Exchange) -> None:
     """A request without `max_tokens` MUST be refused with a 4xx, never answered with a cap the gateway chose (a 4xx other than 400 is a SHOULD deviation)."""
     exchange = message_without_max_tokens
@@ -172,14 +179,18 @@ def _accepted(exchange: Exchange, shape: str, plain: Exchange) -> None:
 
 
 @check("messages.request.system-blocks", level=Level.MUST, operation=OP, observes=ANSWER,
-       spec=spec("SystemPrompt"), source=SOURCE + ": `system` is a string or text blocks")
+       spec=spec("SystemPrompt"), source=SOURCE + ": `system` is a string or text blocks",
+       fix="Accept `system` as an array of text blocks as well as a string, joining the blocks' "
+           "`text` for an upstream that takes a single system prompt.")
 def test_system_blocks(message_system_blocks: Exchange, message: Exchange) -> None:
     """A `system` prompt given as a list of text blocks MUST be accepted (200 and a message), as the string form is."""
     _accepted(message_system_blocks, "`system` as text blocks", message)
 
 
 @check("messages.request.content-blocks", level=Level.MUST, operation=OP, observes=ANSWER,
-       spec=spec("MessageParam"), source=SOURCE + ": `content` is a string or content blocks")
+       spec=spec("MessageParam"), source=SOURCE + ": `content` is a string or content blocks",
+       fix='Accept a user message whose `content` is an array of `{"type": "text", "text": ...}` '
+           'blocks as well as a string: normalise both forms before translating the request.')
 def test_content_blocks(message_content_blocks: Exchange, message: Exchange) -> None:
     """A user turn whose `content` is a list of text blocks MUST be accepted (200 and a message), as the string form is."""
     _accepted(message_content_blocks, "user content as text blocks", message)

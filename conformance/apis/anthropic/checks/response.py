@@ -136,7 +136,10 @@ UNSTREAMED = "the unstreamed answers (plain, cut, tool call, stop sequence)"
 
 
 @check("messages.response.schema", level=Level.MUST, operation=OP, spec=SPEC, source=SOURCE,
-       observes=UNSTREAMED)
+       observes=UNSTREAMED,
+       fix="Check your Messages answers against the `Message` schema (`id`, `type`, `role`, "
+           "`content`, `model`, `stop_reason`, `stop_sequence`, `usage`) and correct each field it "
+           "reports.")
 def test_schema(message: Exchange, message_cut: Exchange, message_tool: Exchange,
                 message_stop: Exchange | None) -> None:
     """A non-streamed answer MUST be a JSON object valid against the `Message` schema."""
@@ -150,7 +153,9 @@ def test_schema(message: Exchange, message_cut: Exchange, message_tool: Exchange
 
 
 @check("messages.response.identity", level=Level.MUST, operation=OP,
-       spec=f"{spec('MessageBase')}/properties", source=SOURCE, observes=UNSTREAMED)
+       spec=f"{spec('MessageBase')}/properties", source=SOURCE, observes=UNSTREAMED,
+       fix='Set `type: "message"`, `role: "assistant"`, a non-empty `id` and the answering `model` '
+           'name on every unstreamed Messages answer.')
 def test_identity(message: Exchange, message_cut: Exchange, message_tool: Exchange,
                   message_stop: Exchange | None) -> None:
     """A non-streamed answer MUST say `type: "message"` and `role: "assistant"`, with an `id` and a `model` that are non-empty strings."""
@@ -175,7 +180,9 @@ def test_identity(message: Exchange, message_cut: Exchange, message_tool: Exchan
 @check("messages.response.id-prefix", level=Level.SHOULD, operation=OP,
        spec=f"{spec('MessageBase')}/properties/id/x-id-prefix",
        source=SOURCE + "; reference response.md ('a prefix check is a warning')",
-       observes="message and tool_use ids, unstreamed and streamed")
+       observes="message and tool_use ids, unstreamed and streamed",
+       fix="Mint message ids as `msg_…` and tool_use ids as `toolu_…`, prefixing ids that come "
+           "from another provider's answer instead of passing them through bare.")
 def test_id_prefix(message: Exchange, message_cut: Exchange, message_tool: Exchange,
                    message_stop: Exchange | None, judged_streams: JudgedStreams) -> None:
     """Message ids SHOULD start with `msg_` and tool_use ids with `toolu_` (the `x-id-prefix` of the document), streamed or not."""
@@ -204,7 +211,10 @@ def test_id_prefix(message: Exchange, message_cut: Exchange, message_tool: Excha
 
 @check("messages.response.stop-reason", level=Level.MUST, operation=OP,
        spec=f"{SPEC}/properties/stop_reason", source=SOURCE_STOP,
-       observes="answers that reached max_tokens, unstreamed or streamed")
+       observes="answers that reached max_tokens, unstreamed or streamed",
+       fix="Map the upstream's finish reason onto `stop_reason`: `max_tokens` when the cap cut the "
+           "answer, `end_turn` for a natural end, `tool_use` for a tool call; leave "
+           "`stop_sequence` null unless one matched.")
 def test_stop_reason(message: Exchange, message_cut: Exchange,
                      judged_streams: JudgedStreams) -> None:
     """`stop_reason` MUST be a documented value that says what happened: `max_tokens` when `usage.output_tokens` reached `max_tokens`, a natural end (`end_turn`) otherwise, with `stop_sequence` null when no stop sequence matched."""
@@ -249,7 +259,10 @@ def _judge_stop_reason(body: dict[str, Any], cap: int, where: str, problems: Pro
 
 @check("messages.response.stop-sequence", level=Level.MUST, operation=OP,
        spec=f"{SPEC}/properties/stop_sequence", source=SOURCE_STOP,
-       observes="an answer that reached the stop sequence (the plain answer cut before it)")
+       observes="an answer that reached the stop sequence (the plain answer cut before it)",
+       fix='Forward `stop_sequences` (or cut at the first match yourself), leave the matched '
+           'string out of the text, and answer `stop_reason: "stop_sequence"` with `stop_sequence` '
+           'set to it, streamed and not.')
 def test_stop_sequence(stop_plan: StopPlan | None, message_stop: Exchange | None,
                        message_stop_stream: MessagesStream | None, message: Exchange) -> None:
     """With `stop_sequences`, the text MUST NOT contain the matched sequence, and an answer that ended at it MUST say `stop_reason: "stop_sequence"` with `stop_sequence` set to that string, streamed or not."""
@@ -295,7 +308,10 @@ def _judge_stop(body: dict[str, Any], stop: StopPlan, where: str, problems: Prob
 
 @check("messages.response.empty-content", level=Level.MUST, operation=OP,
        spec=f"{SPEC}/properties/content", source=SOURCE + "; reference gateway-deviations.md "
-       "row 5 (LiteLLM#27492)", observes="answers billed for output tokens")
+       "row 5 (LiteLLM#27492)", observes="answers billed for output tokens",
+       fix="Carry the generated text into `content` as a `text` block whenever "
+           "`usage.output_tokens` bills it; check that the translation of the upstream answer does "
+           "not drop or empty its text.")
 def test_empty_content(message: Exchange, message_cut: Exchange,
                        judged_streams: JudgedStreams) -> None:
     """An answer billed for output tokens MUST carry that output: `content: []`, or only empty text, is a failure when the cap was reached or the same request's other mode (streamed or not) delivered text."""

@@ -30,7 +30,6 @@ from conformance.check import (
     record,
     require_observed,
 )
-from conformance.delivery import delivery, judge_delivery
 from conformance.http import Exchange
 from conformance.stream_rules import JudgedStreams
 
@@ -38,11 +37,12 @@ STREAM_SPEC = f"{spec('MessageStreamEvent')}"
 EVENTS_SPEC = f"openapi/{DOC}#/paths/~1messages/post/responses/200/content/text~1event-stream"
 
 
-def _rule_check(check_id: str, level: Level = Level.MUST, pointer: str = STREAM_SPEC):
+def _rule_check(check_id: str, level: Level = Level.MUST, pointer: str = STREAM_SPEC, *,
+                fix: str):
     """A check over the judged streams that owns a group of the engine's rules."""
     return check(check_id, level=level, feature="streaming", operation=OP, spec=pointer,
                  observes=f"{_subject(check_id)} in the recorded streams",
-                 source=SOURCE_STREAMING)
+                 source=SOURCE_STREAMING, fix=fix)
 
 
 def _subject(check_id: str) -> str:
@@ -51,7 +51,9 @@ def _subject(check_id: str) -> str:
 
 @check("messages.stream.content-type", level=Level.MUST, feature="streaming",
        observes="the Content-Type of each answered stream", operation=OP, spec=EVENTS_SPEC,
-       source=SOURCE_STREAMING)
+       source=SOURCE_STREAMING,
+       fix="Set the response header `Content-Type: text/event-stream` on every streamed Messages "
+           "answer, whatever type the upstream sent.")
 def test_content_type(message_stream: MessagesStream, message_cut_stream: MessagesStream,
                       message_tool_stream: MessagesStream,
                       message_thinking_stream: MessagesStream) -> None:
@@ -63,14 +65,19 @@ def test_content_type(message_stream: MessagesStream, message_cut_stream: Messag
         "tool_use": message_tool_stream, "thinking": message_thinking_stream})
 
 
-@_rule_check("messages.stream.event-name", pointer=f"{EVENTS_SPEC}/x-sse-framing")
+@_rule_check("messages.stream.event-name", pointer=f"{EVENTS_SPEC}/x-sse-framing",
+             fix="Write an `event: <type>` line before each `data:` line, with the value of the "
+                 "payload's `type` (e.g. `event: content_block_delta`).")
 def test_event_name(judged_streams: JudgedStreams) -> None:
     """Every SSE frame MUST carry an `event:` line equal to its payload's JSON `type` (the official SDKs dispatch on it and drop a frame without one)."""
     judge_rules(judged_streams, "messages.stream.event-name",
                 "SSE event names are missing or do not match the payload types")
 
 
-@_rule_check("messages.stream.event-schema", pointer=f"{EVENTS_SPEC}/x-sse-events")
+@_rule_check("messages.stream.event-schema", pointer=f"{EVENTS_SPEC}/x-sse-events",
+             fix="Send as `data` only JSON objects whose `type` is a documented Messages event, "
+                 "with the fields that event's schema requires (e.g. `index` and a typed `delta` "
+                 "on `content_block_delta`).")
 def test_event_schema(judged_streams: JudgedStreams) -> None:
     """Every event MUST be a JSON object with a string `type`, valid against the schema of its type (`x-sse-events`)."""
     judge_rules(judged_streams, "messages.stream.event-schema",
@@ -79,35 +86,47 @@ def test_event_schema(judged_streams: JudgedStreams) -> None:
                                      lambda index, payload: f"event #{index} ({payload['type']})")
 
 
-@_rule_check("messages.stream.no-done", Level.SHOULD, f"{EVENTS_SPEC}/x-sse-framing")
+@_rule_check("messages.stream.no-done", Level.SHOULD, f"{EVENTS_SPEC}/x-sse-framing",
+             fix="Do not append OpenAI's `data: [DONE]` to Messages streams; end them by closing "
+                 "the connection after `message_stop`.")
 def test_no_done(judged_streams: JudgedStreams) -> None:
     """A Messages stream SHOULD end when the connection closes after `message_stop`, with no `data: [DONE]` frame (strict SSE clients fail on it)."""
     judge_rules(judged_streams, "messages.stream.no-done",
                 "the stream sends an OpenAI-style [DONE] sentinel")
 
 
-@_rule_check("messages.stream.message-start", pointer=spec("MessageStartEvent"))
+@_rule_check("messages.stream.message-start", pointer=spec("MessageStartEvent"),
+             fix='Open every stream with one `message_start` event whose `message` has `role: '
+                 '"assistant"`, `content: []` and `stop_reason: null`, before any content block '
+                 'event.')
 def test_message_start(judged_streams: JudgedStreams) -> None:
     """The stream MUST open with one `message_start` (pings aside) whose message is an assistant message with empty `content` and null `stop_reason`."""
     judge_rules(judged_streams, "messages.stream.message-start",
                 "the stream does not open with message_start")
 
 
-@_rule_check("messages.stream.block-order", pointer=spec("ContentBlockStartEvent"))
+@_rule_check("messages.stream.block-order", pointer=spec("ContentBlockStartEvent"),
+             fix="Emit each content block as `content_block_start`, its own deltas, then "
+                 "`content_block_stop` before opening the next one, numbering `index` from 0; "
+                 "buffer upstream fragments rather than interleave blocks.")
 def test_block_order(judged_streams: JudgedStreams) -> None:
     """Content blocks MUST open at `index` 0, 1, 2, … one at a time (`content_block_start`, deltas of the block's own kind, `content_block_stop`), never interleaved."""
     judge_rules(judged_streams, "messages.stream.block-order",
                 "content blocks are out of order or deltas target the wrong block")
 
 
-@_rule_check("messages.stream.message-delta", pointer=spec("MessageDeltaEvent"))
+@_rule_check("messages.stream.message-delta", pointer=spec("MessageDeltaEvent"),
+             fix="Send exactly one `message_delta` after the last `content_block_stop`, with "
+                 "`delta.stop_reason` set to a documented value and the final `usage`.")
 def test_message_delta(judged_streams: JudgedStreams) -> None:
     """Exactly one `message_delta` MUST follow the last block, with a documented `stop_reason`."""
     judge_rules(judged_streams, "messages.stream.message-delta",
                 "message_delta is missing, repeated, misplaced or has an unknown stop_reason")
 
 
-@_rule_check("messages.stream.message-stop", pointer=spec("MessageStopEvent"))
+@_rule_check("messages.stream.message-stop", pointer=spec("MessageStopEvent"),
+             fix="Write a `message_stop` event (or an `error` event on failure) as the last event "
+                 "of every stream, and nothing after it.")
 def test_message_stop(judged_streams: JudgedStreams) -> None:
     """A stream MUST end with `message_stop` (or an `error` event) and nothing after it."""
     judge_rules(judged_streams, "messages.stream.message-stop",
@@ -117,7 +136,9 @@ def test_message_stop(judged_streams: JudgedStreams) -> None:
 @check("messages.stream.closes-after-stop", level=Level.MUST, feature="streaming",
        observes="streams that reached message_stop or an error event", operation=OP,
        spec=f"{EVENTS_SPEC}/x-sse-framing", source=SOURCE_STREAMING
-       + "; anthropic-python reads the stream until the server closes it")
+       + "; anthropic-python reads the stream until the server closes it",
+       fix="End the HTTP response (the last chunk of the body) right after writing `message_stop` "
+           "or an `error` event, instead of holding the connection open.")
 def test_closes_after_stop(judged_streams: JudgedStreams) -> None:
     """After `message_stop` (or an `error` event) the server MUST close the connection."""
     judged_streams.required()
@@ -135,7 +156,10 @@ def test_closes_after_stop(judged_streams: JudgedStreams) -> None:
 
 @check("messages.stream.matches-message", level=Level.MUST, feature="streaming",
        observes="streams whose unstreamed request was answered", operation=OP,
-       spec=spec("Message"), source=SOURCE_STREAMING + "; " + SOURCE)
+       spec=spec("Message"), source=SOURCE_STREAMING + "; " + SOURCE,
+       fix="Build the stream from the same translation of the upstream answer as the unstreamed "
+           "message, so it carries the same content blocks in order, the same tool names and the "
+           "same `stop_reason`.")
 def test_matches_message(judged_streams: JudgedStreams, message: Exchange,
                          message_tool: Exchange) -> None:
     """The message a client assembles from a stream MUST have the structure of the same request answered unstreamed: the same block types in order, tool names and `stop_reason`."""
@@ -185,24 +209,16 @@ def _structure(streamed: dict[str, Any], whole: dict[str, Any]) -> list[tuple[st
 
 @check("messages.stream.incremental", level=Level.SHOULD, feature="streaming",
        observes="the text deltas of the recorded streams, for an answer longer than one token",
-       operation=OP, spec=EVENTS_SPEC, source=SOURCE_STREAMING)
+       operation=OP, spec=EVENTS_SPEC, source=SOURCE_STREAMING,
+       fix="Flush each event to the client as soon as the upstream produces it: turn off response "
+           "buffering and compression for `text/event-stream`, in the gateway and in any proxy in "
+           "front of it.")
 def test_incremental(judged_streams: JudgedStreams, message: Exchange,
                      tokenizer: tokens.Tokenizer) -> None:
     """Output SHOULD reach the client as it is generated: in several deltas, over at least two network reads, the first at least 20 ms before the end of the stream."""
-    judged_streams.required()
     body = _answer(message)
     usage = usage_of(body)
     length = tokens.answer_length(usage.get("output_tokens") if usage else None,
                                   text_of(body) if body else None, tokenizer.encoding)
-    if length is not None and length <= 1:  # one token can only come in one delta
-        inconclusive(f"the same request not streamed is answered in {length} token(s), too "
-                     "short to be delivered in several deltas")
-    judge_delivery([delivery(entry.label, entry.exchange, _delta_times(entry.stream))
-                    for entry in judged_streams], "content deltas")
-
-
-def _delta_times(stream: MessagesStream) -> list[float | None]:
-    """When each content_block_delta arrived."""
-    return [event.time for event, payload in zip(stream.events, stream.payloads, strict=True)
-            if isinstance(payload, dict) and payload.get("type") == "content_block_delta"]
-
+    stream_rules.judge_incremental(judged_streams, length, ("content_block_delta",),
+                                   "content deltas")

@@ -28,7 +28,9 @@ REASONING = ("thinking", "redacted_thinking")
 
 @check("messages.thinking.blocks", level=Level.MUST, feature="reasoning", operation=OP,
        spec=spec("ThinkingBlock"), observes="the answer to a request with extended thinking",
-       source=f"{SOURCE_THINKING}; {SOURCE}")
+       source=f"{SOURCE_THINKING}; {SOURCE}",
+       fix="Put the thinking block(s) first in `content`, each with its `thinking` text and the "
+           "upstream's non-empty `signature`, and count their tokens in `usage.output_tokens`.")
 def test_blocks(message_thinking: Exchange) -> None:
     """With `thinking` enabled, the answer MUST open with its thinking block(s), each with a thinking text and a non-empty `signature`, before any text or tool_use block, and its `output_tokens` MUST cover them."""
     body = require_object(message_thinking)  # a model without thinking: not_supported
@@ -82,7 +84,10 @@ def _coverage_problems(body: dict[str, Any]) -> list[str]:
 
 @check("messages.thinking.signature", level=Level.MUST, feature="reasoning", operation=OP,
        spec=spec("ContentBlockDelta"), observes="thinking blocks in the recorded streams",
-       source=f"{SOURCE_STREAMING}; {SOURCE_THINKING}")
+       source=f"{SOURCE_STREAMING}; {SOURCE_THINKING}",
+       fix="Buffer the upstream's signature and send it whole, once, in a `signature_delta` after "
+           "the block's `thinking_delta` events, instead of splitting it, dropping it or sending "
+           "it after `content_block_stop`.")
 def test_signature(judged_streams: JudgedStreams, message_thinking_stream: MessagesStream) -> None:
     """Each streamed thinking block MUST get its whole signature in one non-empty `signature_delta`, after its thinking and before its `content_block_stop`."""
     require_offered(message_thinking_stream)  # a model without thinking: not_supported

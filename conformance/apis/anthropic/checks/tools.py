@@ -79,7 +79,10 @@ def message_tool_result(model: str, message_tool: Exchange) -> Request | None:
 
 @check("messages.tools.tool-use", level=Level.MUST, feature=FEATURE, operation=OP,
        spec=spec("ToolUseBlock"), source=SOURCE_TOOLS,
-       observes="the forced tool call, unstreamed and streamed")
+       observes="the forced tool call, unstreamed and streamed",
+       fix="Return a forced tool call as a `tool_use` block with a non-empty `id`, the tool's "
+           "`name` and the parsed arguments as the `input` object, and set `stop_reason: "
+           "\"tool_use\"`.")
 def test_tool_use(message_tool: Exchange, judged_streams: JudgedStreams) -> None:
     """A forced tool call MUST come as a `tool_use` block naming the tool, with a non-empty `id` and an `input` object valid against the tool's `input_schema`, and `stop_reason: "tool_use"`, streamed or not."""
     answers = {"non-streamed": (require_object(message_tool), True)}
@@ -132,7 +135,10 @@ def _input_problems(value: Any) -> list[str]:
 
 @check("messages.tools.stream-input", level=Level.MUST, feature=FEATURE, operation=OP,
        spec=spec("ContentBlockDelta"), source=SOURCE_STREAMING,
-       observes="tool_use blocks in the recorded streams")
+       observes="tool_use blocks in the recorded streams",
+       fix="Stream a tool_use block's input as `input_json_delta` events whose `partial_json` "
+           "fragments, joined in order, are exactly the JSON text of the input object: no fragment "
+           "dropped, repeated or re-encoded.")
 def test_stream_input(message_tool_stream: MessagesStream,
                       judged_streams: JudgedStreams) -> None:
     """The `input_json_delta` fragments of a streamed tool_use block MUST concatenate to the JSON text of an object."""
@@ -146,7 +152,10 @@ def test_stream_input(message_tool_stream: MessagesStream,
 
 @check("messages.tools.result-follow-up", level=Level.MUST, feature=FEATURE, operation=OP,
        spec=spec("ToolResultBlockParam"), source=SOURCE_TOOLS,
-       observes="the answer to a tool_result turn")
+       observes="the answer to a tool_result turn",
+       fix="Accept an assistant turn that replays the `tool_use` block followed by a user turn "
+           "whose `tool_result` block names the same `tool_use_id`, and translate both for the "
+           "upstream.")
 def test_result_follow_up(message_tool: Exchange, message_tool_result: Exchange | None) -> None:
     """A gateway that makes tool calls MUST accept the next turn, which replays the call and answers it with a `tool_result` block, and answer it with a message."""
     require_success(message_tool)  # a clean refusal of tools: not supported

@@ -127,7 +127,10 @@ def _final_usage(entry: JudgedStream) -> dict[str, Any] | None:
 
 
 @check("messages.usage.shape", level=Level.MUST, feature="usage", operation=OP, spec=SPEC,
-       observes="the usage object of the plain answer", source=SOURCE_USAGE)
+       observes="the usage object of the plain answer", source=SOURCE_USAGE,
+       fix="Report `usage.input_tokens` and `usage.output_tokens` as integers ≥ 0 (no 0 output for "
+           "an answer with content), with `cache_creation_input_tokens` and "
+           "`cache_read_input_tokens` as integers or null, kept out of `input_tokens`.")
 def test_shape(message: Exchange, message_count: Exchange) -> None:
     """A message's `usage` MUST hold integer `input_tokens` and `output_tokens` ≥ 0 (`output_tokens` > 0 when there is content) and cache counts that are integers ≥ 0 or null, left out of `input_tokens`."""
     body = require_object(message)
@@ -173,7 +176,10 @@ def _count_of(exchange: Exchange) -> Any:
 @check("messages.usage.billing", level=Level.SHOULD, feature="usage", operation=OP,
        observes="the prompt a plain message is billed for",
        spec=f"{SPEC}/properties/input_tokens",
-       source=SOURCE_USAGE + "; " + NO_TOKENIZER)
+       source=SOURCE_USAGE + "; " + NO_TOKENIZER,
+       fix="Report in `input_tokens` (plus the cache counts) the upstream's count of the prompt "
+           "the client sent; do not add estimates, minimums or the tokens of a prompt the gateway "
+           "injects.")
 def test_billing(message: Exchange) -> None:
     """The prompt a message is billed for (`input_tokens` plus cache counts) SHOULD NOT exceed an offline o200k_base count of the request by more than max(32 tokens, 50%), a wide margin because no Claude tokenizer is available offline."""
     body = require_object(message)
@@ -208,7 +214,10 @@ def offline_prompt(sent: dict[str, Any]) -> int:
 @check("messages.usage.count-tokens", level=Level.MUST, feature="count-tokens",
        operation=OP_COUNT, spec=spec("MessageTokensCount"),
        observes="the count_tokens answer for the plain request's prompt",
-       source=SOURCE_COUNT + "; " + SOURCE_USAGE)
+       source=SOURCE_COUNT + "; " + SOURCE_USAGE,
+       fix='Answer `POST /v1/messages/count_tokens` with `{"input_tokens": N}` counted as the '
+           'running request is billed (its `input_tokens` plus cache counts), or do not serve the '
+           'endpoint.')
 def test_count_tokens(message_count: Exchange, message: Exchange) -> None:
     """Where served, `POST /v1/messages/count_tokens` MUST answer `{"input_tokens": <integer>}` equal to the prompt (`input_tokens` plus cache counts) the same request is billed when it runs."""
     require_response(message_count)
@@ -231,13 +240,16 @@ def test_count_tokens(message_count: Exchange, message: Exchange) -> None:
 # --- streamed usage -------------------------------------------------------------------------
 
 
-def _rule_check(check_id: str, subject: str, pointer: str):
+def _rule_check(check_id: str, subject: str, pointer: str, *, fix: str):
     return check(check_id, level=Level.MUST, feature="streaming", operation=OP, spec=pointer,
-                 observes=f"{subject} in the recorded streams", source=SOURCE_STREAMING)
+                 observes=f"{subject} in the recorded streams", source=SOURCE_STREAMING,
+                 fix=fix)
 
 
 @_rule_check("messages.usage.start-input-tokens", "message_start events",
-             spec("MessageStartEvent"))
+             spec("MessageStartEvent"),
+             fix="Put the prompt's real `input_tokens` in `message_start.message.usage` (the count "
+                 "the unstreamed answer reports), not 0 or a placeholder to be corrected later.")
 def test_start_input_tokens(judged_streams: JudgedStreams, message: Exchange,
                             message_cut: Exchange, message_tool: Exchange,
                             message_thinking: Exchange) -> None:
@@ -263,7 +275,9 @@ def test_start_input_tokens(judged_streams: JudgedStreams, message: Exchange,
 
 
 @_rule_check("messages.usage.output-cumulative", "message_delta events",
-             spec("MessageDeltaUsage"))
+             spec("MessageDeltaUsage"),
+             fix="Put the running total of output tokens for the whole message in "
+                 "`message_delta.usage.output_tokens`, not the increment since the previous event.")
 def test_output_cumulative(judged_streams: JudgedStreams) -> None:
     """`message_delta.usage.output_tokens` MUST be the integer count of the whole message, replacing earlier counts rather than adding to them: never smaller than an earlier count, nor than half the offline count of what the stream delivered."""
     judge_rules(judged_streams, "messages.usage.output-cumulative",
@@ -285,7 +299,9 @@ def test_output_cumulative(judged_streams: JudgedStreams) -> None:
 
 @check("messages.usage.stream-agrees", level=Level.MUST, feature="streaming", operation=OP,
        spec=SPEC, observes="streams whose unstreamed twin was answered",
-       source=SOURCE_STREAMING + "; " + SOURCE_USAGE)
+       source=SOURCE_STREAMING + "; " + SOURCE_USAGE,
+       fix="Take streamed usage from the same upstream counts as the unstreamed answer: the same "
+           "`input_tokens` in `message_start`, and the final `output_tokens` in `message_delta`.")
 def test_stream_agrees(judged_streams: JudgedStreams, message: Exchange, message_cut: Exchange,
                        message_tool: Exchange, message_thinking: Exchange) -> None:
     """The usage a client assembles from a stream MUST agree with the same request unstreamed: the same `input_tokens`, and the same `output_tokens` when both answers hold the same content."""

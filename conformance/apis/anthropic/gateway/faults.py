@@ -8,7 +8,9 @@ checks each one trips (``tests/suite/test_faults.py`` proves it both ways).
 
 from __future__ import annotations
 
-from conformance.gateway.fault_types import Fault
+import functools
+
+from conformance.gateway.fault_types import Fault, same_reason
 
 # Row 1: the stream ends after message_delta, without message_stop (Claude Code hangs).
 NO_MESSAGE_STOP = "messages-stream-no-message-stop"
@@ -133,9 +135,7 @@ SIGNATURE_MISSING = "messages-stream-signature-missing"
 THINKING_IN_TEXT_BLOCK = "messages-stream-thinking-delta-in-text-block"
 
 
-def _same(why: str, *checks: str) -> dict[str, str]:
-    """One reason for several collateral checks (ids given without `messages.`)."""
-    return {f"messages.{check}": why for check in checks}
+_same = functools.partial(same_reason, "messages")
 
 
 # The usage faults' reason for the stop-reason check: it judges a cut from the usage.

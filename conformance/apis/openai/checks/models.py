@@ -26,7 +26,9 @@ def _endpoint_served(model_list: Exchange, conformance: Target) -> None:
 
 
 @check("models.list.contains-model", level=Level.SHOULD, feature="models",
-       observes="the model list", operation="listModels", spec=schemas.pointer("chat.yaml", "ListModelsResponse"), source=SOURCE)
+       observes="the model list", operation="listModels", spec=schemas.pointer("chat.yaml", "ListModelsResponse"), source=SOURCE,
+       fix='Answer `GET /v1/models` with `{"object": "list", "data": [...]}` listing every model '
+           'you route, the one under test included.')
 def test_contains_model(model_list: Exchange, model: str) -> None:
     """`GET /v1/models` SHOULD return `object: "list"` with the model under test in `data`."""
     body = require_object(model_list)
@@ -39,7 +41,9 @@ def test_contains_model(model_list: Exchange, model: str) -> None:
 
 
 @check("models.list.entry-shape", level=Level.SHOULD, feature="models",
-       observes="entries of the model list", operation="listModels", spec=schemas.pointer("chat.yaml", "Model"), source=SOURCE + " (the model object)")
+       observes="entries of the model list", operation="listModels", spec=schemas.pointer("chat.yaml", "Model"), source=SOURCE + " (the model object)",
+       fix='Give each model entry `id`, `object: "model"`, `created` (Unix seconds) and '
+           '`owned_by`, filling in an owner and a timestamp when the upstream lacks them.')
 def test_entry_shape(model_list: Exchange) -> None:
     """Every entry of `data` SHOULD be a model object: `id`, `object: "model"`, `created` (Unix seconds) and `owned_by`."""
     body = require_object(model_list)

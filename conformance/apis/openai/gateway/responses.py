@@ -13,6 +13,7 @@ tokens; its only input cost is the tool definition, billed like any other tool.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from conformance.gateway.context import (
     gateway_state,
 )
 from conformance.gateway.errors import ApiError
-from conformance.gateway.fault_types import Fault
+from conformance.gateway.fault_types import Fault, same_reason
 from conformance.gateway.sse import EVENT_STREAM, data_frame, event_frame, stream_response, to_json
 
 from .errors import envelope
@@ -51,9 +52,7 @@ STREAM_VALIDATION_IN_STREAM = "responses-stream-validation-in-stream"
 UNTYPED_KEEPALIVE = "responses-stream-untyped-keepalive"
 
 
-def _same(why: str, *checks: str) -> dict[str, str]:
-    """One reason for several collateral checks (ids given without `responses.`)."""
-    return {f"responses.{check}": why for check in checks}
+_same = functools.partial(same_reason, "responses")
 
 
 # What a stream that fails after two events leaves unjudged (whatever way it reports it).

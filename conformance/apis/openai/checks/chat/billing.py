@@ -21,7 +21,9 @@ from conformance.preconditions import require_object
 @check("chat.billing.prompt-tokens", level=Level.MUST, feature="usage", operation=OP,
        observes="prompt_tokens reported for a request the suite can count offline",
        spec=f"{schemas.pointer('chat.yaml', 'CompletionUsage')}/properties/prompt_tokens",
-       source="OpenAI cookbook, 'How to count tokens with tiktoken' (num_tokens_from_messages)")
+       source="OpenAI cookbook, 'How to count tokens with tiktoken' (num_tokens_from_messages)",
+       fix="Report in `usage.prompt_tokens` the upstream's count of the messages the client sent; "
+           "do not inflate it with an estimate, a minimum or a prompt the gateway injects.")
 def test_prompt_tokens(chat_completion: Exchange, tokenizer: tokens.Tokenizer) -> None:
     """Reported `prompt_tokens` MUST NOT exceed the offline count of the request's messages by more than the billing margin (max(8 tokens, 10%)); reporting fewer than the count minus the margin is a SHOULD deviation."""
     encoding, why = tokenizer

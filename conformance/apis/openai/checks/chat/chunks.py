@@ -53,7 +53,9 @@ def _chunks(stream: ChatStream) -> list[dict]:
 
 
 @check("chat.chunk.schema", level=Level.MUST, feature="streaming", operation=OP, spec=SPEC,
-       observes="the chunks of a stream", source=SOURCE)
+       observes="the chunks of a stream", source=SOURCE,
+       fix="Check every chunk you emit against `CreateChatCompletionStreamResponse` and correct "
+           "the fields it reports (e.g. `choices[].delta` an object, `created` an integer).")
 def test_schema(chat_stream: ChatStream) -> None:
     """Every chunk MUST be valid against the chat.completion.chunk schema."""
     problems = Problems()
@@ -65,7 +67,9 @@ def test_schema(chat_stream: ChatStream) -> None:
 
 
 @check("chat.chunk.object", level=Level.MUST, feature="streaming", operation=OP,
-       observes="the chunks of a stream", spec=f"{SPEC}/properties/object", source=SOURCE)
+       observes="the chunks of a stream", spec=f"{SPEC}/properties/object", source=SOURCE,
+       fix='Set `object: "chat.completion.chunk"` on every streamed chunk (not `chat.completion`, '
+           'not left out).')
 def test_object(chat_stream: ChatStream) -> None:
     """Every chunk's `object` MUST be `chat.completion.chunk`."""
     found = sorted({str(c.get("object")) for c in _chunks(chat_stream)})
@@ -75,7 +79,9 @@ def test_object(chat_stream: ChatStream) -> None:
 
 @check("chat.chunk.stable-id", level=Level.MUST, feature="streaming", operation=OP,
        observes="the chunks of a stream", spec=f"{SPEC}/properties/id",
-       source=SOURCE + ": 'Each chunk has the same ID'")
+       source=SOURCE + ": 'Each chunk has the same ID'",
+       fix="Generate `id`, `created` and `model` once per stream and copy the same values onto "
+           "every chunk, including the usage chunk.")
 def test_stable_identity(chat_stream: ChatStream) -> None:
     """Every chunk of one stream MUST carry the same `id`, `created` and `model`."""
     chunks = _chunks(chat_stream)
@@ -105,7 +111,9 @@ def _choices(chunks: list[dict], problems: Problems) -> list[Choice]:
 
 @check("chat.chunk.first-role", level=Level.MUST, feature="streaming", operation=OP,
        observes="the deltas of each streamed choice", spec=f"{SPEC}/properties/choices",
-       source=SOURCE + " and recorded OpenAI streams")
+       source=SOURCE + " and recorded OpenAI streams",
+       fix='Put `role: "assistant"` in the first delta of each choice only, and leave it out of '
+           'every later delta.')
 def test_first_role(chat_stream: ChatStream) -> None:
     """Each choice's first delta MUST carry `role: "assistant"` and later deltas MUST NOT repeat it."""
     chunks = _chunks(chat_stream)
@@ -142,7 +150,9 @@ def _role_problems(choices: list[Choice]) -> list[str]:
 
 @check("chat.chunk.finish-reason-once", level=Level.MUST, feature="streaming", operation=OP,
        observes="the chunks of a stream that ran its course", spec=f"{SPEC}/properties/choices",
-       source=SOURCE)
+       source=SOURCE,
+       fix="Send `finish_reason: null` on every chunk of a choice except its last, which carries "
+           "the final value (`stop`, `length`, `tool_calls`) exactly once.")
 def test_finish_reason_once(chat_stream: ChatStream) -> None:
     """Each choice MUST get exactly one non-null `finish_reason`, on its last chunk."""
     require_intact(chat_stream, "the finish_reason of each choice")
@@ -188,7 +198,9 @@ def chat_two_choices_stream(model: str) -> Request:
 # ignores n is chat.limits.n's verdict).
 @check("chat.chunk.choice-index", level=Level.MUST, feature="streaming", operation=OP,
        observes="the choice indices of a stream (and of an n = 2 stream, when n is served)",
-       spec=f"{SPEC}/properties/choices", source=SOURCE + "; `n` in chat/create")
+       spec=f"{SPEC}/properties/choices", source=SOURCE + "; `n` in chat/create",
+       fix="Set each chunk's `choices[].index` to the choice it belongs to (0 … n-1), and with `n` "
+           "> 1 give every index its own first delta with `role` and its own `finish_reason`.")
 def test_choice_index(chat_stream: ChatStream, chat_two_choices_stream: ChatStream,
                       chat_two_choices: Exchange) -> None:
     """Every streamed `choices[].index` MUST be one of the `n` choices asked for (only 0 without `n`), and with `n: 2` each index MUST get its own role delta and finish_reason."""

@@ -38,7 +38,10 @@ def bad_requests(model: str) -> dict[str, Request]:
 
 
 @check("chat.errors.envelope", level=Level.MUST, operation=OP, spec=ENVELOPE, source=SOURCE,
-       observes="error responses (a non-200 answer to invalid input)")
+       observes="error responses (a non-200 answer to invalid input)",
+       fix='Return every error body as `{"error": {"message": ..., "type": ..., "param": ..., '
+           '"code": ...}}`, with null `param` and `code` when unknown, translating upstream error '
+           'bodies into that shape.')
 def test_envelope(bad_requests: dict[str, Exchange]) -> None:
     """Error responses MUST carry the OpenAI envelope `{"error": {"message", "type", "param", "code"}}`."""
     replied, _ = refusals.answered(bad_requests)
@@ -49,7 +52,9 @@ def test_envelope(bad_requests: dict[str, Exchange]) -> None:
 
 
 @check("chat.errors.bad-request-status", level=Level.MUST, operation=OP, spec=ENVELOPE,
-       source=SOURCE, observes="the answers to invalid requests")
+       source=SOURCE, observes="the answers to invalid requests",
+       fix="Validate requests (types, ranges, required fields) and answer invalid input with HTTP "
+           "400 and the error envelope; map the upstream's validation errors to 400, not 500.")
 def test_bad_request_status(bad_requests: dict[str, Exchange]) -> None:
     """Invalid input MUST get HTTP 400: never a 2xx, never a 5xx, never a dropped connection (another 4xx is a SHOULD deviation)."""
     observe("answers to invalid requests", len(bad_requests))
@@ -58,7 +63,9 @@ def test_bad_request_status(bad_requests: dict[str, Exchange]) -> None:
 
 @check("chat.errors.not-200", level=Level.MUST, operation=OP, spec=ENVELOPE,
        observes="the answers to invalid requests",
-       source=SOURCE + "; openai-python raises only on a non-2xx status")
+       source=SOURCE + "; openai-python raises only on a non-2xx status",
+       fix="Send an error body with the HTTP status of the error (the upstream's 4xx/5xx, or "
+           "400/500 for your own), never with 200.")
 def test_not_200(bad_requests: dict[str, Exchange]) -> None:
     """An error body (`{"error": ...}`) MUST NOT be sent with HTTP 200: SDKs treat a 200 as a completion and fail on its missing fields instead of raising the error."""
     replied, _ = refusals.answered(bad_requests)
@@ -85,7 +92,9 @@ def chat_stream_bad_requests(model: str) -> dict[str, Request]:
 @check("chat.errors.stream-validation", level=Level.MUST, feature="streaming", operation=OP,
        spec=ENVELOPE, observes="the answers to invalid requests sent with stream: true",
        source=SOURCE + "; openai-python raises the status error before it reads a stream, "
-       "and the real API validates a streamed request before streaming")
+       "and the real API validates a streamed request before streaming",
+       fix="Validate a `stream: true` request before writing the response headers, and refuse "
+           "invalid input with a 4xx JSON error envelope instead of opening an event stream.")
 def test_stream_validation(chat_stream_bad_requests: dict[str, Exchange]) -> None:
     """Invalid input sent with `stream: true` MUST be refused with a 4xx and the error envelope before any stream starts, never with a 200 event stream that carries the error."""
     replied, _ = refusals.answered(chat_stream_bad_requests)
@@ -109,7 +118,9 @@ def chat_unknown_model() -> Request:
 
 @check("chat.errors.auth", level=Level.MUST, feature="auth", operation=OP,
        observes="the answers to a wrong and to a missing API key",
-       spec="openapi/chat.yaml#/components/responses/Unauthorized", source=SOURCE)
+       spec="openapi/chat.yaml#/components/responses/Unauthorized", source=SOURCE,
+       fix='Check the `Authorization: Bearer` key before routing the request, and answer a missing '
+           'or unknown key with HTTP 401 and `{"error": {"message", "type", "param", "code"}}`.')
 def test_auth(chat_without_valid_key: dict[str, Exchange] | None) -> None:
     """A missing or wrong API key MUST get HTTP 401 with the error envelope."""
     if chat_without_valid_key is None:
@@ -126,7 +137,9 @@ def test_auth(chat_without_valid_key: dict[str, Exchange] | None) -> None:
 
 @check("chat.errors.unknown-model", level=Level.MUST, operation=OP,
        observes="the answer to a model the gateway does not serve",
-       spec="openapi/chat.yaml#/components/responses/NotFound", source=SOURCE)
+       spec="openapi/chat.yaml#/components/responses/NotFound", source=SOURCE,
+       fix='Answer a `model` you do not serve with HTTP 404 and `code: "model_not_found"` in the '
+           'error envelope, instead of a 400, a 500 or a fallback to a default model.')
 def test_unknown_model(chat_unknown_model: Exchange) -> None:
     """A model the gateway does not serve MUST get HTTP 404 (400 with code `model_not_found` is tolerated as a SHOULD deviation)."""
     exchange = chat_unknown_model

@@ -146,7 +146,9 @@ def _judge_by_local_count(choices: list[dict[str, Any]], encoding: str | None,
 # answer the cap had to cut); an answer over the cap fails either way.
 @check("chat.limits.max-completion-tokens", level=Level.MUST, operation=OP,
        observes="an answer the cap had to cut (the same request uncapped is longer)",
-       spec=f"{REQUEST}/properties/max_completion_tokens", source=SOURCE)
+       spec=f"{REQUEST}/properties/max_completion_tokens", source=SOURCE,
+       fix='Forward `max_completion_tokens` to the upstream as its output cap, and answer '
+           '`finish_reason: "length"` when the cap ended the answer.')
 def test_max_completion_tokens(capped_by_max_completion_tokens: Exchange,
                                chat_completion: Exchange, tokenizer: tokens.Tokenizer) -> None:
     """With `max_completion_tokens`, `completion_tokens` MUST NOT exceed the cap, and an answer the cap cut MUST end with `finish_reason: "length"`."""
@@ -161,7 +163,10 @@ def test_max_completion_tokens(capped_by_max_completion_tokens: Exchange,
        observes="an answer the cap had to cut (the same request uncapped is longer)",
        spec=f"{REQUEST}/properties/max_tokens",
        source=SOURCE + " (`max_tokens` is deprecated, still accepted for non-reasoning models "
-       "and sent by many clients)")
+       "and sent by many clients)",
+       fix='Treat `max_tokens` as an alias of `max_completion_tokens`: forward it as the output '
+           'cap and answer `finish_reason: "length"` when it cut the answer, or refuse it with a '
+           '4xx envelope.')
 def test_max_tokens(capped_by_max_tokens: Exchange, chat_completion: Exchange,
                     tokenizer: tokens.Tokenizer) -> None:
     """The deprecated `max_tokens`, when accepted, MUST be honoured like `max_completion_tokens`: no more completion tokens than the cap, and `finish_reason: "length"` when it cut the answer."""
@@ -169,7 +174,10 @@ def test_max_tokens(capped_by_max_tokens: Exchange, chat_completion: Exchange,
 
 
 @check("chat.limits.n", level=Level.MUST, feature="n", operation=OP,
-       observes="the answer to a request for n = 2 choices", spec=f"{REQUEST}/properties/n", source=SOURCE)
+       observes="the answer to a request for n = 2 choices", spec=f"{REQUEST}/properties/n", source=SOURCE,
+       fix="Forward `n` and return that many choices indexed 0 … n-1, each with its own `message`; "
+           "if you cannot, refuse `n` > 1 with a 4xx error envelope instead of returning one "
+           "choice.")
 def test_n(chat_two_choices: Exchange) -> None:
     """`n: 2` MUST return two choices, indexed 0 and 1, each with a `message` object (a clean 4xx means `n` is not supported)."""
     body = require_object(chat_two_choices)
@@ -191,7 +199,10 @@ def test_n(chat_two_choices: Exchange) -> None:
 # without reaching it (a non-deterministic model) shows nothing: inconclusive.
 @check("chat.limits.stop", level=Level.MUST, operation=OP, spec=f"{REQUEST}/properties/stop",
        observes="an answer that reached the stop string (the plain answer cut before it)",
-       source=SOURCE + ": 'The returned text will not contain the stop sequence'")
+       source=SOURCE + ": 'The returned text will not contain the stop sequence'",
+       fix='Forward `stop` to the upstream (or cut at the first match yourself), leave the stop '
+           'sequence out of `content`, and answer `finish_reason: "stop"` when it ended the '
+           'answer, streamed and not.')
 def test_stop(stop_plan: StopPlan | None, chat_stop: Exchange | None,
               chat_stop_stream: ChatStream | None, chat_completion: Exchange) -> None:
     """With `stop`, the content MUST NOT contain the stop sequence, and an answer that ended at it MUST say `finish_reason: "stop"`, streamed or not."""

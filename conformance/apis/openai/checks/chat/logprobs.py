@@ -144,7 +144,10 @@ def _no_entries(what: str, holder: dict[str, Any]) -> str:
 
 
 @check("chat.logprobs.content", level=Level.MUST, feature=FEATURE, operation=OP, spec=SPEC,
-       observes="the logprobs entries of a completion requested with logprobs", source=SOURCE)
+       observes="the logprobs entries of a completion requested with logprobs", source=SOURCE,
+       fix="Forward `logprobs` and `top_logprobs`, and return `choices[].logprobs.content` with "
+           "one entry per output token: its `token`, `logprob` ≤ 0, UTF-8 `bytes` and at most "
+           "`top_logprobs` alternatives.")
 def test_content(logprobs_completion: Exchange, chat_completion: Exchange) -> None:
     """With `logprobs: true` and `top_logprobs: 2`, a completion MUST carry `choices[].logprobs.content`: one entry per output token (as many as `usage.completion_tokens`, reasoning tokens aside), each a `token` with its `logprob` (at most 0), its UTF-8 `bytes` and at most 2 `top_logprobs`, the entries spelling the message's content."""
     require_refused_for_logprobs(logprobs_completion, chat_completion)
@@ -165,7 +168,9 @@ def test_content(logprobs_completion: Exchange, chat_completion: Exchange) -> No
 
 @check("chat.logprobs.stream", level=Level.MUST, feature=FEATURE, operation=OP, spec=SPEC,
        observes="the logprobs entries of a stream requested with logprobs and include_usage",
-       source=SOURCE + "; chat completion chunk `choices[].logprobs`")
+       source=SOURCE + "; chat completion chunk `choices[].logprobs`",
+       fix="Forward `logprobs` on streamed requests and attach to each chunk the "
+           "`logprobs.content` entries of exactly the tokens in its `delta.content`.")
 def test_stream(logprobs_stream: ChatStream, chat_usage_stream: ChatStream) -> None:
     """With `logprobs: true`, `top_logprobs: 2` and `include_usage`, every chunk whose delta carries content MUST carry `logprobs.content`, the entries of all chunks together being one per output token (as many as the usage chunk's `completion_tokens`, reasoning tokens aside), each well formed as in a completion, spelling the streamed text."""
     require_refused_for_logprobs(logprobs_stream.exchange, chat_usage_stream.exchange)

@@ -107,7 +107,9 @@ def _titled(problem: str) -> str:
 
 @check("chat.request.developer-role", level=Level.MUST, operation=OP, spec=MESSAGE,
        source=SOURCE + ": the developer message (replaces system for newer models)",
-       observes=ANSWER)
+       observes=ANSWER,
+       fix='Accept `role: "developer"` messages: pass them through, or map them to `system` for an '
+           'upstream that does not know the role.')
 def test_developer_role(developer_request: Exchange, chat_completion: Exchange) -> None:
     """A message with `role: "developer"` MUST be accepted (200 and a valid completion)."""
     _accepted(developer_request, "a developer message", chat_completion)
@@ -115,7 +117,10 @@ def test_developer_role(developer_request: Exchange, chat_completion: Exchange) 
 
 @check("chat.request.content-parts", level=Level.MUST, operation=OP,
        spec=schemas.pointer(DOC, "ChatCompletionRequestMessageContentPartText"), source=SOURCE,
-       observes=ANSWER)
+       observes=ANSWER,
+       fix="Accept a user message whose `content` is an array of `{\"type\": \"text\", \"text\": "
+           "...}` parts as well as a string, e.g. joining the parts' text for an upstream that "
+           "takes a string.")
 def test_content_parts(content_parts_request: Exchange, chat_completion: Exchange) -> None:
     """A user `content` given as an array of text parts MUST be accepted (200 and a valid completion)."""
     _accepted(content_parts_request, "content as an array of text parts", chat_completion)
@@ -124,14 +129,18 @@ def test_content_parts(content_parts_request: Exchange, chat_completion: Exchang
 @check("chat.request.user-and-seed", level=Level.MUST, operation=OP,
        spec=f"{REQUEST}/properties/seed",
        source=SOURCE + " (`user` and `seed` are deprecated, still accepted and widely sent)",
-       observes=ANSWER)
+       observes=ANSWER,
+       fix="Accept the `user` and `seed` request fields: forward them, or drop them before calling "
+           "an upstream that rejects them.")
 def test_user_and_seed(user_and_seed_request: Exchange, chat_completion: Exchange) -> None:
     """The `user` and `seed` parameters MUST be accepted (200 and a valid completion)."""
     _accepted(user_and_seed_request, "the `user` and `seed` parameters", chat_completion)
 
 
 @check("chat.request.unknown-fields", level=Level.MUST, operation=OP, spec=REQUEST,
-       source="openapi/SOURCES.md §1: no top-level schema forbids extra keys", observes=ANSWER)
+       source="openapi/SOURCES.md §1: no top-level schema forbids extra keys", observes=ANSWER,
+       fix="Ignore top-level request fields you do not recognise (or refuse them with HTTP 400 "
+           "naming the field in `error.param`), and never let them crash the handler.")
 def test_unknown_fields(unknown_field_request: Exchange, chat_completion: Exchange) -> None:
     """An unknown top-level field MUST be either ignored or refused with a clean 400 whose error names the field, never a 5xx (refusing it is a SHOULD deviation: it should be ignored)."""
     exchange = unknown_field_request

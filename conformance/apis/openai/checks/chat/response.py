@@ -33,7 +33,10 @@ def _completion(exchange: Exchange) -> dict[str, Any]:
 
 
 @check("chat.response.schema", level=Level.MUST, operation=OP, spec=SPEC, source=SOURCE,
-       observes=COMPLETION)
+       observes=COMPLETION,
+       fix="Check unstreamed completions against `CreateChatCompletionResponse` and correct each "
+           "field it reports (types, and required keys such as `id`, `choices`, `created`, "
+           "`model`, `object`).")
 def test_schema(chat_completion: Exchange) -> None:
     """A non-streamed completion MUST be a JSON body valid against the chat.completion schema."""
     body = _completion(chat_completion)
@@ -44,7 +47,9 @@ def test_schema(chat_completion: Exchange) -> None:
 
 @check("chat.response.content-type", level=Level.MUST, operation=OP,
        spec=f"openapi/{DOC}#/paths/~1chat~1completions/post/responses/200/content",
-       source="OpenAI API reference, chat/create", observes=COMPLETION)
+       source="OpenAI API reference, chat/create", observes=COMPLETION,
+       fix="Set the response header `Content-Type: application/json` on unstreamed completions, "
+           "whatever type the upstream sent.")
 def test_content_type(chat_completion: Exchange) -> None:
     """A non-streamed completion MUST be sent with `Content-Type: application/json`."""
     require_success(chat_completion)
@@ -53,7 +58,8 @@ def test_content_type(chat_completion: Exchange) -> None:
 
 
 @check("chat.response.object", level=Level.MUST, operation=OP, spec=f"{SPEC}/properties/object",
-       source=SOURCE, observes=COMPLETION)
+       source=SOURCE, observes=COMPLETION,
+       fix='Set `object: "chat.completion"` on unstreamed completions.')
 def test_object(chat_completion: Exchange) -> None:
     """The `object` field of a non-streamed completion MUST be `chat.completion`."""
     body = _completion(chat_completion)
@@ -61,7 +67,9 @@ def test_object(chat_completion: Exchange) -> None:
 
 
 @check("chat.response.message-role", level=Level.MUST, operation=OP,
-       spec=f"{SPEC}/properties/choices", source=SOURCE, observes=COMPLETION)
+       spec=f"{SPEC}/properties/choices", source=SOURCE, observes=COMPLETION,
+       fix="Set `role: \"assistant\"` on every choice's `message`, whatever role the upstream "
+           "answer names.")
 def test_message_role(chat_completion: Exchange) -> None:
     """Every choice's `message.role` MUST be `assistant`."""
     body = _completion(chat_completion)
@@ -73,7 +81,10 @@ def test_message_role(chat_completion: Exchange) -> None:
 
 
 @check("chat.response.finish-reason", level=Level.MUST, operation=OP,
-       spec=f"{SPEC}/properties/choices", source=SOURCE, observes=COMPLETION)
+       spec=f"{SPEC}/properties/choices", source=SOURCE, observes=COMPLETION,
+       fix="Map upstream stop reasons onto `stop`, `length`, `tool_calls`, `content_filter` or "
+           "`function_call`; never pass provider-specific values such as `end_turn` or "
+           "`max_tokens` through.")
 def test_finish_reason(chat_completion: Exchange) -> None:
     """Every choice's `finish_reason` MUST be one of the documented values."""
     body = _completion(chat_completion)
@@ -89,7 +100,9 @@ def test_finish_reason(chat_completion: Exchange) -> None:
 
 
 @check("chat.response.content-present", level=Level.MUST, operation=OP,
-       spec=f"{SPEC}/properties/choices", source=SOURCE, observes=COMPLETION)
+       spec=f"{SPEC}/properties/choices", source=SOURCE, observes=COMPLETION,
+       fix="Always include the `message.content` key in each choice, as null when there is no text "
+           "(e.g. a tool call), instead of leaving it out.")
 def test_content_present(chat_completion: Exchange) -> None:
     """Every choice's `message.content` MUST be present, as a string or null, never missing."""
     body = _completion(chat_completion)
@@ -109,7 +122,9 @@ SECONDS_PER_DAY = 86_400
 
 
 @check("chat.response.id", level=Level.MUST, operation=OP, spec=f"{SPEC}/properties/id",
-       source=SOURCE, observes=COMPLETION)
+       source=SOURCE, observes=COMPLETION,
+       fix="Give every completion a non-empty string `id`: pass the upstream's through, or "
+           "generate one such as `chatcmpl-<random>`.")
 def test_id(chat_completion: Exchange) -> None:
     """`id` MUST be a non-empty string (clients log it and use it to correlate requests)."""
     body = _completion(chat_completion)
@@ -120,19 +135,21 @@ def test_id(chat_completion: Exchange) -> None:
 
 @check("chat.response.created", level=Level.MUST, operation=OP,
        observes="the `created` of a completion (and of its streamed chunks)",
-       spec=f"{SPEC}/properties/created", source=SOURCE + ": 'Unix timestamp (in seconds)'")
+       spec=f"{SPEC}/properties/created", source=SOURCE + ": 'Unix timestamp (in seconds)'",
+       fix="Set `created` to the current Unix time in whole seconds (`int(time.time())`), not "
+           "milliseconds, a float or a string.")
 def test_created(chat_completion: Exchange, chat_stream: ChatStream) -> None:
     """`created` MUST be the Unix time in whole seconds (an integer within a day of the request), in completions and in chunks."""
     body = _completion(chat_completion)
     problems = Problems()
     for problem in _created_problems(body.get("created"), chat_completion.started_at):
-        problems.add(f"completion: {problem}")
+        problems.add(f"completion: {problem}", shows=chat_completion)
     if chat_stream.exchange.status == 200:  # a broken stream is judged by the stream checks
         stamps = dict.fromkeys(c.get("created") for c in judged_chunks(chat_stream))
         observe("streamed chunk timestamps", len(stamps))
         for stamp in stamps:
             for problem in _created_problems(stamp, chat_stream.exchange.started_at):
-                problems.add(f"stream chunks: {problem}")
+                problems.add(f"stream chunks: {problem}", shows=chat_stream)
     problems.raise_if_any("created is not a plausible Unix time in seconds",
                           expected=f"an integer near {int(chat_completion.started_at)}")
 
@@ -150,7 +167,9 @@ def _created_problems(created: object, sent_at: float) -> list[str]:
 
 
 @check("chat.response.model", level=Level.MUST, operation=OP, spec=f"{SPEC}/properties/model",
-       source=SOURCE, observes=COMPLETION)
+       source=SOURCE, observes=COMPLETION,
+       fix="Set `model` to the name of the model that produced the answer (the upstream's, or the "
+           "requested one), never empty or left out.")
 def test_model(chat_completion: Exchange) -> None:
     """`model` MUST be present: a non-empty string naming the model that answered."""
     body = _completion(chat_completion)
@@ -161,7 +180,8 @@ def test_model(chat_completion: Exchange) -> None:
 
 @check("chat.response.choice-indices", level=Level.MUST, operation=OP,
        observes="the choices of a completion (and of an n = 2 one when n is served)",
-       spec=f"{SPEC}/properties/choices", source=SOURCE + "; `n` in chat/create")
+       spec=f"{SPEC}/properties/choices", source=SOURCE + "; `n` in chat/create",
+       fix="Set `choices[k].index` to k for every choice, numbering from 0 in list order.")
 def test_choice_indices(chat_completion: Exchange, chat_two_choices: Exchange) -> None:
     """`choices[k].index` MUST equal k: choices are indexed from 0, in order, without gaps."""
     judged = {"completion": _completion(chat_completion)}

@@ -74,7 +74,9 @@ MIN_RESENT_CHARS = 20
        observes="the content deltas of a stream that ran its course (against the same request "
        "not streamed, and against its own usage when the include_usage stream has one)",
        spec=f"{DELTA_SPEC}/properties/content",
-       source=SOURCE + "; openai-python's stream helpers append every delta's content")
+       source=SOURCE + "; openai-python's stream helpers append every delta's content",
+       fix="Send in each `delta.content` only the newly generated text; when the upstream sends "
+           "cumulative text, send the part after what was already sent.")
 def test_deltas_append(chat_completion: Exchange, chat_stream: ChatStream,
                        chat_usage_stream: ChatStream, tokenizer: tokens.Tokenizer) -> None:
     """Each `delta.content` MUST carry only the text generated since the previous delta, so that the concatenated deltas are the answer: never the text so far again, nor a delta twice."""
@@ -264,7 +266,9 @@ def _reads_as_utf8(sequence: str) -> bool:
 @check("chat.stream.utf8-text", level=Level.MUST, feature="streaming", operation=OP,
        observes="non-ASCII text of one request answered both streamed and not",
        spec=f"{DELTA_SPEC}/properties/content",
-       source=SOURCE + "; RFC 8259 §8.1 (JSON text is UTF-8 Unicode)")
+       source=SOURCE + "; RFC 8259 §8.1 (JSON text is UTF-8 Unicode)",
+       fix="Decode the upstream byte stream with an incremental UTF-8 decoder, so a character "
+           "split across network reads is joined, never replaced by U+FFFD or decoded as Latin-1.")
 def test_utf8_text(chat_non_ascii: Exchange, chat_non_ascii_stream: ChatStream) -> None:
     """Streamed content MUST carry whole characters: where its ASCII text equals the non-streamed text of the same request, none of that text's other characters lost, and no U+FFFD, lone surrogate or mojibake (UTF-8 read as Latin-1) that the non-streamed text lacks."""
     expected, streamed = answered_both_ways(chat_non_ascii, chat_non_ascii_stream)

@@ -40,7 +40,9 @@ FRAMING_DEVIATIONS = ("crlf", "cr", "no-space", "multi-line-data", "bom", "unkno
 
 
 @check("chat.stream.content-type", level=Level.MUST, feature="streaming", operation=OP,
-       observes="the Content-Type of a streamed completion", spec=STREAM_SPEC, source=SOURCE)
+       observes="the Content-Type of a streamed completion", spec=STREAM_SPEC, source=SOURCE,
+       fix="Set the response header `Content-Type: text/event-stream` on streamed completions, "
+           "whatever type the upstream sent.")
 def test_content_type(chat_stream: ChatStream) -> None:
     """A streamed completion MUST be sent with `Content-Type: text/event-stream`."""
     exchange = chat_stream.exchange
@@ -55,7 +57,9 @@ def test_content_type(chat_stream: ChatStream) -> None:
 # last chunk of a stream that stopped) is chat.stream.error-shape's to judge, not a chunk's.
 @check("chat.stream.data-json", level=Level.MUST, feature="streaming", operation=OP,
        observes="the data payloads of a stream", source=SOURCE,
-       spec=schemas.pointer(DOC, "CreateChatCompletionStreamResponse"))
+       spec=schemas.pointer(DOC, "CreateChatCompletionStreamResponse"),
+       fix="Serialise each chunk as one complete JSON object in a single `data:` event; never "
+           "split a chunk over several events or send plain text as data.")
 def test_data_json(chat_stream: ChatStream) -> None:
     """Every `data:` payload before `[DONE]` MUST be one complete JSON object."""
     require_success(chat_stream.exchange)  # no stream at all is this check's to fail
@@ -73,7 +77,9 @@ def test_data_json(chat_stream: ChatStream) -> None:
 
 @check("chat.stream.done-sentinel", level=Level.MUST, feature="streaming", operation=OP,
        observes="the end of a stream that ran its course", spec=f"{STREAM_SPEC}/x-sse-terminator",
-       source=SOURCE)
+       source=SOURCE,
+       fix="Send `data: [DONE]` followed by a blank line as the last event of every chat stream, "
+           "after the final chunk.")
 def test_done_sentinel(chat_stream: ChatStream) -> None:
     """The stream MUST end with the event `data: [DONE]`, terminated by a blank line."""
     require_stream(chat_stream.exchange)
@@ -92,7 +98,9 @@ def test_done_sentinel(chat_stream: ChatStream) -> None:
 
 @check("chat.stream.nothing-after-done", level=Level.MUST, feature="streaming", operation=OP,
        observes="a `data: [DONE]` event and what follows it",
-       spec=f"{STREAM_SPEC}/x-sse-terminator", source=SOURCE)
+       spec=f"{STREAM_SPEC}/x-sse-terminator", source=SOURCE,
+       fix="Close the response right after writing `data: [DONE]`; send no usage, keep-alive or "
+           "other event after it.")
 def test_nothing_after_done(chat_stream: ChatStream) -> None:
     """After `data: [DONE]` the server MUST send no further event and close the stream."""
     require_stream(chat_stream.exchange)
@@ -106,7 +114,9 @@ def test_nothing_after_done(chat_stream: ChatStream) -> None:
 
 @check("chat.stream.framing", level=Level.SHOULD, feature="streaming", operation=OP,
        observes="the events of a stream", spec=STREAM_SPEC,
-       source="WHATWG HTML, server-sent events; OpenAI's observed framing")
+       source="WHATWG HTML, server-sent events; OpenAI's observed framing",
+       fix="Write each event as one `data: <json>` line (one space after the colon, no line break "
+           "inside the JSON) and a blank line, with LF line endings and no byte order mark.")
 def test_framing(chat_stream: ChatStream) -> None:
     """Events SHOULD be framed as OpenAI frames them: `data: <json>` lines ending in LF, one per event."""
     require_stream(chat_stream.exchange)
@@ -134,7 +144,10 @@ def _framing_kinds(parts: StreamParts) -> tuple[str, ...]:
 
 @check("chat.stream.incremental", level=Level.SHOULD, feature="streaming", operation=OP,
        observes="the content deltas of the recorded streams, for an answer longer than one "
-       "token", spec=STREAM_SPEC, source=SOURCE + ": 'partial message deltas will be sent'")
+       "token", spec=STREAM_SPEC, source=SOURCE + ": 'partial message deltas will be sent'",
+       fix="Flush each chunk to the client as soon as the upstream produces it: turn off response "
+           "buffering and compression for `text/event-stream`, in the gateway and in any proxy in "
+           "front of it.")
 def test_incremental(chat_stream: ChatStream, chat_usage_stream: ChatStream,
                      chat_stop_stream: ChatStream | None, chat_completion: Exchange,
                      tokenizer: tokens.Tokenizer) -> None:
@@ -169,7 +182,9 @@ def _delta_events(stream: ChatStream) -> list[SSEEvent]:
 
 @check("chat.stream.matches-non-stream", level=Level.SHOULD, feature="streaming", operation=OP,
        observes="the text of one request answered both streamed and not", spec=STREAM_SPEC,
-       source=SOURCE)
+       source=SOURCE,
+       fix="Serve streamed and unstreamed requests with the same upstream model and parameters "
+           "(same `temperature`, no extra prompt), and forward every content delta unchanged.")
 def test_matches_non_stream(chat_completion: Exchange, chat_stream: ChatStream) -> None:
     """The concatenated content deltas SHOULD equal the non-streamed content of the same request at temperature 0."""
     expected, streamed = answered_both_ways(chat_completion, chat_stream)
@@ -199,7 +214,10 @@ def _common_prefix_length(first: str, second: str) -> int:
 # failure reported in any other shape fails it.
 @check("chat.stream.error-shape", level=Level.MUST, feature="streaming", operation=OP,
        observes="a failure after a 200 stream began", spec=f"{STREAM_SPEC}/x-sse-error-schema",
-       source="openai-python: a `data:` payload with an `error` key is raised as APIError")
+       source="openai-python: a `data:` payload with an `error` key is raised as APIError",
+       fix='When the upstream fails mid-stream, send one `data: {"error": {"message", "type", '
+           '"param", "code"}}` event and stop (a `data: [DONE]` may follow), instead of cutting '
+           'the stream or writing a plain-text line.')
 def test_error_shape(chat_stream: ChatStream, chat_usage_stream: ChatStream) -> None:
     """An error after a 200 stream began MUST be a `data:` payload carrying the error envelope `{"error": {...}}`, after which no chunk follows (a `[DONE]` may)."""
     require_stream(chat_stream.exchange)

@@ -91,7 +91,9 @@ def _judge_cut(content: str) -> None:
 
 
 @check("chat.structured.json-schema", level=Level.MUST, feature=FEATURE, operation=OP,
-       observes="a complete answer under a strict json_schema", spec=SPEC, source=SOURCE)
+       observes="a complete answer under a strict json_schema", spec=SPEC, source=SOURCE,
+       fix="Forward `response_format` with its `json_schema` and `strict: true` to an upstream "
+           "that enforces it (or refuse it with a 4xx envelope), and return its JSON unaltered.")
 def test_json_schema(json_schema_completion: Exchange) -> None:
     """With `response_format: {type: "json_schema", strict: true}`, the content MUST be JSON valid against the given schema."""
     value = _json_content(json_schema_completion)
@@ -102,7 +104,9 @@ def test_json_schema(json_schema_completion: Exchange) -> None:
 
 
 @check("chat.structured.json-object", level=Level.MUST, feature=FEATURE, operation=OP,
-       observes="a complete answer in JSON mode", spec=SPEC, source=SOURCE + " (JSON mode)")
+       observes="a complete answer in JSON mode", spec=SPEC, source=SOURCE + " (JSON mode)",
+       fix='Forward `response_format: {"type": "json_object"}` to the upstream (JSON mode), and do '
+           'not wrap the JSON it returns in Markdown fences or extra text.')
 def test_json_object(json_object_completion: Exchange) -> None:
     """With `response_format: {type: "json_object"}` (and a prompt that mentions JSON), the content MUST be one JSON object."""
     value = _json_content(json_object_completion)

@@ -316,7 +316,10 @@ def _named_calls(exchange: Exchange) -> list[Any]:
 
 @check("chat.tools.call-shape", level=Level.MUST, feature=FEATURE, operation=OP,
        observes="tool calls forced by name and by `required`", spec=TOOL_CALL_SPEC,
-       source=SOURCE)
+       source=SOURCE,
+       fix="Forward `tools` and `tool_choice`, and return each call as `{\"id\", \"type\": "
+           "\"function\", \"function\": {\"name\", \"arguments\"}}` with `arguments` a JSON string "
+           "that matches the function's `parameters`.")
 def test_call_shape(named_tool_call: Exchange, parallel_tool_stream: ChatStream,
                     chat_stream: ChatStream) -> None:
     """A forced tool choice MUST yield tool calls with an `id`, `type: "function"`, the name of a declared function (the named one, when named) and `arguments` that parse as JSON valid against that function's parameters, streamed or not."""
@@ -387,7 +390,9 @@ def _argument_problems(arguments: Any, parameters: dict[str, Any] | None) -> lis
 @check("chat.tools.finish-reason", level=Level.MUST, feature=FEATURE, operation=OP,
        observes="turns that ended in tool calls (forced, or chosen under auto)",
        spec=schemas.pointer(DOC, "FinishReason"),
-       source=SOURCE + "; OpenAI ends a turn forced to a named function with 'stop'")
+       source=SOURCE + "; OpenAI ends a turn forced to a named function with 'stop'",
+       fix="Answer `finish_reason: \"tool_calls\"` whenever the message carries `tool_calls`, "
+           "mapping the upstream's reason (e.g. `tool_use`) onto it.")
 def test_finish_reason(named_tool_call: Exchange, parallel_tool_stream: ChatStream,
                        auto_tool_stream: ChatStream, chat_stream: ChatStream) -> None:
     """A turn that ends in tool calls MUST say `finish_reason: "tool_calls"` (`auto`, `required`, streamed or not); with a named function, `"stop"` is also allowed."""
@@ -427,7 +432,9 @@ def _judge_ending(problems: Problems, key: str, turn: str, reason: Any,
 
 @check("chat.tools.message-content", level=Level.MUST, feature=FEATURE, operation=OP,
        observes="an assistant message carrying tool calls", spec=f"{schemas.pointer(DOC, 'ChatCompletionResponseMessage')}/properties/content",
-       source=SOURCE)
+       source=SOURCE,
+       fix="Include the `content` key in an assistant message that carries `tool_calls`, as null "
+           "or the text, never leaving it out or sending an array.")
 def test_message_content(named_tool_call: Exchange) -> None:
     """The assistant message that carries tool calls MUST still have `content`, as null or a string (never an array or a missing key)."""
     _named_calls(named_tool_call)
@@ -441,7 +448,9 @@ def test_message_content(named_tool_call: Exchange) -> None:
 
 @check("chat.tools.choice-none", level=Level.MUST, feature=FEATURE, operation=OP,
        observes='the answer to tool_choice "none"',
-       spec=schemas.pointer(DOC, "ChatCompletionToolChoiceOption"), source=SOURCE)
+       spec=schemas.pointer(DOC, "ChatCompletionToolChoiceOption"), source=SOURCE,
+       fix='Forward `tool_choice: "none"` to the upstream (or leave `tools` out of the upstream '
+           'request), so that no tool call can come back.')
 def test_choice_none(tool_choice_none: Exchange, named_tool_call: Exchange) -> None:
     """With `tool_choice: "none"` the answer MUST NOT call a tool (no `tool_calls`, no `finish_reason: "tool_calls"`), whatever the prompt asks; a text answer or empty content is fine."""
     body = _answered_with_tools(tool_choice_none, named_tool_call,
@@ -462,7 +471,10 @@ def test_choice_none(tool_choice_none: Exchange, named_tool_call: Exchange) -> N
 
 @check("chat.tools.stream-deltas", level=Level.MUST, feature=FEATURE, operation=OP,
        observes="streamed tool-call fragments", spec=CHUNK_SPEC, source=SOURCE + "; recorded OpenAI streams; openai-python accumulates "
-       "fragments by index and concatenates their strings")
+       "fragments by index and concatenates their strings",
+       fix="Forward upstream tool-call fragments as they come, keeping each one's `index` and "
+           "putting `id`, `type` and `function.name` only on a call's opening fragment; do not "
+           "repeat them on later `arguments` fragments or re-encode those.")
 def test_stream_deltas(parallel_tool_stream: ChatStream, named_tool_call: Exchange,
                        chat_stream: ChatStream) -> None:
     """Every streamed tool-call fragment MUST carry `index`; `id`, `type` and `function.name` MUST come on the first fragment of each index only; the `arguments` fragments MUST concatenate to valid JSON."""
@@ -499,7 +511,9 @@ def test_stream_deltas(parallel_tool_stream: ChatStream, named_tool_call: Exchan
 # parallel to judge (inconclusive), never a pass.
 @check("chat.tools.parallel-indices", level=Level.MUST, feature=FEATURE, operation=OP,
        observes="two or more tool calls in one stream", spec=f"{CHUNK_SPEC}/properties/index",
-       source=SOURCE + "; `parallel_tool_calls`")
+       source=SOURCE + "; `parallel_tool_calls`",
+       fix="Give each tool call in a stream its own `tool_calls[].index` (0, 1, … in the order the "
+           "calls start) and repeat that index on every fragment of the call.")
 def test_parallel_indices(parallel_tool_stream: ChatStream, named_tool_call: Exchange,
                           chat_stream: ChatStream) -> None:
     """Parallel tool calls in one stream MUST each have their own `index`, numbered 0, 1, … in order of appearance."""
@@ -532,7 +546,9 @@ def test_parallel_indices(parallel_tool_stream: ChatStream, named_tool_call: Exc
        observes="streamed tool calls made with parallel_tool_calls: false",
        spec=f"{schemas.pointer(DOC, 'CreateChatCompletionRequest')}/properties/"
        "parallel_tool_calls", source=SOURCE + "; `parallel_tool_calls`; OpenAI's reasoning "
-       "models decline the parameter with a 400 (openapi/SOURCES.md §7)")
+       "models decline the parameter with a 400 (openapi/SOURCES.md §7)",
+       fix="Forward `parallel_tool_calls: false` to the upstream, so that a turn returns at most "
+           "one entry in `tool_calls`.")
 def test_parallel_disabled(sequential_tool_stream: ChatStream, parallel_tool_stream: ChatStream,
                            named_tool_call: Exchange, chat_stream: ChatStream) -> None:
     """With `parallel_tool_calls: false` a turn MUST make at most one tool call, even when the prompt needs two tools."""
@@ -552,7 +568,9 @@ def test_parallel_disabled(sequential_tool_stream: ChatStream, parallel_tool_str
 
 @check("chat.tools.follow-up", level=Level.MUST, feature=FEATURE, operation=OP,
        observes="the answer to a tool result",
-       spec=schemas.pointer(DOC, "ChatCompletionRequestAssistantMessage"), source=SOURCE)
+       spec=schemas.pointer(DOC, "ChatCompletionRequestAssistantMessage"), source=SOURCE,
+       fix='Accept an assistant message with `tool_calls` and `content: null` followed by a `role: '
+           '"tool"` message with its `tool_call_id`, and translate both for the upstream.')
 def test_follow_up(named_tool_call: Exchange, tool_follow_up: Exchange,
                    chat_completion: Exchange) -> None:
     """A request that carries the assistant's `tool_calls` message (with `content: null`) and the matching `tool` result MUST be accepted and answered with a valid completion."""

@@ -42,7 +42,9 @@ STREAM_OPTIONS = "openapi/chat.yaml#/components/schemas/CreateChatCompletionRequ
 
 @check("chat.usage.present", level=Level.MUST, feature="usage", operation=OP, spec=SPEC,
        observes="the usage object of a non-streamed completion",
-       source=SOURCE + "; seed 003_440946b6d7473ee2.txt")
+       source=SOURCE + "; seed 003_440946b6d7473ee2.txt",
+       fix="Include `usage` with integer `prompt_tokens`, `completion_tokens` and `total_tokens` "
+           "(≥ 0) in every unstreamed completion, taken from the upstream's counts.")
 def test_present(chat_completion: Exchange) -> None:
     """A non-streamed completion MUST report `usage` with non-negative integer token counts."""
     body = require_object(chat_completion)
@@ -83,25 +85,32 @@ def answer_tokens(found: Any) -> int | None:
 
 @check("chat.usage.total", level=Level.MUST, feature="usage", operation=OP, spec=SPEC,
        observes="usage objects (non-streamed, and in the include_usage stream when it has one)",
-       source=SOURCE + ": total_tokens is 'prompt + completion'")
+       source=SOURCE + ": total_tokens is 'prompt + completion'",
+       fix="Compute `total_tokens` as `prompt_tokens + completion_tokens`, and keep "
+           "`cached_tokens` ≤ `prompt_tokens` and `reasoning_tokens` ≤ `completion_tokens`.")
 def test_total(chat_completion: Exchange, chat_usage_stream: ChatStream) -> None:
     """`total_tokens` MUST equal `prompt_tokens + completion_tokens`, and details stay within them."""
     body = require_object(chat_completion)
-    found = {"non-stream": _plain_usage(body)}
+    found = {"non-stream": (chat_completion, _plain_usage(body))}
     streamed = streamed_usage(chat_usage_stream)
     if streamed is not None:
-        found["stream usage chunk"] = streamed
+        found["stream usage chunk"] = (chat_usage_stream, streamed)
         observe("streamed usage objects")
-    problems = [f"{where}: {p}" for where, u in found.items()
-                for p in usage.arithmetic_problems(u, usage.CHAT)]
-    expect(not problems, "usage arithmetic is inconsistent",
-           expected="total = prompt + completion; cached <= prompt; reasoning <= completion",
-           actual=problems)
+    problems = Problems()
+    for where, (exchange, reported) in found.items():
+        for problem in usage.arithmetic_problems(reported, usage.CHAT):
+            problems.add(f"{where}: {problem}", shows=exchange)
+    problems.raise_if_any("usage arithmetic is inconsistent",
+                          expected="total = prompt + completion; cached <= prompt; "
+                          "reasoning <= completion")
 
 
 @check("chat.usage.stream-chunk", level=Level.MUST, feature="stream-usage", operation=OP,
        observes="the chunks of a stream sent with include_usage", spec=STREAM_OPTIONS,
-       source=SOURCE)
+       source=SOURCE,
+       fix="With `stream_options.include_usage`, send one final chunk with `choices: []` and the "
+           "`usage` object right before `data: [DONE]`, and `usage` null or absent on every "
+           "earlier chunk.")
 def test_stream_chunk(chat_usage_stream: ChatStream, chat_stream: ChatStream) -> None:
     """With `include_usage`, exactly one chunk with `choices: []` and `usage` MUST come last before `[DONE]`, and no other chunk may carry usage."""
     require_streaming_served(chat_stream, "include_usage")
@@ -123,7 +132,10 @@ def test_stream_chunk(chat_usage_stream: ChatStream, chat_stream: ChatStream) ->
 
 @check("chat.usage.details", level=Level.SHOULD, feature="usage", operation=OP, spec=SPEC,
        observes="usage objects (non-streamed, and in the include_usage stream when it has one)",
-       source=SOURCE + "; recorded OpenAI traffic always carries both details objects")
+       source=SOURCE + "; recorded OpenAI traffic always carries both details objects",
+       fix="Include `prompt_tokens_details` (`cached_tokens`) and `completion_tokens_details` "
+           "(`reasoning_tokens`) in `usage`, with zeros when the upstream reports none, in "
+           "completions and in the usage chunk.")
 def test_details(chat_completion: Exchange, chat_usage_stream: ChatStream) -> None:
     """`usage` SHOULD carry the `prompt_tokens_details` and `completion_tokens_details` objects (cached and reasoning tokens), streamed and not."""
     judged = {"non-stream usage": _plain_usage(require_object(chat_completion))}
@@ -143,7 +155,9 @@ def test_details(chat_completion: Exchange, chat_usage_stream: ChatStream) -> No
 
 @check("chat.usage.not-requested", level=Level.SHOULD, feature="streaming", operation=OP,
        observes="the chunks of a stream sent without include_usage", spec=STREAM_OPTIONS,
-       source=SOURCE)
+       source=SOURCE,
+       fix="Send the usage chunk only when the request sets `stream_options.include_usage: true`, "
+           "and leave `usage` absent or null on the chunks of other streams.")
 def test_not_requested(chat_stream: ChatStream) -> None:
     """Without `stream_options.include_usage`, a stream SHOULD carry no usage (no usage chunk, no usage values), as OpenAI streams do."""
     require_stream(chat_stream.exchange)
@@ -167,7 +181,9 @@ def stream_options_without_stream(model: str) -> Request:
 @check("chat.usage.stream-options-need-stream", level=Level.MUST, operation=OP,
        observes="the answer to stream_options sent with stream: false", spec=STREAM_OPTIONS,
        source=SOURCE + ": 'Only set this when you set stream: true'; the real API refuses it "
-       "with 400 (openapi/SOURCES.md §7)")
+       "with 400 (openapi/SOURCES.md §7)",
+       fix="Refuse a request that sets `stream_options` without `stream: true` with HTTP 400 and "
+           "the error envelope, instead of answering it or crashing on it.")
 def test_stream_options_need_stream(stream_options_without_stream: Exchange) -> None:
     """`stream_options` with `stream: false` MUST be refused with a 4xx, never accepted with a 2xx nor crash into a 5xx (OpenAI answers 400; another 4xx is a SHOULD deviation)."""
     exchange = stream_options_without_stream
@@ -186,7 +202,9 @@ def test_stream_options_need_stream(stream_options_without_stream: Exchange) -> 
 @check("chat.usage.prompt-tokens-consistent", level=Level.MUST, feature="stream-usage",
        observes="prompt_tokens of one request, streamed with include_usage and not",
        operation=OP, spec=SPEC,
-       source=SOURCE + ": the prompt is billed once, however the answer is delivered")
+       source=SOURCE + ": the prompt is billed once, however the answer is delivered",
+       fix="Take the usage chunk's `prompt_tokens` from the same upstream count as the unstreamed "
+           "answer's; do not estimate it separately for streams.")
 def test_prompt_tokens_consistent(chat_completion: Exchange, chat_usage_stream: ChatStream,
                                   chat_stream: ChatStream) -> None:
     """The same request MUST report the same `prompt_tokens` streamed (in the usage chunk) and not streamed."""

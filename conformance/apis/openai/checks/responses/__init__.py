@@ -19,7 +19,7 @@ from conformance.check import inconclusive, record
 from conformance.preconditions import require_event_stream, require_response
 from conformance.sampling import deterministic
 from conformance.shapes import array_member, describe, member, objects
-from conformance.stream_rules import JudgedStream, JudgedStreams, RuleBook
+from conformance.stream_rules import RuleBook
 
 PATH = "/responses"
 DOC = "responses.yaml"
@@ -231,27 +231,18 @@ RULE_SUBJECTS: dict[str, tuple[str, Callable[[ResponsesStream], int]]] = {
 }
 
 
-# The Responses engine's rules, the checks that own them and what each check is about.
-BOOK = RuleBook(RULES, RULE_CHECKS, RULE_SUBJECTS, validate_event_order)
-
-
-def judge(label: str, stream: ResponsesStream) -> JudgedStream:
-    return stream_rules.judge(BOOK, label, stream)
-
-
-def judge_rules(judged: list[JudgedStream], check_id: str, summary: str) -> None:
-    """`stream_rules.judge_rules` with the Responses rule book."""
-    stream_rules.judge_rules(BOOK, judged, check_id, summary)
-
-
-def judged_streams_of(text: ResponsesStream, streams: dict[str, ResponsesStream]) -> JudgedStreams:
-    """Every readable stream of `streams` (label -> stream) judged; `text` must answer."""
-    return stream_rules.judge_all(BOOK, text, streams, require_stream_answer)
 
 
 def require_stream_answer(stream: ResponsesStream) -> None:
     """A 200 event stream that the client could read up to its terminal event."""
     require_event_stream(stream.exchange, stream.complete, "responses.stream.content-type")
+
+
+# The engine's rules, the checks that own them and what each check is about.
+BOOK = RuleBook(RULES, RULE_CHECKS, RULE_SUBJECTS, validate_event_order, require_stream_answer)
+judge = BOOK.judge
+judge_rules = BOOK.judge_rules
+judged_streams_of = BOOK.judge_all
 
 
 stream_usable = stream_rules.usable

@@ -21,7 +21,6 @@ from conformance.apis.openai.checks.responses import (
     CUT_OUTPUT_TOKENS,
     PATH,
     REASONING_EFFORT,
-    JudgedStreams,
     function_call_body,
     judged_streams_of,
     responses_body,
@@ -29,6 +28,7 @@ from conformance.apis.openai.checks.responses import (
 from conformance.apis.openai.streams import ResponsesStream, decode_responses_stream
 from conformance.http import Exchange, Request, post
 from conformance.preconditions import require_endpoint
+from conformance.stream_rules import JudgedStreams
 from conformance.target import Target
 
 HOSTED_QUESTION = "Search the web: what is the capital of France? Answer in one word."

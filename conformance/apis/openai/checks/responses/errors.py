@@ -29,7 +29,9 @@ def responses_bad_requests(model: str) -> dict[str, Request]:
 
 
 @check("responses.errors.envelope", level=Level.MUST, observes="error answers to invalid requests",
-       operation=OP_CREATE, spec=ENVELOPE, source=SOURCE)
+       operation=OP_CREATE, spec=ENVELOPE, source=SOURCE,
+       fix='Return every Responses error as `{"error": {"message", "type", "param", "code"}}` '
+           '(null `param` and `code` when unknown), translating upstream error bodies into it.')
 def test_envelope(responses_bad_requests: dict[str, Exchange]) -> None:
     """Error responses MUST carry the OpenAI envelope `{"error": {"message", "type", "param", "code"}}`."""
     refusals.judge_envelopes(responses_bad_requests, DOC)
@@ -40,7 +42,9 @@ def test_envelope(responses_bad_requests: dict[str, Exchange]) -> None:
 
 
 @check("responses.errors.bad-request-status", level=Level.MUST,
-       observes="answers to invalid requests", operation=OP_CREATE, spec=ENVELOPE, source=SOURCE)
+       observes="answers to invalid requests", operation=OP_CREATE, spec=ENVELOPE, source=SOURCE,
+       fix="Validate Responses requests and answer invalid input with HTTP 400 and the error "
+           "envelope; map the upstream's validation errors to 400, not 500.")
 def test_bad_request_status(responses_bad_requests: dict[str, Exchange]) -> None:
     """Invalid input MUST get HTTP 400: never a 2xx, never a 5xx, never a dropped connection (another 4xx is a SHOULD deviation)."""
     observe("invalid requests", len(responses_bad_requests))
@@ -60,7 +64,9 @@ def responses_stream_bad_requests(model: str) -> dict[str, Request]:
 @check("responses.errors.stream-validation", level=Level.MUST, feature="streaming",
        observes="answers to invalid requests sent with stream: true", operation=OP_CREATE,
        spec=ENVELOPE, source=SOURCE + "; openai-python raises the status error before it "
-       "reads a stream, and the real API validates a streamed request before streaming")
+       "reads a stream, and the real API validates a streamed request before streaming",
+       fix="Validate a `stream: true` request before starting the event stream, and refuse invalid "
+           "input with a 4xx JSON error envelope instead of an `error` event in a 200 stream.")
 def test_stream_validation(responses_stream_bad_requests: dict[str, Exchange]) -> None:
     """Invalid input sent with `stream: true` MUST be refused with a 4xx and the error envelope before any stream starts, never with a 200 event stream whose `error` event carries it."""
     replied, _ = refusals.answered(responses_stream_bad_requests)
@@ -79,7 +85,9 @@ def unknown_previous_response(model: str) -> Request:
 
 
 @check("responses.errors.unknown-model", level=Level.MUST,
-       observes="the answer to a request for an unknown model", operation=OP_CREATE, spec="openapi/responses.yaml#/components/responses/NotFound", source=SOURCE)
+       observes="the answer to a request for an unknown model", operation=OP_CREATE, spec="openapi/responses.yaml#/components/responses/NotFound", source=SOURCE,
+       fix='Answer a `model` you do not serve with HTTP 404 and the error envelope (`code: '
+           '"model_not_found"`) instead of routing it to a default model.')
 def test_unknown_model(responses_unknown_model: Exchange) -> None:
     """A model the gateway does not serve MUST get HTTP 404 with the error envelope, not an answer from another model (400 with code `model_not_found` is tolerated as a SHOULD deviation)."""
     exchange = responses_unknown_model
@@ -91,7 +99,9 @@ def test_unknown_model(responses_unknown_model: Exchange) -> None:
 
 @check("responses.errors.unknown-previous-response", level=Level.MUST,
        observes="the answer to an unknown previous_response_id", operation=OP_CREATE, spec="openapi/responses.yaml#/components/schemas/CreateResponseRequest/properties/"
-       "previous_response_id", source=SOURCE + "; conversation state guide")
+       "previous_response_id", source=SOURCE + "; conversation state guide",
+       fix="Look `previous_response_id` up before calling the model, and answer an unknown id with "
+           "HTTP 404 and the error envelope naming `previous_response_id`, instead of dropping it.")
 def test_unknown_previous_response(unknown_previous_response: Exchange) -> None:
     """A `previous_response_id` that names no stored response MUST be refused with 404 (or 400) and the error envelope, never answered as if it started a new conversation."""
     exchange = unknown_previous_response

@@ -34,7 +34,10 @@ def responses_generated_positive(model: str, config: Config) -> list[tuple[Case,
 
 @check("responses.generated.rejects-invalid", level=Level.MUST, feature="generated",
        observes="schema-invalid generated requests", operation=OP_CREATE, spec=RESPONSES.spec,
-       source=SOURCE)
+       source=SOURCE,
+       fix="Validate bodies against the Responses request schema and answer each violation (wrong "
+           "type, out-of-range value, unknown enum, missing field) with a 4xx and the error "
+           "envelope.")
 def test_rejects_invalid(responses_generated_negative: RecordedCases, conformance: Target) -> None:
     """Every schema-invalid request (wrong type, out of range, unknown enum value, missing required field) MUST get a 4xx with the error envelope: never a 2xx, never a 5xx."""
     observe("generated requests", len(responses_generated_negative))  # none: skipped
@@ -43,7 +46,10 @@ def test_rejects_invalid(responses_generated_negative: RecordedCases, conformanc
 
 @check("responses.generated.schema-conformance", level=Level.MUST, feature="generated",
        observes="valid generated requests", operation=OP_CREATE, spec=RESPONSES.spec,
-       source=SOURCE)
+       source=SOURCE,
+       fix="Accept schema-valid Responses requests without a 5xx (refuse what you do not support "
+           "with a 4xx envelope, never all of it) and make every answer and stream event validate "
+           "against its schema.")
 def test_schema_conformance(responses_generated_positive: RecordedCases, conformance: Target) -> None:
     """Valid generated requests MUST be answered: never a 5xx, a 4xx only with the error envelope and never for every one of them, and every 2xx answer MUST match the response schema (each stream event the schema of its type)."""
     observe("generated requests", len(responses_generated_positive))  # none: skipped

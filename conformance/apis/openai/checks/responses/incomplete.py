@@ -138,7 +138,9 @@ def _none_cut(answers: dict[str, dict[str, Any]], reference: int | None) -> str:
 
 @check("responses.incomplete.max-output-tokens", level=Level.MUST, operation=OP_CREATE,
        observes="answers capped by max_output_tokens on an input that needs more tokens",
-       spec=f"{spec('CreateResponseRequest')}/properties/max_output_tokens", source=SOURCE)
+       spec=f"{spec('CreateResponseRequest')}/properties/max_output_tokens", source=SOURCE,
+       fix="Forward `max_output_tokens` to the upstream as the cap on visible plus reasoning "
+           "tokens, for streamed and unstreamed requests.")
 def test_max_output_tokens(responses_plain: Exchange, responses_cut: Exchange,
                            responses_cut_stream: ResponsesStream,
                            responses_text_stream: ResponsesStream) -> None:
@@ -177,7 +179,10 @@ def test_max_output_tokens(responses_plain: Exchange, responses_cut: Exchange,
 
 @check("responses.incomplete.details", level=Level.MUST, operation=OP_CREATE,
        observes="answers cut by max_output_tokens",
-       spec=f"{spec('Response')}/properties/incomplete_details", source=SOURCE)
+       spec=f"{spec('Response')}/properties/incomplete_details", source=SOURCE,
+       fix="Map the upstream's length stop (`finish_reason: \"length\"`, `stop_reason: "
+           "\"max_tokens\"`) onto `status: \"incomplete\"` with `incomplete_details.reason: "
+           "\"max_output_tokens\"`, and close such a stream with `response.incomplete`.")
 def test_details(responses_plain: Exchange, responses_cut: Exchange,
                  responses_cut_stream: ResponsesStream,
                  responses_text_stream: ResponsesStream) -> None:
@@ -218,7 +223,9 @@ def test_details(responses_plain: Exchange, responses_cut: Exchange,
 
 @check("responses.incomplete.item-status", level=Level.MUST, operation=OP_CREATE,
        observes="the last message or function_call item of answers cut by max_output_tokens",
-       spec=f"{spec('OutputMessage')}/properties/status", source=SOURCE)
+       spec=f"{spec('OutputMessage')}/properties/status", source=SOURCE,
+       fix='Mark the message item of a cut answer `status: "incomplete"`, in `output` and in its '
+           '`response.output_item.done` event.')
 def test_item_status(responses_plain: Exchange, responses_cut: Exchange,
                      responses_cut_stream: ResponsesStream,
                      responses_text_stream: ResponsesStream) -> None:

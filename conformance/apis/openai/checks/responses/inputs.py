@@ -37,7 +37,10 @@ def input_forms(model: str, responses_plain: Exchange) -> dict[str, Request]:
 
 
 @check("responses.input.forms", level=Level.MUST, observes="answers to each input form",
-       operation=OP_CREATE, spec=f"{spec('CreateResponseRequest')}/properties/input", source=SOURCE)
+       operation=OP_CREATE, spec=f"{spec('CreateResponseRequest')}/properties/input", source=SOURCE,
+       fix="Accept `input` as a string, as a list of `{role, content}` messages beside "
+           "`instructions`, and with `input_text` content parts, normalising every form before "
+           "calling the upstream.")
 def test_forms(input_forms: dict[str, Exchange]) -> None:
     """Each documented input form MUST be accepted with a 200 and a valid Response: `input` as a string, as a list of role/content messages (with `instructions`), and content as `input_text` parts."""
     problems = Problems()

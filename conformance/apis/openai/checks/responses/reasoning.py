@@ -42,7 +42,9 @@ def _answers(plain: Exchange, stream: ResponsesStream) -> dict[str, dict[str, An
 
 @check("responses.reasoning.tokens", level=Level.MUST, feature="reasoning",
        observes="answers whose reasoning items and reasoning_tokens were compared",
-       operation=OP_CREATE, spec=spec("ReasoningItem"), source=SOURCE)
+       operation=OP_CREATE, spec=spec("ReasoningItem"), source=SOURCE,
+       fix="Report the upstream's `output_tokens_details.reasoning_tokens`: above 0 and within "
+           "`output_tokens` when the output holds reasoning items, 0 when it holds none.")
 def test_tokens(responses_plain: Exchange, responses_text_stream: ResponsesStream) -> None:
     """Reasoning items MUST be valid and agree with the usage: with reasoning items, `output_tokens_details.reasoning_tokens` is > 0 and <= `output_tokens`; without any, it is 0 (the model did not reason)."""
     problems = Problems()
@@ -96,7 +98,10 @@ def effort_answer(model: str) -> Request:
 
 @check("responses.reasoning.effort", level=Level.MUST, feature="reasoning",
        observes="the reasoning.effort echoed by an answer that accepted it", operation=OP_CREATE,
-       spec=f"{spec('CreateResponseRequest')}/properties/reasoning", source=SOURCE)
+       spec=f"{spec('CreateResponseRequest')}/properties/reasoning", source=SOURCE,
+       fix="Forward `reasoning.effort` to a reasoning model and echo it in "
+           "`response.reasoning.effort`, or refuse it with a 4xx error envelope for a model that "
+           "cannot reason.")
 def test_effort(effort_answer: Exchange) -> None:
     """`reasoning.effort` MUST be either honoured (a 200 echoing it in `response.reasoning.effort`) or refused with a 4xx error envelope, as OpenAI refuses it for models that do not reason; never silently ignored or answered with a 5xx."""
     if effort_answer.status != 200 and effort_answer.ok:

@@ -28,7 +28,9 @@ ITEMS_WITH_STATUS = ("message", "function_call", "web_search_call", "file_search
 
 
 @check("responses.response.schema", level=Level.MUST, observes="the non-streamed Response body",
-       operation=OP_CREATE, spec=spec("Response"), source=SOURCE)
+       operation=OP_CREATE, spec=spec("Response"), source=SOURCE,
+       fix="Check unstreamed responses against the `Response` schema and correct each field it "
+           "reports (types and required keys of the response and of its output items).")
 def test_schema(responses_plain: Exchange) -> None:
     """A non-streamed response MUST be a JSON body valid against the Response schema."""
     body = require_object(responses_plain)
@@ -40,7 +42,10 @@ def test_schema(responses_plain: Exchange) -> None:
 
 @check("responses.response.strict-schema", level=Level.SHOULD,
        observes="the non-streamed Response body", operation=OP_CREATE,
-       spec=spec("ResponseStrict"), source=SOURCE_DOCS + " (fields the official schema requires)")
+       spec=spec("ResponseStrict"), source=SOURCE_DOCS + " (fields the official schema requires)",
+       fix="Include `error`, `incomplete_details`, `instructions`, `tools`, `parallel_tool_calls`, "
+           "`metadata`, `tool_choice`, `temperature` and `top_p` in every Response, null (or the "
+           "request's value) when not applicable.")
 def test_strict_schema(responses_plain: Exchange) -> None:
     """A non-streamed response SHOULD carry every field the official schema requires (`error`, `incomplete_details`, `instructions`, `tools`, `parallel_tool_calls`, `metadata`, `tool_choice`, `temperature`, `top_p`), null where not applicable."""
     body = require_object(responses_plain)
@@ -52,7 +57,10 @@ def test_strict_schema(responses_plain: Exchange) -> None:
 
 
 @check("responses.response.object", level=Level.MUST, observes="the non-streamed Response body",
-       operation=OP_CREATE, spec=f"{spec('Response')}/properties/object", source=SOURCE)
+       operation=OP_CREATE, spec=f"{spec('Response')}/properties/object", source=SOURCE,
+       fix='Return a Response object (`object: "response"`, `id`, `created_at`, `model`, `status`, '
+           '`output`), converting an upstream Chat Completions answer instead of passing it '
+           'through.')
 def test_object(responses_plain: Exchange) -> None:
     """The body MUST be a Response: `object: "response"`, a string `id`, a numeric `created_at`, the `model`, a documented `status` and an `output` array; a `chat.completion` body is not a Response."""
     body = require_object(responses_plain)
@@ -83,7 +91,10 @@ def test_object(responses_plain: Exchange) -> None:
 
 @check("responses.response.output-items", level=Level.MUST,
        observes="output items of the non-streamed Response", operation=OP_CREATE,
-       spec=spec("OutputItem"), source=SOURCE_DOCS + " (output items)")
+       spec=spec("OutputItem"), source=SOURCE_DOCS + " (output items)",
+       fix='When translating the upstream answer, wrap its text in a `message` item with `role: '
+           '"assistant"`, and mint an `id` (`msg_…`, `fc_…`) and a `status` for every item that '
+           'comes without them.')
 def test_output_items(responses_plain: Exchange) -> None:
     """Every output item MUST carry `type` and `id` (and `status` where its schema has one), and the answer MUST be a `message` item with `role: "assistant"`."""
     body = require_object(responses_plain)
@@ -125,7 +136,9 @@ def _label(item: Any) -> str:
 
 @check("responses.response.output-text-part", level=Level.MUST,
        observes="content parts of the message items", operation=OP_CREATE,
-       spec=spec("OutputTextContent"), source=SOURCE_DOCS + " (output_text content)")
+       spec=spec("OutputTextContent"), source=SOURCE_DOCS + " (output_text content)",
+       fix="Emit message text as `{\"type\": \"output_text\", \"text\": ..., \"annotations\": []}` "
+           "parts, not as Chat's `{\"type\": \"text\"}`.")
 def test_output_text_part(responses_plain: Exchange) -> None:
     """A message's text content parts MUST have `type: "output_text"` (never Chat's `text`) with a `text` string and an `annotations` array."""
     body = require_object(responses_plain)
@@ -170,7 +183,9 @@ def _part_problems(where: str, part: Any) -> list[str]:
 @check("responses.response.output-text", level=Level.SHOULD,
        observes="the output_text convenience field", operation=OP_CREATE,
        spec=f"{spec('Response')}/properties/output_text", source=SOURCE_DOCS + "; openai-python "
-       "`Response.output_text` joins the output_text parts")
+       "`Response.output_text` joins the output_text parts",
+       fix="Compute `output_text` as the concatenation of the `text` of every `output_text` part "
+           "of the message items, or leave the field out.")
 def test_output_text(responses_plain: Exchange) -> None:
     """The `output_text` convenience field, when present, SHOULD equal the joined text of every output_text part of the message items."""
     body = require_object(responses_plain)

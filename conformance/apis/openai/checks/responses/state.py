@@ -61,7 +61,9 @@ def retrieved(responses_plain: Exchange) -> Request | None:
 
 
 @check("responses.state.retrieve", level=Level.MUST, feature="state",
-       observes="the stored response, retrieved by its id", operation=OP_GET, spec="openapi/responses.yaml#/paths/~1responses~1{response_id}/get", source=SOURCE)
+       observes="the stored response, retrieved by its id", operation=OP_GET, spec="openapi/responses.yaml#/paths/~1responses~1{response_id}/get", source=SOURCE,
+       fix="Persist each response created without `store: false` under its `id` (in storage shared "
+           "by all your instances), and return that stored object from `GET /v1/responses/{id}`.")
 def test_retrieve(responses_plain: Exchange, retrieved: Exchange | None) -> None:
     """A stored response (`store` defaults to true) MUST be returned by `GET /v1/responses/{id}` with the same id, output and usage."""
     first = _stored(responses_plain)
@@ -92,7 +94,9 @@ def second_turn(model: str, responses_plain: Exchange) -> Request | None:
 
 @check("responses.state.previous-response", level=Level.MUST, feature="state",
        observes="a second turn's previous_response_id echo and input_tokens", operation=OP_CREATE,
-       spec=f"{spec('CreateResponseRequest')}/properties/previous_response_id", source=SOURCE)
+       spec=f"{spec('CreateResponseRequest')}/properties/previous_response_id", source=SOURCE,
+       fix="Store each response's input and output, prepend that conversation to the new input of "
+           "a turn with `previous_response_id` before calling the model, and echo the id back.")
 def test_previous_response(responses_plain: Exchange, second_turn: Exchange | None) -> None:
     """A turn with `previous_response_id` MUST echo it and include the first turn as context: its `input_tokens` MUST exceed the first turn's `input_tokens` plus its visible output (`output_tokens - reasoning_tokens`), since that text is re-read."""
     first = _stored(responses_plain)

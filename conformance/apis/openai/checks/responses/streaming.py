@@ -12,7 +12,6 @@ from conformance.apis.openai.checks.responses import (
     SOURCE_DOCS,
     SOURCE_STREAMING,
     STREAM_SPEC,
-    JudgedStreams,
     judge_rules,
     message_text,
     output_items,
@@ -23,12 +22,11 @@ from conformance.check import (
     Level,
     Problems,
     check,
-    inconclusive,
     record,
     require_observed,
 )
-from conformance.delivery import delivery, judge_delivery
 from conformance.http import Exchange
+from conformance.stream_rules import JudgedStreams
 from conformance.streams import transcript
 
 SOURCE = SOURCE_STREAMING + "; OpenAI API reference, responses/create `stream`"
@@ -36,7 +34,9 @@ SOURCE = SOURCE_STREAMING + "; OpenAI API reference, responses/create `stream`"
 
 @check("responses.stream.content-type", level=Level.MUST, feature="streaming",
        observes="the Content-Type of each answered stream", operation=OP_CREATE,
-       spec=STREAM_SPEC, source=SOURCE)
+       spec=STREAM_SPEC, source=SOURCE,
+       fix="Set the response header `Content-Type: text/event-stream` on streamed responses, "
+           "whatever type the upstream sent.")
 def test_content_type(responses_text_stream: ResponsesStream,
                       responses_function_stream: ResponsesStream,
                       responses_cut_stream: ResponsesStream,
@@ -51,7 +51,10 @@ def test_content_type(responses_text_stream: ResponsesStream,
 
 @check("responses.stream.event-schema", level=Level.MUST, feature="streaming",
        observes="events in the recorded streams", operation=OP_CREATE,
-       spec=f"{STREAM_SPEC}/x-sse-events", source=SOURCE)
+       spec=f"{STREAM_SPEC}/x-sse-events", source=SOURCE,
+       fix="Send only documented Responses event types, each with the fields its schema requires "
+           "(e.g. `item_id`, `output_index`, `content_index` and `delta` on "
+           "`response.output_text.delta`).")
 def test_event_schema(judged_streams: JudgedStreams) -> None:
     """Every event MUST be a JSON object with a string `type`, valid against the schema of its type (`x-sse-events`); an unknown type is not a Responses event."""
     judge_rules(judged_streams, "responses.stream.event-schema",
@@ -66,7 +69,9 @@ def _event_name(index: int, payload: dict[str, Any]) -> str:
 @check("responses.stream.closes-after-terminal", level=Level.MUST, feature="streaming",
        observes="streams that reached their terminal event", operation=OP_CREATE,
        spec=f"{STREAM_SPEC}/x-sse-optional-terminator", source=SOURCE
-       + "; openai-python reads the stream until the server closes it (or `data: [DONE]`)")
+       + "; openai-python reads the stream until the server closes it (or `data: [DONE]`)",
+       fix="Close the response right after the terminal event (or after an optional `data: "
+           "[DONE]`), instead of holding the stream open or writing further events.")
 def test_closes_after_terminal(judged_streams: JudgedStreams) -> None:
     """After the terminal event (and an optional `data: [DONE]`) the server MUST close the stream; nothing may follow `[DONE]`."""
     judged_streams.required()
@@ -99,25 +104,16 @@ def _sentinel_convention(stream: ResponsesStream) -> str:
 @check("responses.stream.incremental", level=Level.SHOULD, feature="streaming",
        observes="the output deltas of the recorded streams, for an answer longer than one "
        "token", operation=OP_CREATE, spec=STREAM_SPEC,
-       source=SOURCE_DOCS + " `stream`: 'streamed to the client as it is generated'")
+       source=SOURCE_DOCS + " `stream`: 'streamed to the client as it is generated'",
+       fix="Flush each event to the client as soon as the upstream produces it: turn off response "
+           "buffering and compression for `text/event-stream`, in the gateway and in any proxy in "
+           "front of it.")
 def test_incremental(judged_streams: JudgedStreams, responses_plain: Exchange,
                      tokenizer: tokens.Tokenizer) -> None:
     """Output SHOULD reach the client as it is generated: in several deltas, over at least two network reads, the first at least 20 ms before the end of the stream."""
-    judged_streams.required()
-    length = _text_length(responses_plain, tokenizer.encoding)
-    if length is not None and length <= 1:  # one token can only come in one delta
-        inconclusive(f"the same request not streamed is answered in {length} token(s), too "
-                     "short to be delivered in several deltas")
-    # Every readable stream, so that a client stalled through one stream's delivery does not
-    # decide the verdict (conformance/delivery.py).
-    judge_delivery([delivery(entry.label, entry.exchange, _delta_times(entry.stream))
-                    for entry in judged_streams], "output deltas")
-
-
-def _delta_times(stream: ResponsesStream) -> list[float | None]:
-    """When each event carrying generated output (text or arguments) arrived."""
-    return [event.time for event, payload in zip(stream.events, stream.payloads, strict=True)
-            if isinstance(payload, dict) and payload.get("type") in RESPONSES_OUTPUT_DELTAS]
+    stream_rules.judge_incremental(judged_streams,
+                                   _text_length(responses_plain, tokenizer.encoding),
+                                   RESPONSES_OUTPUT_DELTAS, "output deltas")
 
 
 def _text_length(plain: Exchange, encoding: str | None) -> int | None:

@@ -41,7 +41,9 @@ def structured_answer(model: str) -> Request:
 @check("responses.structured.json-schema", level=Level.MUST, feature="structured-output",
        observes="the output text of a strict json_schema answer", operation=OP_CREATE,
        spec=f"{spec('TextFormat')}", source=f"{SOURCE_DOCS} `text.format`; structured outputs "
-       "guide")
+       "guide",
+       fix="Forward `text.format` with its schema and `strict: true` to an upstream that enforces "
+           "it (or refuse it with a 4xx envelope), and return the JSON text unaltered.")
 def test_json_schema(structured_answer: Exchange) -> None:
     """With `text.format` `{type: "json_schema", strict: true}`, the output text MUST be JSON valid against the schema."""
     body = require_object(structured_answer)

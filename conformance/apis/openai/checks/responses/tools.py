@@ -61,7 +61,9 @@ def _function_calls(exchange: Exchange) -> list[dict[str, Any]]:
 
 @check("responses.tools.function-call", level=Level.MUST, feature="tools",
        observes="function_call items of the forced call", operation=OP_CREATE,
-       spec=spec("FunctionToolCall"), source=SOURCE)
+       spec=spec("FunctionToolCall"), source=SOURCE,
+       fix="Forward `tool_choice` to the upstream, and return the call as a `function_call` output "
+           "item with its own `id`, a `call_id` and the forced function's `name`.")
 def test_function_call(responses_function_call: Exchange) -> None:
     """With `tool_choice` forcing a declared function, the output MUST contain a `function_call` item with an `id`, a `call_id` and the `name` of that function."""
     calls = _function_calls(responses_function_call)
@@ -85,7 +87,9 @@ def test_function_call(responses_function_call: Exchange) -> None:
 
 @check("responses.tools.arguments-json", level=Level.MUST, feature="tools",
        observes="function_call items whose arguments were validated", operation=OP_CREATE,
-       spec=f"{spec('FunctionToolCall')}/properties/arguments", source=SOURCE)
+       spec=f"{spec('FunctionToolCall')}/properties/arguments", source=SOURCE,
+       fix="Return `arguments` as the JSON-encoded string of the call's arguments object "
+           "(serialise an object from the upstream), never an object or a cut-off text.")
 def test_arguments_json(responses_function_call: Exchange) -> None:
     """A `function_call` item's `arguments` MUST be a JSON string whose value is valid against the function's `parameters` schema."""
     calls = _function_calls(responses_function_call)
@@ -133,7 +137,10 @@ def function_result_turn(model: str, responses_function_call: Exchange
 
 @check("responses.tools.function-output", level=Level.MUST, feature="tools",
        observes="the answer to a function_call_output", operation=OP_CREATE,
-       spec=spec("FunctionCallOutputInput"), source=SOURCE)
+       spec=spec("FunctionCallOutputInput"), source=SOURCE,
+       fix="Accept an `input` that replays the `function_call` item followed by its "
+           "`function_call_output` (same `call_id`), translate both for the upstream, and answer "
+           "with a `message` item.")
 def test_function_output(responses_function_call: Exchange,
                          function_result_turn: Exchange | None) -> None:
     """Sending the call back with a `function_call_output` item for its `call_id` MUST continue the conversation: a 200 whose output answers with a `message` item."""
@@ -167,7 +174,9 @@ def sequential_tools(model: str) -> Request:
 
 @check("responses.tools.parallel-calls", level=Level.MUST, feature="tools",
        observes="function_call items made with parallel_tool_calls: false", operation=OP_CREATE,
-       spec=f"{spec('CreateResponseRequest')}/properties/parallel_tool_calls", source=SOURCE)
+       spec=f"{spec('CreateResponseRequest')}/properties/parallel_tool_calls", source=SOURCE,
+       fix="Pass `parallel_tool_calls: false` on to the upstream, and copy the request's value "
+           "into the response's `parallel_tool_calls` instead of a hard-coded `true`.")
 def test_parallel_calls(sequential_tools: Exchange) -> None:
     """With `parallel_tool_calls: false` the output MUST contain at most one `function_call` item, and the response MUST echo `parallel_tool_calls: false`."""
     body = require_object(sequential_tools)
@@ -188,7 +197,10 @@ def test_parallel_calls(sequential_tools: Exchange) -> None:
 @check("responses.tools.hosted-tool", level=Level.MUST, feature="hosted-tools",
        observes="web_search_call items of a forced web search", operation=OP_CREATE,
        spec=spec("WebSearchToolCall"), source=f"{SOURCE_DOCS} `tools` (web search tool), "
-       f"`tool_choice` (hosted tool); {SEED_HOSTED}")
+       f"`tool_choice` (hosted tool); {SEED_HOSTED}",
+       fix="Either refuse `web_search_preview` with a 4xx error envelope, or run the search and "
+           "stream a `web_search_call` item through `output_item.added`, its `web_search_call.*` "
+           "events and `output_item.done`.")
 def test_hosted_tool(responses_hosted_stream: ResponsesStream,
                      responses_text_stream: ResponsesStream) -> None:
     """A request forcing the hosted `web_search_preview` tool MUST be either refused cleanly (4xx with the error envelope) or answered with a stream holding a valid `web_search_call` item whose events follow the item lifecycle; never a 5xx, a malformed item or no search at all."""

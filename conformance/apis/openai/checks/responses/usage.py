@@ -52,7 +52,10 @@ def _usages(plain: Exchange, stream: ResponsesStream) -> dict[str, Any]:
 
 @check("responses.usage.field-names", level=Level.MUST, feature="usage", operation=OP_CREATE,
        observes="usage objects, non-streamed and streamed", spec=SPEC,
-       source=f"{SOURCE}; {SEED_USAGE}")
+       source=f"{SOURCE}; {SEED_USAGE}",
+       fix="Rename an upstream's Chat-style usage when translating it: `prompt_tokens` → "
+           "`input_tokens`, `completion_tokens` → `output_tokens`, and their `*_tokens_details` "
+           "objects to `input_tokens_details` and `output_tokens_details`.")
 def test_field_names(responses_plain: Exchange, responses_text_stream: ResponsesStream) -> None:
     """`usage` MUST use the Responses names `input_tokens`, `output_tokens`, `total_tokens` (with `input_tokens_details` / `output_tokens_details`), never Chat's `prompt_tokens` / `completion_tokens`."""
     problems = Problems()
@@ -75,7 +78,10 @@ def test_field_names(responses_plain: Exchange, responses_text_stream: Responses
 
 @check("responses.usage.total", level=Level.MUST, feature="usage", operation=OP_CREATE,
        observes="usage objects with the Responses names", spec=SPEC, source=SOURCE + ": total is input + output; cached within input, reasoning "
-       "within output")
+       "within output",
+       fix="Compute `total_tokens` as `input_tokens + output_tokens`, and copy `cached_tokens` and "
+           "`reasoning_tokens` from the upstream within their totals (never more than "
+           "`input_tokens` and `output_tokens`).")
 def test_total(responses_plain: Exchange, responses_text_stream: ResponsesStream) -> None:
     """`total_tokens` MUST equal `input_tokens + output_tokens`, `cached_tokens` MUST NOT exceed `input_tokens` and `reasoning_tokens` MUST NOT exceed `output_tokens`."""
     problems = Problems()
@@ -95,7 +101,9 @@ def test_total(responses_plain: Exchange, responses_text_stream: ResponsesStream
 
 @check("responses.usage.stream-input", level=Level.MUST, feature="usage", operation=OP_CREATE,
        observes="the streamed and non-streamed input_tokens of one request", spec=SPEC,
-       source=SOURCE + "; the terminal event carries the full Response")
+       source=SOURCE + "; the terminal event carries the full Response",
+       fix="Take the terminal event's `usage.input_tokens` from the same upstream count as the "
+           "unstreamed answer's, instead of estimating it for streams.")
 def test_stream_input(responses_plain: Exchange, responses_text_stream: ResponsesStream) -> None:
     """The streamed terminal event's `usage.input_tokens` MUST equal the non-streamed `usage.input_tokens` for the same request (the input does not depend on streaming)."""
     # Its subject is the stream: a refused stream is a failure here (streaming is core).
@@ -123,7 +131,9 @@ def _count(found: Any, key: str) -> int | None:
 @check("responses.usage.billing", level=Level.MUST, feature="usage", operation=OP_CREATE,
        observes="the plain answer's usage.input_tokens", spec=f"{SPEC}/properties/input_tokens",
        source=SOURCE + "; tiktoken encodings (o200k_base, cl100k_base); this project's "
-       "Responses counting convention (conformance/tokens.py)")
+       "Responses counting convention (conformance/tokens.py)",
+       fix="Report in `usage.input_tokens` the upstream's count of the request's input; do not add "
+           "estimates, minimums or the tokens of a prompt the gateway injects.")
 def test_billing(responses_plain: Exchange, tokenizer: tokens.Tokenizer) -> None:
     """`usage.input_tokens` MUST NOT exceed a local count of the request's tokens by more than the tolerance (over-billing); fewer tokens than counted is a SHOULD deviation (under-reporting)."""
     body = require_object(responses_plain)
