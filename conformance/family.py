@@ -14,7 +14,7 @@ import fnmatch
 import functools
 import importlib
 import pkgutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,6 +88,9 @@ class ApiFamily:
     # The module whose `SURFACE` (`conformance.gateway.surface.GatewaySurface`) plugs the family
     # into the reference gateway; imported by the gateway only ("": not served there).
     gateway: str = ""
+    # The tokens (input, output) an answer reports, read from its JSON payloads: the body, or
+    # each event of a stream in order (what the run cost; None: counted as 0).
+    reported_tokens: Callable[[Sequence[Any]], tuple[int, int]] | None = None
 
     @property
     def prefix(self) -> str:

@@ -93,6 +93,9 @@ class Operation:
     response_schema: str
     base: Callable[[str], dict[str, Any]]  # the minimal valid body negative cases start from
     steps: tuple[tuple[str, Step], ...]  # cost-reducing rewrites, in order
+    # The path a case is sent to, from the model under test, for an API whose model is part of
+    # the path (`/models/{model}:generateContent`); None: `path` as it is.
+    request_path: Callable[[str], str] | None = None
 
     @property
     def spec(self) -> str:
@@ -199,7 +202,7 @@ def _rewrite(schema: Any, document: dict[str, Any]) -> Any:
         return schema
     schema = {k: v for k, v in schema.items()
               if not k.startswith("x-") and k not in _ANNOTATIONS}
-    if any(isinstance(part, dict) and "if" in part for part in schema.get("allOf", [])):
+    if _is_union(schema):
         return {"anyOf": [_rewrite(b, document) for b in _union_branches(schema, document)]}
     rewritten = {k: _rewrite_child(k, v, document) for k, v in schema.items()}
     return _bounded(rewritten)
@@ -259,12 +262,25 @@ def _union_branches(schema: dict[str, Any], document: dict[str, Any]) -> list[di
     return branches
 
 
-def _discriminator(conditionals: list[dict[str, Any]]) -> str:
-    keys = set()
+def _is_union(schema: dict[str, Any]) -> bool:
+    """An `allOf` of `if`/`then` parts on one discriminator key. A conditional rule that names
+    no single key (`if` one of two fields is set, `then` a third is required) is no union: it
+    stays as it is, which schemathesis draws."""
+    conditionals = [p for p in schema.get("allOf", []) if isinstance(p, dict) and "if" in p]
+    return bool(conditionals) and len(_condition_keys(conditionals)) == 1
+
+
+def _condition_keys(conditionals: list[dict[str, Any]]) -> set[str]:
+    keys: set[str] = set()
     for part in conditionals:
         condition = part["if"]
         target = condition.get("not", condition)
         keys.update(target.get("required", []))
+    return keys
+
+
+def _discriminator(conditionals: list[dict[str, Any]]) -> str:
+    keys = _condition_keys(conditionals)
     if len(keys) != 1:
         raise ValueError(f"not a discriminated if/then union (keys {sorted(keys)})")
     return keys.pop()
@@ -630,7 +646,8 @@ def requests(operation: Operation, mode: str, config: Config,
     """The run's cases (`--cases`, `--seed`: the same seed draws the same cases) for `model`
     (the model of the operation's family), each with the request that sends it (an `@exchange`
     builder's result)."""
-    return [(case, post(operation.path, case.body)) for case in draw_cases(
+    path = operation.request_path(model) if operation.request_path else operation.path
+    return [(case, post(path, case.body)) for case in draw_cases(
         operation, mode, seed=config.seed, count=config.cases, model=model)]
 
 

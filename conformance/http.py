@@ -189,6 +189,7 @@ class Exchange:
         truncated = len(body) > EVIDENCE_BODY_LIMIT
         return {
             "id": self.id,
+            "api": self.family,
             "request": {
                 "method": self.method,
                 "url": self.url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from conformance import schemas
@@ -25,6 +26,18 @@ def envelope_shape(doc: str) -> dict[str, Any]:
     shape = {key: envelope["properties"][key].get("const", "…") for key in envelope["required"]}
     shape["error"] = {key: "…" for key in components["ErrorObject"].get("required", [])}
     return shape
+
+
+@cache
+def status_schema(doc: str, path: str, status: int) -> str:
+    """The body schema `doc` gives `status` on `POST path` (`ErrorResponse` when it lists none:
+    an unlisted status's error is not pinned)."""
+    document = schemas.document(doc)
+    response: Any = document["paths"][path]["post"]["responses"].get(str(status))
+    if response is None or "$ref" not in response:
+        return "ErrorResponse"
+    response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    return response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
 
 
 def envelope_problems(body: Any, doc: str) -> list[str]:

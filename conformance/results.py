@@ -18,9 +18,8 @@ from jsonschema import Draft202012Validator
 
 from conformance import __version__, schemas
 from conformance.check import Outcome
-from conformance.family import families, family_of_endpoint
+from conformance.family import families, family, family_of_endpoint
 from conformance.redact import Redactor
-from conformance.shapes import member
 
 RESULTS_VERSION = "1.4"
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
@@ -379,33 +378,30 @@ def exit_code(document: dict[str, Any]) -> int:
 
 def usage_stats(exchanges: dict[str, dict[str, Any]]) -> dict[str, int]:
     """Requests sent (second attempts included) and the tokens the gateway reported for them
-    (what the run cost)."""
+    (what the run cost), each answer read the way its API family reports usage."""
     exchanges = {key: e for key, e in exchanges.items() if not e.get("not_sent")}
     sent = sum(1 + len(e.get("retries") or ()) for e in exchanges.values())
     tokens = Counter[str]()
     for exchange in exchanges.values():
-        for usage in _usages(exchange):
-            tokens["input"] += _int(usage.get("prompt_tokens", usage.get("input_tokens")))
-            tokens["output"] += _int(usage.get("completion_tokens", usage.get("output_tokens")))
+        api = families()[0] if not exchange.get("api") else family(exchange["api"])
+        if api.reported_tokens is not None:
+            used_in, used_out = api.reported_tokens(_payloads(exchange))
+            tokens["input"] += used_in
+            tokens["output"] += used_out
     return {"requests": sent, "input_tokens": tokens["input"],
             "output_tokens": tokens["output"]}
 
 
-def _usages(exchange: dict[str, Any]) -> list[dict[str, Any]]:
+def _payloads(exchange: dict[str, Any]) -> list[Any]:
+    """The JSON an answer carried: each event's data for an event stream, else the body (a
+    JSON array of chunks counts as its elements)."""
     response = exchange["response"]
     body = response.get("body") or ""
-    if not response.get("sse"):
-        parsed = _loads(body)
-        return [parsed["usage"]] if isinstance(parsed, dict) and isinstance(
-            parsed.get("usage"), dict) else []
-    # Streams: the last usage object seen (chat usage chunk or Responses terminal event).
-    last: dict[str, Any] | None = None
-    for line in body.splitlines():
-        parsed = _loads(line[5:].strip()) if line.startswith("data:") else None
-        if isinstance(parsed, dict):
-            usage = parsed.get("usage") or member(parsed.get("response"), "usage")
-            last = usage if isinstance(usage, dict) else last
-    return [last] if last else []
+    if response.get("sse"):
+        return [_loads(line[5:].strip()) for line in body.splitlines()
+                if line.startswith("data:")]
+    parsed = _loads(body)
+    return parsed if isinstance(parsed, list) else [parsed]
 
 
 def _loads(text: str) -> Any:
@@ -413,10 +409,6 @@ def _loads(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and value >= 0 else 0
 
 
 @cache

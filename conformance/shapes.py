@@ -68,3 +68,8 @@ def ordered(keys: Any) -> list[Any]:
 def is_int(value: Any) -> bool:
     """An integer in JSON terms (Python's bool is an int, JSON's true is not)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def count(value: Any) -> int:
+    """A token count as reported: a non-negative JSON integer, anything else 0."""
+    return value if is_int(value) and value >= 0 else 0

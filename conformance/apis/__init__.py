@@ -5,6 +5,6 @@ gateway routes and faults) and one line below (README, "Adding an API family"). 
 family is the default one: `--model VALUE` without `FAMILY=` names its model.
 """
 
-from conformance.apis import anthropic, openai
+from conformance.apis import anthropic, gemini, openai
 
-FAMILIES = (openai.FAMILY, anthropic.FAMILY)
+FAMILIES = (openai.FAMILY, anthropic.FAMILY, gemini.FAMILY)

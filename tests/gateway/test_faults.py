@@ -21,6 +21,7 @@ from conformance.gateway.faults import Fault
 from conformance.gateway.sse import FIRST_TOKEN_PAUSE_SECONDS
 
 from .conftest import API_KEY
+from .gemini_probes import GEMINI_PROBES
 from .messages_probes import MESSAGES_PROBES
 from .responses_contract_probes import CONTRACT_PROBES
 
@@ -410,6 +411,7 @@ PROBES: dict[str, Probe] = {
 
 PROBES.update(CONTRACT_PROBES)  # the Responses contract faults (issue 5)
 PROBES.update(MESSAGES_PROBES)  # the Messages faults (issue 11)
+PROBES.update(GEMINI_PROBES)  # the Gemini faults (issue 12)
 
 
 def _is_json(text: str) -> bool:

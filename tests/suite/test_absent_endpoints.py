@@ -50,3 +50,29 @@ def test_a_claimed_messages_api_that_is_missing_fails(gateway, tmp_path: Path) -
     # Each MUST check fails, each SHOULD check warns: the claim was wrong.
     assert set(run.outcomes().values()) == {"fail", "warn"}
     assert run.exit_code == 1
+
+
+async def _no_gemini(request: Request, body: bytes) -> Response | None:
+    """A gateway without the Gemini API: its paths answer 404 in the OpenAI envelope, whose
+    message names the path (and so `models/…`: not a model refusal)."""
+    path = request.url.path
+    if path.startswith("/v1beta/") or ":" in path.rsplit("/", 1)[-1]:
+        return JSONResponse({"error": {"message": f"Invalid URL (POST {path})",
+                                       "type": "invalid_request_error", "param": None,
+                                       "code": "unknown_url"}}, status_code=404)
+    return None
+
+
+def test_a_gateway_without_gemini_routes_gets_gemini_not_served(gateway, tmp_path: Path) -> None:
+    with proxy(gateway.root_url, _no_gemini) as root:
+        run = run_suite(root + "/v1", tmp_path, "--select", "gemini.*")
+    assert set(run.outcomes().values()) == {"not_supported"}, run.document["results"]
+    assert set(run.document["summary"]["scope"].values()) == {"not served"}
+    assert run.exit_code == 4
+
+
+def test_a_claimed_gemini_api_that_is_missing_fails(gateway, tmp_path: Path) -> None:
+    with proxy(gateway.root_url, _no_gemini) as root:
+        run = run_suite(root + "/v1", tmp_path, "--select", "gemini.*", "--endpoints", "gemini")
+    assert set(run.outcomes().values()) == {"fail", "warn"}
+    assert run.exit_code == 1

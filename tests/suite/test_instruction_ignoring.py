@@ -48,6 +48,9 @@ MODEL_DEPENDENT_FAULTS = {
     "messages-stream-cut-reported-end-turn": "messages.*",
     "messages-stop-sequence-as-end-turn": "messages.*",
     "messages-stop-sequence-leaked": "messages.*",
+    "gemini-max-output-tokens-ignored": "gemini.*",
+    "gemini-max-tokens-as-stop": "gemini.*",
+    "gemini-stop-sequences-ignored": "gemini.*",
 }
 
 

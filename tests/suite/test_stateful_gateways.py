@@ -10,6 +10,7 @@ value), so consecutive runs against such a gateway agree, and its listing gains 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -41,6 +42,9 @@ class ModelRegistry:
     async def __call__(self, request: Request, body: bytes) -> Response | None:
         if request.method == "POST":
             self._record(body)
+            # Gemini names the model in the path (`/models/{model}:generateContent`)
+            named = re.search(r"/models/([^/:]+):", request.url.path)
+            self._name(named and named.group(1))
             return None  # the gateway answers; the name stays recorded whatever it said
         if not request.url.path.endswith("/models"):
             return None
@@ -64,6 +68,9 @@ class ModelRegistry:
         except ValueError:
             return
         model = asked.get("model") if isinstance(asked, dict) else None
+        self._name(model)
+
+    def _name(self, model: object) -> None:
         if isinstance(model, str) and model not in self.names:
             self.names.append(model)
 

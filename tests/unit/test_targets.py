@@ -51,7 +51,7 @@ headers = { "X-Route" = "eu-west", "X-Gateway-Token" = { env = "GW_TOKEN" } }
     ('[targets.gw]\napi_key = "sk-abc"', r"unknown key\(s\) api_key.*api_key_env"),
     ('[targets.gw]\napi_key_env = "sk-live-abc123"', "names an environment variable"),
     ('[targets.gw]\nheaders = { "X-Api-Key" = "abc" }', "carries a credential"),
-    ('[targets.gw]\nmodels = { gemini = "x" }', "unknown API famil"),
+    ('[targets.gw]\nmodels = { mistral = "x" }', "unknown API famil"),
     ('[targets.gw]\nendpoints = ["chat", "widgets"]', "unknown endpoint"),
     ('[targets.gw]\ntokenizer = "p50k"', "unknown tokenizer"),
     ('[targets.gw]\nbase_url = 3', "base_url must be a non-empty string"),

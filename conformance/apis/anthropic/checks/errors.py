@@ -8,9 +8,6 @@ an unknown model) is judged for its envelope; the requests are the request check
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
 from conformance import plan, refusals, schemas
 from conformance.apis.anthropic import FAMILY
 from conformance.apis.anthropic.checks import DOC, OP, PATH, spec
@@ -74,16 +71,9 @@ def message_unknown_model() -> Request:
     return unknown_model_request()
 
 
-@cache
 def status_schema(status: int) -> str:
-    """The body schema the document gives `status` on createMessage (ErrorResponse when it
-    lists none: the type of an unlisted status is not pinned)."""
-    document = schemas.document(DOC)
-    response: Any = document["paths"][PATH]["post"]["responses"].get(str(status))
-    if response is None or "$ref" not in response:
-        return "ErrorResponse"
-    response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
-    return response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    """The body schema the document gives `status` on createMessage."""
+    return refusals.status_schema(DOC, PATH, status)
 
 
 def envelope_problem(exchange: Exchange) -> str | None:

@@ -10,50 +10,17 @@ many and which.
 
 from __future__ import annotations
 
-from conformance import generated, plan
+from conformance import generated_checks
 from conformance.apis.anthropic.checks import OP
 from conformance.apis.anthropic.generation import MESSAGES
-from conformance.check import Level, check, observe
-from conformance.config import Config
-from conformance.generated import NEGATIVE, POSITIVE, Case, RecordedCases
-from conformance.http import Request
-from conformance.target import Target
 
-SOURCE = "schemathesis cases generated from openapi/messages.yaml (CreateMessageRequest)"
-
-
-@plan.exchange
-def message_generated_negative(model: str, config: Config) -> list[tuple[Case, Request]]:
-    return generated.requests(MESSAGES, NEGATIVE, config, model)
-
-
-@plan.exchange
-def message_generated_positive(model: str, config: Config) -> list[tuple[Case, Request]]:
-    return generated.requests(MESSAGES, POSITIVE, config, model)
-
-
-@check("messages.generated.rejects-invalid", level=Level.MUST, feature="generated",
-       operation=OP, observes="the answers to schema-invalid generated requests",
-       spec=MESSAGES.spec, source=SOURCE,
-       fix="Validate Messages bodies against the request schema (types, ranges, enums, required "
-           "fields) and answer each violation with a 4xx and the Anthropic error envelope, instead "
-           "of forwarding it or crashing on it.")
-def test_rejects_invalid(message_generated_negative: RecordedCases, conformance: Target) -> None:
-    """Every schema-invalid request (wrong type, out of range, unknown enum value, missing required field) MUST get a 4xx with the error envelope: never a 2xx, never a 5xx."""
-    observe("generated invalid requests", len(message_generated_negative))
-    generated.judge_negative(MESSAGES, generated.sent(message_generated_negative),
-                             conformance.config)
-
-
-@check("messages.generated.schema-conformance", level=Level.MUST, feature="generated",
-       observes="the answers to valid generated requests", operation=OP, spec=MESSAGES.spec,
-       source=SOURCE,
-       fix="Handle every documented request field without a 5xx (refuse what you do not support "
-           "with a 4xx envelope, never all of it), and emit bodies and stream events that validate "
-           "against the `Message` and event schemas.")
-def test_schema_conformance(message_generated_positive: RecordedCases,
-                            conformance: Target) -> None:
-    """Valid generated requests MUST be answered: never a 5xx, a 4xx only with the error envelope and never for every one of them, and every 2xx answer MUST match the response schema (each stream event the schema of its type)."""
-    observe("generated valid requests", len(message_generated_positive))
-    generated.judge_positive(MESSAGES, generated.sent(message_generated_positive),
-                             conformance.config)
+generated_checks.declare(
+    globals(), MESSAGES, OP,
+    fix_invalid=(
+        "Validate Messages bodies against the request schema (types, ranges, enums, required "
+        "fields) and answer each violation with a 4xx and the Anthropic error envelope, instead "
+        "of forwarding it or crashing on it."),
+    fix_valid=(
+        "Handle every documented request field without a 5xx (refuse what you do not support "
+        "with a 4xx envelope, never all of it), and emit bodies and stream events that validate "
+        "against the `Message` and event schemas."))

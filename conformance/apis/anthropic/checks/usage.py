@@ -165,7 +165,18 @@ def _cache_excluded(found: dict[str, Any], counted: Any) -> bool:
     count_tokens counts for the same request; more, and input_tokens holds the cached tokens
     too (grok2api#751). Judged when count_tokens gives a count."""
     cached = prompt_total(found) != found.get("input_tokens")
-    return not (cached and is_count(counted)) or prompt_total(found) == counted
+    return not (cached and is_count(counted)) or counts_agree(counted, prompt_total(found))
+
+
+# count_tokens is documented as an estimate that "may differ by a small amount" from what a
+# request is billed (system-added tokens): counts this close agree.
+COUNT_TOLERANCE_TOKENS = 3
+
+
+def counts_agree(counted: int, billed: int) -> bool:
+    """count_tokens' count and the billed prompt differ by at most COUNT_TOLERANCE_TOKENS (or
+    2 %, for long prompts)."""
+    return abs(counted - billed) <= max(COUNT_TOLERANCE_TOKENS, billed // 50)
 
 
 def _count_of(exchange: Exchange) -> Any:
@@ -219,7 +230,7 @@ def offline_prompt(sent: dict[str, Any]) -> int:
            'running request is billed (its `input_tokens` plus cache counts), or do not serve the '
            'endpoint.')
 def test_count_tokens(message_count: Exchange, message: Exchange) -> None:
-    """Where served, `POST /v1/messages/count_tokens` MUST answer `{"input_tokens": <integer>}` equal to the prompt (`input_tokens` plus cache counts) the same request is billed when it runs."""
+    """Where served, `POST /v1/messages/count_tokens` MUST answer `{"input_tokens": <integer>}` within a few tokens of the prompt (`input_tokens` plus cache counts) the same request is billed when it runs."""
     require_response(message_count)
     if endpoint_missing(message_count):
         not_supported(f"the gateway does not serve POST /v1/messages/count_tokens (HTTP "
@@ -232,9 +243,11 @@ def test_count_tokens(message_count: Exchange, message: Exchange) -> None:
     if billed is None:
         inconclusive("the same request run reports no input_tokens to compare with (judged "
                      "by messages.usage.shape)")
-    record(count_tokens=counted, billed=billed)
-    expect(counted == billed, f"count_tokens counts {counted} tokens, but the same request "
-           f"run is billed {billed}", expected=billed, actual=counted)
+    record(count_tokens=counted, billed=billed,
+           tolerance=f"±{max(COUNT_TOLERANCE_TOKENS, billed // 50)} tokens (an estimate, per the "
+                     "token-counting docs)")
+    expect(counts_agree(counted, billed), f"count_tokens counts {counted} tokens, but the same "
+           f"request run is billed {billed}", expected=billed, actual=counted)
 
 
 # --- streamed usage -------------------------------------------------------------------------

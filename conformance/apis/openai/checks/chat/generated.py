@@ -10,47 +10,17 @@ many and which.
 
 from __future__ import annotations
 
-from conformance import generated, plan
+from conformance import generated_checks
 from conformance.apis.openai.checks.chat import OP
 from conformance.apis.openai.generation import CHAT
-from conformance.check import Level, check, observe
-from conformance.config import Config
-from conformance.generated import NEGATIVE, POSITIVE, Case, RecordedCases
-from conformance.http import Request
-from conformance.target import Target
 
-SOURCE = "schemathesis cases generated from openapi/chat.yaml (CreateChatCompletionRequest)"
-
-
-@plan.exchange
-def chat_generated_negative(model: str, config: Config) -> list[tuple[Case, Request]]:
-    return generated.requests(CHAT, NEGATIVE, config, model)
-
-
-@plan.exchange
-def chat_generated_positive(model: str, config: Config) -> list[tuple[Case, Request]]:
-    return generated.requests(CHAT, POSITIVE, config, model)
-
-
-@check("chat.generated.rejects-invalid", level=Level.MUST, feature="generated", operation=OP,
-       observes="the answers to schema-invalid generated requests", spec=CHAT.spec,
-       source=SOURCE,
-       fix="Validate bodies against the Chat Completions request schema and answer each violation "
-           "(wrong type, out-of-range value, unknown enum, missing field) with a 4xx and the error "
-           "envelope.")
-def test_rejects_invalid(chat_generated_negative: RecordedCases, conformance: Target) -> None:
-    """Every schema-invalid request (wrong type, out of range, unknown enum value, missing required field) MUST get a 4xx with the error envelope: never a 2xx, never a 5xx."""
-    observe("generated invalid requests", len(chat_generated_negative))
-    generated.judge_negative(CHAT, generated.sent(chat_generated_negative), conformance.config)
-
-
-@check("chat.generated.schema-conformance", level=Level.MUST, feature="generated",
-       observes="the answers to valid generated requests", operation=OP, spec=CHAT.spec,
-       source=SOURCE,
-       fix="Accept schema-valid Chat Completions requests without a 5xx (refuse what you do not "
-           "support with a 4xx envelope, never all of it) and make every answer and chunk validate "
-           "against the response schemas.")
-def test_schema_conformance(chat_generated_positive: RecordedCases, conformance: Target) -> None:
-    """Valid generated requests MUST be answered: never a 5xx, a 4xx only with the error envelope and never for every one of them, and every 2xx answer MUST match the response schema (each stream chunk the chunk schema)."""
-    observe("generated valid requests", len(chat_generated_positive))
-    generated.judge_positive(CHAT, generated.sent(chat_generated_positive), conformance.config)
+generated_checks.declare(
+    globals(), CHAT, OP,
+    fix_invalid=(
+        "Validate bodies against the Chat Completions request schema and answer each violation "
+        "(wrong type, out-of-range value, unknown enum, missing field) with a 4xx and the error "
+        "envelope."),
+    fix_valid=(
+        "Accept schema-valid Chat Completions requests without a 5xx (refuse what you do not "
+        "support with a 4xx envelope, never all of it) and make every answer and chunk validate "
+        "against the response schemas."))

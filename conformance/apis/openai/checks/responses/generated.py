@@ -10,47 +10,17 @@ many and which.
 
 from __future__ import annotations
 
-from conformance import generated, plan
+from conformance import generated_checks
 from conformance.apis.openai.checks.responses import OP_CREATE
 from conformance.apis.openai.generation import RESPONSES
-from conformance.check import Level, check, observe
-from conformance.config import Config
-from conformance.generated import NEGATIVE, POSITIVE, Case, RecordedCases
-from conformance.http import Request
-from conformance.target import Target
 
-SOURCE = "schemathesis cases generated from openapi/responses.yaml (CreateResponseRequest)"
-
-
-@plan.exchange
-def responses_generated_negative(model: str, config: Config) -> list[tuple[Case, Request]]:
-    return generated.requests(RESPONSES, NEGATIVE, config, model)
-
-
-@plan.exchange
-def responses_generated_positive(model: str, config: Config) -> list[tuple[Case, Request]]:
-    return generated.requests(RESPONSES, POSITIVE, config, model)
-
-
-@check("responses.generated.rejects-invalid", level=Level.MUST, feature="generated",
-       observes="schema-invalid generated requests", operation=OP_CREATE, spec=RESPONSES.spec,
-       source=SOURCE,
-       fix="Validate bodies against the Responses request schema and answer each violation (wrong "
-           "type, out-of-range value, unknown enum, missing field) with a 4xx and the error "
-           "envelope.")
-def test_rejects_invalid(responses_generated_negative: RecordedCases, conformance: Target) -> None:
-    """Every schema-invalid request (wrong type, out of range, unknown enum value, missing required field) MUST get a 4xx with the error envelope: never a 2xx, never a 5xx."""
-    observe("generated requests", len(responses_generated_negative))  # none: skipped
-    generated.judge_negative(RESPONSES, generated.sent(responses_generated_negative), conformance.config)
-
-
-@check("responses.generated.schema-conformance", level=Level.MUST, feature="generated",
-       observes="valid generated requests", operation=OP_CREATE, spec=RESPONSES.spec,
-       source=SOURCE,
-       fix="Accept schema-valid Responses requests without a 5xx (refuse what you do not support "
-           "with a 4xx envelope, never all of it) and make every answer and stream event validate "
-           "against its schema.")
-def test_schema_conformance(responses_generated_positive: RecordedCases, conformance: Target) -> None:
-    """Valid generated requests MUST be answered: never a 5xx, a 4xx only with the error envelope and never for every one of them, and every 2xx answer MUST match the response schema (each stream event the schema of its type)."""
-    observe("generated requests", len(responses_generated_positive))  # none: skipped
-    generated.judge_positive(RESPONSES, generated.sent(responses_generated_positive), conformance.config)
+generated_checks.declare(
+    globals(), RESPONSES, OP_CREATE,
+    fix_invalid=(
+        "Validate bodies against the Responses request schema and answer each violation (wrong "
+        "type, out-of-range value, unknown enum, missing field) with a 4xx and the error "
+        "envelope."),
+    fix_valid=(
+        "Accept schema-valid Responses requests without a 5xx (refuse what you do not support "
+        "with a 4xx envelope, never all of it) and make every answer and stream event validate "
+        "against its schema."))
